@@ -1,0 +1,180 @@
+# SPDX-License-Identifier: MIT
+# zcsendd: daemon, client library, zcsendctl and tests.
+# `make` builds everything, `make check` runs the tests, `make demo` runs the
+# daemon on its embedded defaults and sends a payload through it.
+
+VERSION := 0.1.0
+SOVERSION := 1
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+
+PKGS := libevent_core liburing libsystemd inih
+PKG_CONFIG ?= pkg-config
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wmissing-declarations -Wpointer-arith \
+	-Wcast-qual -Wwrite-strings -Wundef -Wformat=2 -Wvla \
+	-Wdeclaration-after-statement -Wno-unused-parameter -MMD -MP \
+	-fstack-protector-strong -fPIC
+WERROR ?= 1
+ifeq ($(WERROR),1)
+override CFLAGS += -Werror
+endif
+override CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=3 \
+	-DZCSD_VERSION='"$(VERSION)"' -Iproto -Iconf -Iclient/include \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDFLAGS_HARD := -Wl,-z,relro,-z,now
+# Expanded when used, so `make deps` can install them first.
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
+override CPPFLAGS := $(filter-out -D_FORTIFY_SOURCE=3,$(CPPFLAGS))
+else
+BUILD ?= build
+endif
+
+ifneq ($(V),1)
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+PROTO_SRCS := proto/zcs_proto.c
+CONF_SRCS := $(wildcard conf/*.c)
+DAEMON_SRCS := $(wildcard zcsendd/*.c) $(CONF_SRCS) $(PROTO_SRCS)
+LIB_SRCS := $(wildcard client/libzcsend*.c) $(PROTO_SRCS)
+CTL_SRCS := client/zcsendctl.c $(wildcard client/cmd_*.c)
+TEST_HELPER_SRCS := $(wildcard tests/helpers.c)
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+ITEST_SRCS := $(wildcard tests/integration/test-*.c)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+pic = $(patsubst %.c,$(BUILD)/pic/%.o,$(1))
+
+ZCSENDD := $(BUILD)/zcsendd
+ZCSENDCTL := $(BUILD)/zcsendctl
+LIB_SO := $(BUILD)/libzcsend.so.$(SOVERSION)
+LIB_A := $(BUILD)/libzcsend.a
+EXAMPLE := $(BUILD)/zcsend-example
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRCS))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
+TEST_BINS := $(UNIT_BINS) $(ITEST_BINS) $(TOOL_BINS)
+
+all: $(ZCSENDD) $(ZCSENDCTL) $(LIB_SO) $(LIB_A) $(EXAMPLE) \
+	$(BUILD)/libzcsend.pc
+
+$(BUILD)/obj/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fPIE -c -o $@ $<
+
+# The shared library hides all but its zcs_* symbols.
+$(BUILD)/pic/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+$(ZCSENDD): $(call obj,$(DAEMON_SRCS))
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $(LDFLAGS_HARD) -pie -o $@ $^ $(PKG_LIBS)
+
+$(LIB_SO): $(call pic,$(LIB_SRCS)) client/libzcsend.map
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $(LDFLAGS_HARD) -shared -Wl,-z,defs \
+		-Wl,-soname,libzcsend.so.$(SOVERSION) \
+		-Wl,--version-script=client/libzcsend.map \
+		-o $@ $(call pic,$(LIB_SRCS))
+	$(Q)ln -sf libzcsend.so.$(SOVERSION) $(BUILD)/libzcsend.so
+
+$(LIB_A): $(call pic,$(LIB_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# zcsendctl speaks the protocol for status itself, so it links the
+# archive (which carries proto/) rather than the shared library.
+$(ZCSENDCTL): $(call obj,$(CTL_SRCS)) $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $(LDFLAGS_HARD) -pie -o $@ $^
+
+$(EXAMPLE): $(call obj,client/example.c) $(LIB_SO)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $(LDFLAGS_HARD) -pie -o $@ $< \
+		-L$(BUILD) -lzcsend -Wl,-rpath,'$$ORIGIN'
+
+$(BUILD)/libzcsend.pc: client/libzcsend.pc.in Makefile
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		$< > $@
+
+# Unit tests link the pieces they test; integration tests and tools link
+# the shared library, as a user's program would.
+$(BUILD)/tests/test-proto: $(call obj,tests/unit/test-proto.c $(PROTO_SRCS))
+$(BUILD)/tests/test-config: $(call obj,tests/unit/test-config.c $(CONF_SRCS))
+$(BUILD)/tests/test-%: $(call obj,tests/unit/test-%.c)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pie -o $@ $^ $(PKG_LIBS)
+
+$(ITEST_BINS) $(TOOL_BINS): $(BUILD)/tests/%: \
+		$(call obj,$(TEST_HELPER_SRCS) $(PROTO_SRCS)) $(LIB_SO)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Itests -fPIE $(LDFLAGS) -pie -o $@ \
+		$(filter %.c,$^) $(filter %.o,$^) -L$(BUILD) -lzcsend \
+		-Wl,-rpath,'$$ORIGIN/..' -lpthread
+$(foreach t,$(ITEST_SRCS),$(eval $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(t)): $(t)))
+$(foreach t,$(TOOL_SRCS),$(eval $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(t)): $(t)))
+
+tests: all $(TEST_BINS)
+
+check: tests
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+demo: all $(BUILD)/tests/zcs-recv
+	$(Q)BUILD=$(BUILD) tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR)
+	install -m 0755 $(ZCSENDD) $(DESTDIR)$(SBINDIR)/zcsendd
+	install -m 0755 $(ZCSENDCTL) $(DESTDIR)$(BINDIR)/zcsendctl
+	install -m 0644 client/include/zcsend.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libzcsend.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libzcsend.so
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(BUILD)/libzcsend.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -d $(DESTDIR)$(SYSCONFDIR)/zcsendd
+	install -m 0644 conf/zcsendd.conf $(DESTDIR)$(SYSCONFDIR)/zcsendd/
+
+# Debian 12 packages to build and test; sudo only when not root.
+DEBS := build-essential pkg-config liburing-dev libevent-dev libsystemd-dev \
+	libinih-dev iproute2 python3
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+deps:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends $(DEBS)
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all tests check demo install deps clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

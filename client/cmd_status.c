@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zcsendctl status: ask the daemon for its state over a control-only
+ * connection (HELLO with no pool, so nothing is mapped or pinned) and
+ * print it as a compact table or, with --json, as one JSON object for
+ * scripts. Strings come from other processes: they are escaped for both.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libzcsend_int.h"
+#include "zcsendctl.h"
+
+#define ENTRIES_MAX	65536u	/* per table: bounds what a daemon can make us hold */
+#define U(x)		((unsigned long long)(x))
+
+struct status {
+	struct zcs_status_daemon d;
+	struct zcs_status_client *clients;
+	struct zcs_status_dest *dests;
+	size_t nclients, ndests;
+};
+
+/* Room for one more entry in @arr, doubling as it fills. */
+static int grow(void **arr, size_t n, size_t size)
+{
+	void *p;
+
+	if (n >= ENTRIES_MAX)
+		return -E2BIG;
+	if (n & (n - 1))
+		return 0;	/* not a power of two: room is left */
+	p = realloc(*arr, (n ? n * 2 : 1) * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	return 0;
+}
+
+/* One reply message; 1 at STATUS_END, 0 for more, -errno. */
+static int status_take(struct zcs_client *c, struct status *st, int type,
+		       int *have_daemon)
+{
+	const void *p = zcsi_payload(c);
+	struct zcs_error e;
+	int err = 0;
+
+	if (type != ZCS_MSG_STATUS_DAEMON && type != ZCS_MSG_ERROR &&
+	    !*have_daemon)
+		return -EPROTO;	/* the daemon record comes first */
+	switch (type) {
+	case ZCS_MSG_STATUS_DAEMON:
+		memcpy(&st->d, p, sizeof(st->d));
+		*have_daemon = 1;
+		return 0;
+	case ZCS_MSG_STATUS_CLIENT:
+		err = grow((void **)&st->clients, st->nclients, sizeof(*st->clients));
+		if (!err)
+			memcpy(&st->clients[st->nclients++], p, sizeof(*st->clients));
+		return err;
+	case ZCS_MSG_STATUS_DEST:
+		err = grow((void **)&st->dests, st->ndests, sizeof(*st->dests));
+		if (!err)
+			memcpy(&st->dests[st->ndests++], p, sizeof(*st->dests));
+		return err;
+	case ZCS_MSG_STATUS_END:
+		return 1;
+	case ZCS_MSG_ERROR:
+		memcpy(&e, p, sizeof(e));
+		return zcsi_remote_errno(e.err);
+	}
+	return -EPROTO;
+}
+
+static int status_fetch(const char *sock, struct status *st)
+{
+	struct zcs_client *c;
+	struct zcs_hdr hdr;
+	uint64_t cookie;
+	int err, have_daemon = 0;
+
+	err = zcsi_open(sock, 0, &c);
+	if (err)
+		return err;
+	err = zcsi_request(c, ZCS_MSG_STATUS, NULL, 0, &cookie);
+	while (!err) {
+		err = zcsi_wait_reply(c, cookie, &hdr);
+		if (err >= 0)
+			err = status_take(c, st, err, &have_daemon);
+	}
+	zcs_close(c);
+	return err < 0 ? err : 0;
+}
+
+static const char *proto_name(uint16_t proto)
+{
+	return proto == ZCS_PROTO_UDP ? "udp" :
+	       proto == ZCS_PROTO_TCP ? "tcp" : "unknown";
+}
+
+static const char *flush_name(uint8_t flush)
+{
+	return flush == ZCS_FLUSH_IMMEDIATE ? "immediate" :
+	       flush == ZCS_FLUSH_BATCH ? "batch" : "unknown";
+}
+
+static const char *zc_name(uint8_t zc)
+{
+	return zc == ZCS_ZC_OFF ? "off" : zc == ZCS_ZC_ON ? "on" :
+	       zc == ZCS_ZC_AUTO ? "auto" : "unknown";
+}
+
+static const struct {
+	uint32_t bit;
+	const char *name;
+} features[] = {
+	{ ZCS_FEAT_SEND_ZC, "send_zc" },
+	{ ZCS_FEAT_SENDMSG_ZC, "sendmsg_zc" },
+	{ ZCS_FEAT_REPORT_USAGE, "report_usage" },
+	{ ZCS_FEAT_DEFER_TASKRUN, "defer_taskrun" },
+	{ ZCS_FEAT_SINGLE_ISSUER, "single_issuer" },
+};
+
+#define NFEATURES (sizeof(features) / sizeof(features[0]))
+
+/* Length of a valid UTF-8 sequence at @s, 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)	/* stops at the NUL: 0 is no continuation */
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;	/* overlong, surrogate, or past U+10FFFF */
+	return n;
+}
+
+/* A JSON string: quotes, backslashes and controls escaped, and bytes that
+ * are not UTF-8 replaced, so the output always parses. */
+static void json_str(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n;
+
+	putchar('"');
+	while (*s) {
+		n = utf8_seq(s);
+		if (n == 0)
+			fputs("\\ufffd", stdout);
+		else if (n > 1)
+			fwrite(s, 1, n, stdout);
+		else if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if (*s < 0x20 || *s == 0x7f)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+		s += n ? n : 1;
+	}
+	putchar('"');
+}
+
+static void json_daemon(const struct zcs_status_daemon *d)
+{
+	size_t i;
+
+	printf("{\n  \"version\": ");
+	json_str(d->version);
+	printf(",\n  \"uptime_s\": %llu.%03llu,\n  \"pid\": %u,\n"
+	       "  \"ring_entries\": %u,\n  \"features\": {",
+	       U(d->uptime_ms / 1000), U(d->uptime_ms % 1000), d->pid,
+	       d->ring_entries);
+	for (i = 0; i < NFEATURES; i++)
+		printf("%s\"%s\": %s", i ? ", " : "", features[i].name,
+		       d->features & features[i].bit ? "true" : "false");
+	printf("},\n");
+}
+
+static void json_clients(const struct status *st)
+{
+	const struct zcs_status_client *c;
+	size_t i;
+
+	printf("  \"clients\": [");
+	for (i = 0; i < st->nclients; i++) {
+		c = &st->clients[i];
+		printf("%s\n    {\"id\": %u, \"name\": ", i ? "," : "", c->id);
+		json_str(c->name);
+		printf(", \"pid\": %u, \"uid\": %u, \"gid\": %u, "
+		       "\"pool_bytes\": %llu, \"inflight\": %u, \"flows\": %u, "
+		       "\"sends\": %llu, \"bytes\": %llu, \"errors\": %llu}",
+		       c->pid, c->uid, c->gid, U(c->pool_bytes), c->inflight,
+		       c->flows, U(c->sends), U(c->bytes), U(c->errors));
+	}
+	printf("%s],\n", st->nclients ? "\n  " : "");
+}
+
+static void json_dest(const struct zcs_status_dest *d)
+{
+	printf("\n    {\"name\": ");
+	json_str(d->name);
+	printf(", \"address\": ");
+	json_str(d->address);
+	printf(", \"protocol\": \"%s\", \"flush\": \"%s\", \"batch_max\": %u, "
+	       "\"batch_usec\": %u, \"zerocopy\": \"%s\", "
+	       "\"zerocopy_min_bytes\": %u, \"flows\": %u, \"sends\": %llu, "
+	       "\"bytes\": %llu, \"errors\": %llu, \"zc_sends\": %llu, "
+	       "\"zc_copied\": %llu, \"completions\": %llu, "
+	       "\"completion_msgs\": %llu}",
+	       proto_name(d->proto), flush_name(d->flush), d->batch_max,
+	       d->batch_usec, zc_name(d->zerocopy), d->zerocopy_min_bytes,
+	       d->flows, U(d->sends), U(d->bytes), U(d->errors),
+	       U(d->zc_sends), U(d->zc_copied), U(d->completions),
+	       U(d->completion_msgs));
+}
+
+static void json_totals(const struct zcs_status_daemon *d)
+{
+	printf("  \"totals\": {\"clients\": %u, \"destinations\": %u, "
+	       "\"flows\": %u, \"inflight\": %u, \"pool_bytes\": %llu, "
+	       "\"sends\": %llu, \"bytes\": %llu, \"errors\": %llu, "
+	       "\"zc_sends\": %llu, \"zc_copied\": %llu, \"completions\": %llu, "
+	       "\"completion_msgs\": %llu}\n}\n",
+	       d->clients, d->dests, d->flows, d->inflight, U(d->pool_bytes),
+	       U(d->sends), U(d->bytes), U(d->errors), U(d->zc_sends),
+	       U(d->zc_copied), U(d->completions), U(d->completion_msgs));
+}
+
+static void print_json(const struct status *st)
+{
+	size_t i;
+
+	json_daemon(&st->d);
+	json_clients(st);
+	printf("  \"destinations\": [");
+	for (i = 0; i < st->ndests; i++) {
+		printf("%s", i ? "," : "");
+		json_dest(&st->dests[i]);
+	}
+	printf("%s],\n", st->ndests ? "\n  " : "");
+	json_totals(&st->d);
+}
+
+/* For the terminal: control bytes from other processes become '?'. */
+static const char *tty_str(const char *in, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && in[i]; i++)
+		out[i] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ?
+			 '?' : in[i];
+	out[i] = '\0';
+	return out;
+}
+
+/* 1536 -> "1.5K": tables stay narrow; --json has the exact numbers. */
+static const char *human(uint64_t v, char *buf, size_t size)
+{
+	static const char units[] = "KMGTPE";
+	double x = (double)v / 1024;
+	int u = 0;
+
+	if (v < 1024) {
+		snprintf(buf, size, "%llu", U(v));
+		return buf;
+	}
+	while (x >= 1024 && u < 5) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(buf, size, "%.1f%c", x, units[u]);
+	return buf;
+}
+
+static void text_daemon(const struct zcs_status_daemon *d)
+{
+	uint64_t s = d->uptime_ms / 1000;
+	char b1[16], b2[16];
+	size_t i;
+
+	printf("zcsendd %s  pid %u  up %llud %02llu:%02llu:%02llu  "
+	       "ring %u\nfeatures:", tty_str(d->version, b1, sizeof(b1)),
+	       d->pid, U(s / 86400), U(s / 3600 % 24), U(s / 60 % 60),
+	       U(s % 60), d->ring_entries);
+	for (i = 0; i < NFEATURES; i++)
+		printf(" %c%s", d->features & features[i].bit ? '+' : '-',
+		       features[i].name);
+	printf("\ntotals: %u clients, %u destinations, %u flows, %u in flight, "
+	       "pools %s, %llu sends, %s bytes, %llu errors, %llu zc, "
+	       "%llu copied\n", d->clients, d->dests, d->flows, d->inflight,
+	       human(d->pool_bytes, b1, sizeof(b1)), U(d->sends),
+	       human(d->bytes, b2, sizeof(b2)), U(d->errors),
+	       U(d->zc_sends), U(d->zc_copied));
+}
+
+static int col_width(const char *s, int w)
+{
+	int n = (int)strlen(s);
+
+	return n > w ? n : w;
+}
+
+static void text_dests(const struct status *st)
+{
+	const struct zcs_status_dest *d;
+	char name[64], addr[64], flush[32], b1[16], b2[16];
+	int wn = 11, wa = 7;
+	size_t i;
+
+	for (i = 0; i < st->ndests; i++) {
+		wn = col_width(st->dests[i].name, wn);
+		wa = col_width(st->dests[i].address, wa);
+	}
+	printf("\n%-*s  %-*s  %-5s  %-16s  %-4s  %6s  %5s  %10s  %8s  %7s  "
+	       "%10s  %7s\n", wn, "DESTINATION", wa, "ADDRESS", "PROTO",
+	       "FLUSH", "ZC", "ZC_MIN", "FLOWS", "SENDS", "BYTES", "ERRORS",
+	       "ZC_SENDS", "COPIED");
+	for (i = 0; i < st->ndests; i++) {
+		d = &st->dests[i];
+		if (d->flush == ZCS_FLUSH_BATCH)
+			snprintf(flush, sizeof(flush), "batch %u/%uus",
+				 d->batch_max, d->batch_usec);
+		else
+			snprintf(flush, sizeof(flush), "%s", flush_name(d->flush));
+		printf("%-*s  %-*s  %-5s  %-16s  %-4s  %6s  %5u  %10llu  %8s  "
+		       "%7llu  %10llu  %7llu\n",
+		       wn, tty_str(d->name, name, sizeof(name)),
+		       wa, tty_str(d->address, addr, sizeof(addr)),
+		       proto_name(d->proto), flush, zc_name(d->zerocopy),
+		       human(d->zerocopy_min_bytes, b1, sizeof(b1)), d->flows,
+		       U(d->sends), human(d->bytes, b2, sizeof(b2)),
+		       U(d->errors), U(d->zc_sends), U(d->zc_copied));
+	}
+}
+
+static void text_clients(const struct status *st)
+{
+	const struct zcs_status_client *c;
+	char name[ZCS_NAME_MAX], b1[16], b2[16];
+	size_t i;
+
+	printf("\n%6s  %-16s  %7s  %6s  %6s  %8s  %8s  %5s  %10s  %8s  %7s\n",
+	       "CLIENT", "NAME", "PID", "UID", "GID", "POOL", "INFLIGHT",
+	       "FLOWS", "SENDS", "BYTES", "ERRORS");
+	for (i = 0; i < st->nclients; i++) {
+		c = &st->clients[i];
+		printf("%6u  %-16s  %7u  %6u  %6u  %8s  %8u  %5u  %10llu  %8s  "
+		       "%7llu\n", c->id, tty_str(c->name, name, sizeof(name)),
+		       c->pid, c->uid, c->gid,
+		       human(c->pool_bytes, b1, sizeof(b1)), c->inflight,
+		       c->flows, U(c->sends), human(c->bytes, b2, sizeof(b2)),
+		       U(c->errors));
+	}
+}
+
+int cmd_status(int argc, char **argv, const char *sock)
+{
+	struct status st;
+	int i, r, json = 0, err;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if ((r = ctl_opt(argc, argv, &i, "-s", &sock)) <= 0) {
+			if (r == 0)
+				ctl_errx("usage: zcsendctl status [--json]");
+			return CTL_USAGE;
+		}
+	}
+	memset(&st, 0, sizeof(st));
+	err = status_fetch(sock, &st);
+	if (err) {
+		char path[ZCSI_PATH_MAX], what[ZCSI_PATH_MAX + 16];
+
+		snprintf(what, sizeof(what), "status from %s",
+			 ctl_sock_name(sock, path, sizeof(path)));
+		ctl_err(what, err);
+	}
+	else if (json)
+		print_json(&st);
+	else {
+		text_daemon(&st.d);
+		text_dests(&st);
+		text_clients(&st);
+	}
+	free(st.clients);
+	free(st.dests);
+	return err ? CTL_FAIL : CTL_OK;
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libzcsend: send network data through zcsendd with io_uring zerocopy.
+ *
+ * The daemon gives each client a shared buffer pool. Write a payload into
+ * memory from zcs_alloc(), queue it with zcs_send(), and once its completion
+ * comes back from zcs_reap() the memory is yours again: the kernel has let
+ * go of it. Only then may it be rewritten or passed to zcs_free().
+ *
+ * Thread safety: a struct zcs_client is not thread-safe; use one per thread,
+ * or serialise all calls on it. Distinct handles are independent. The
+ * library keeps no global state, starts no threads and prints nothing.
+ *
+ * Errors: every function returning int returns 0 (or a count) on success and
+ * a negative errno value on failure; errno itself is left unspecified.
+ */
+#ifndef ZCSEND_H
+#define ZCSEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct zcs_client;
+
+/* One finished send. Mirrors the wire record; reserved for growth. */
+struct zcs_completion {
+	uint64_t tag;		/* as given to zcs_send() */
+	int32_t result;		/* bytes sent, or a negative errno */
+	uint32_t flags;		/* ZCS_COMP_F_* */
+};
+
+#define ZCS_COMP_F_ZC		0x01u	/* sent with a zerocopy send */
+#define ZCS_COMP_F_COPIED	0x02u	/* ... but the kernel copied the data */
+#define ZCS_COMP_F_USAGE	0x04u	/* ZC/COPIED are reported, not guessed */
+
+#define ZCS_PROTO_UDP		17
+#define ZCS_PROTO_TCP		6
+
+/*
+ * zcs_connect - connect to the daemon and map a buffer pool.
+ * @path: control socket; NULL means $ZCSENDD_SOCKET, else
+ *        /run/zcsendd/zcsendd.sock for root and $XDG_RUNTIME_DIR/zcsendd.sock
+ *        for other users (-ENOENT when XDG_RUNTIME_DIR is unset).
+ * @pool_bytes: pool size wanted; 0 asks for the library default of 4 MiB.
+ *        The daemon may grant less: zcs_pool_size() tells what was mapped.
+ * @out: the new handle.
+ * RETURN VALUE: 0, or -errno: -ENOENT/-ECONNREFUSED when no daemon listens,
+ * -EPROTONOSUPPORT on a protocol version mismatch, or the daemon's refusal
+ * (-EUSERS: too many clients, -ENOMEM: no pool memory left).
+ */
+int zcs_connect(const char *path, size_t pool_bytes, struct zcs_client **out);
+
+/*
+ * zcs_close - drop the connection and unmap the pool. NULL is ignored.
+ * Sends still queued in the handle (not yet flushed) are discarded; sends
+ * already flushed are finished by the daemon, which holds its own mapping.
+ */
+void zcs_close(struct zcs_client *c);
+
+/*
+ * zcs_get_fd - the control socket, to poll for POLLIN in your own event
+ * loop; when readable, call zcs_reap() with timeout 0.
+ * RETURN VALUE: the fd (owned by the handle).
+ */
+int zcs_get_fd(const struct zcs_client *c);
+
+/* zcs_pool_base, zcs_pool_size - the mapped pool, for callers that manage
+ * its space themselves instead of using zcs_alloc(). */
+void *zcs_pool_base(const struct zcs_client *c);
+size_t zcs_pool_size(const struct zcs_client *c);
+
+/*
+ * zcs_flow_open - open a flow to a destination.
+ * @dest: "udp://HOST:PORT" or "tcp://HOST:PORT" (HOST a numeric IPv4
+ *        address, [IPv6] in brackets, or localhost).
+ * @flow: the flow id for zcs_send().
+ * Blocks until the daemon answers (a TCP flow is connected by then).
+ * RETURN VALUE: the flow's protocol (ZCS_PROTO_UDP or ZCS_PROTO_TCP), or
+ * -errno: -EINVAL for a malformed destination, -ECONNREFUSED, ...
+ */
+int zcs_flow_open(struct zcs_client *c, const char *dest, uint32_t *flow);
+
+/*
+ * zcs_flow_close - close a flow; sends already queued on it still finish.
+ * RETURN VALUE: 0 or -errno (-EBADF: no such flow).
+ */
+int zcs_flow_close(struct zcs_client *c, uint32_t flow);
+
+/*
+ * zcs_alloc - take @len bytes of the pool.
+ * RETURN VALUE: 0 with *@buf set, -ENOMEM when no free extent is large
+ * enough (reap completions, free, and try again), -EINVAL for len 0 or
+ * larger than the pool.
+ */
+int zcs_alloc(struct zcs_client *c, size_t len, void **buf);
+
+/*
+ * zcs_free - give back memory from zcs_alloc(). Do not free memory that a
+ * send not yet completed still names.
+ * RETURN VALUE: 0, or -EINVAL if @buf is not the start of an allocation.
+ */
+int zcs_free(struct zcs_client *c, void *buf);
+
+/*
+ * zcs_send - queue a send of [@buf, @buf+@len) on @flow. @buf must lie in
+ * the pool. Queued sends leave together on zcs_flush(), zcs_reap(), or when
+ * a message is full.
+ * RETURN VALUE: 0; -EAGAIN when the daemon's in-flight limit is reached,
+ * counting unreaped completions (reap first); -EINVAL when the range is
+ * empty or outside the pool;
+ * -EMSGSIZE when @len is over the daemon's limit; -EPIPE if the daemon is
+ * gone.
+ */
+int zcs_send(struct zcs_client *c, uint32_t flow, const void *buf, size_t len,
+	     uint64_t tag);
+
+/*
+ * zcs_flush - write all queued sends to the daemon.
+ * RETURN VALUE: 0 or -errno (-EPIPE: the daemon is gone).
+ */
+int zcs_flush(struct zcs_client *c);
+
+/*
+ * zcs_reap - flush queued sends, then collect up to @max completions.
+ * @timeout_ms: 0 returns at once, -1 waits for at least one completion,
+ *              otherwise waits up to that many milliseconds. Nothing is
+ *              waited for when no send is in flight.
+ * RETURN VALUE: the number of completions stored (0 on timeout), or -errno
+ * (-EPIPE: the daemon closed the connection). Completions that arrived
+ * before an error are returned first; the error comes on the next call.
+ * A completion's pool bytes are the caller's again once it is returned.
+ */
+int zcs_reap(struct zcs_client *c, struct zcs_completion *out, unsigned max,
+	     int timeout_ms);
+
+/* zcs_inflight - sends queued or sent whose completion is not yet reaped. */
+unsigned zcs_inflight(const struct zcs_client *c);
+
+/* zcs_max_inflight - the daemon's in-flight limit for this client. */
+unsigned zcs_max_inflight(const struct zcs_client *c);
+
+/* zcs_version - the library's version string, e.g. "0.1.0". */
+const char *zcs_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZCSEND_H */

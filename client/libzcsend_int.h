@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libzcsend private header: the handle layout and the zcsi_* helpers the
+ * library files share. zcsendctl links the static archive and uses the
+ * request/reply helpers for its control-only status connection; nothing
+ * here is exported from the shared library (zcsi_ does not match zcs_*).
+ */
+#ifndef LIBZCSEND_INT_H
+#define LIBZCSEND_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zcs_proto.h"
+#include "zcsend.h"
+
+/* Only functions marked so leave the shared library (-fvisibility=hidden). */
+#define ZCS_EXPORT __attribute__((visibility("default")))
+
+#define ZCSI_POOL_DEFAULT	(4u << 20)	/* zcs_connect(path, 0, ...) */
+#define ZCSI_GRANULE		256u		/* allocator unit, bytes */
+#define ZCSI_INFLIGHT_CAP	(1u << 20)	/* local bound on max_inflight */
+#define ZCSI_PATH_MAX		108u		/* sizeof(sun_path) */
+
+/* Pool allocator state: one bit per granule, and at an allocation's first
+ * granule its length in granules (0 everywhere else). */
+struct zcsi_alloc {
+	uint64_t *bitmap;
+	uint32_t *len;
+	size_t granules;
+	size_t cursor;		/* next-fit start: sends finish about in order */
+};
+
+struct zcs_client {
+	int fd;			/* SOCK_SEQPACKET, non-blocking */
+	int err;		/* sticky: once the connection broke, 0 before */
+	uint64_t next_cookie;	/* never 0: COMPLETE messages use cookie 0 */
+
+	unsigned char *pool;
+	size_t pool_bytes;
+	uint32_t client_id;
+	uint32_t features;
+	uint32_t max_inflight;	/* daemon's limit, capped locally */
+	uint32_t max_flows;
+	uint32_t max_send_bytes;
+
+	/*
+	 * Outstanding records: queued (in txbuf) + sent (awaiting COMPLETE) +
+	 * done (completion buffered, not reaped) never exceed max_inflight,
+	 * which also bounds the completion ring below.
+	 */
+	unsigned queued;
+	unsigned sent;
+	unsigned char *txbuf;	/* header + queued send records */
+	unsigned char *rxbuf;	/* one received message, ZCS_MSG_MAX */
+
+	struct zcs_completion *cq;
+	unsigned cq_head;
+	unsigned cq_count;
+
+	struct zcsi_alloc alloc;
+};
+
+/* libzcsend.c */
+int zcsi_open(const char *path, uint64_t pool_bytes, struct zcs_client **out);
+int zcsi_socket_path(char *buf, size_t size);
+int zcsi_fail(struct zcs_client *c, int err);
+int zcsi_remote_errno(int32_t err);
+
+/* libzcsend_msg.c */
+int zcsi_msg_write(struct zcs_client *c, const void *buf, size_t len);
+int zcsi_msg_read(struct zcs_client *c, struct zcs_hdr *hdr, int *fdp);
+int zcsi_poll(struct zcs_client *c, short events, int timeout_ms);
+int zcsi_request(struct zcs_client *c, uint16_t type, const void *payload,
+		 size_t size, uint64_t *cookie);
+int zcsi_wait_reply(struct zcs_client *c, uint64_t cookie,
+		    struct zcs_hdr *hdr);
+const void *zcsi_payload(const struct zcs_client *c);
+
+/* libzcsend_io.c */
+int zcsi_recv(struct zcs_client *c, struct zcs_hdr *hdr);
+int zcsi_drain(struct zcs_client *c);
+int zcsi_unexpected(struct zcs_client *c, const struct zcs_hdr *hdr);
+
+/* libzcsend_alloc.c */
+int zcsi_alloc_init(struct zcsi_alloc *a, size_t pool_bytes);
+void zcsi_alloc_fini(struct zcsi_alloc *a);
+
+#endif /* LIBZCSEND_INT_H */

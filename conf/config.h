@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zcsendd configuration: embedded defaults and the inih file parser. The
+ * daemon reads its settings only from struct zcsd_config, a plain value
+ * (no pointers) so that a reload can build a new one and swap it in.
+ */
+#ifndef ZCSD_CONFIG_H
+#define ZCSD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define CONFIG_DEFAULT_FILE	"/etc/zcsendd/zcsendd.conf"
+#define CONFIG_PATH_MAX		108	/* sun_path */
+#define CONFIG_ERR_MAX		256
+#define CONFIG_NAME_MAX		64	/* destination names */
+#define CONFIG_ADDR_MAX		64	/* "udp://[v6]:port" */
+#define CONFIG_LIST_MAX		16	/* users, groups, networks */
+#define CONFIG_DESTS_MAX	64	/* named destinations */
+
+/* How completions are flushed and sends made, per destination. */
+struct zcsd_policy {
+	uint8_t flush;			/* ZCS_FLUSH_* */
+	uint8_t zerocopy;		/* ZCS_ZC_* */
+	uint32_t batch_max;		/* completions per message */
+	uint32_t batch_usec;		/* longest a completion waits */
+	uint32_t zerocopy_min_bytes;	/* smaller sends are copied */
+};
+
+struct zcsd_dest_conf {
+	char name[CONFIG_NAME_MAX];
+	char address[CONFIG_ADDR_MAX];
+	struct zcsd_policy policy;
+	uint32_t policy_set;		/* keys given here, not inherited */
+};
+
+struct id_list {
+	uint32_t n;
+	uint32_t id[CONFIG_LIST_MAX];
+};
+
+struct zcsd_config {
+	char socket_path[CONFIG_PATH_MAX];	/* "" = the default path */
+	uint32_t socket_mode;
+	int64_t socket_gid;		/* -1: leave the group alone */
+	uint32_t ring_entries;
+	uint32_t max_clients;
+	uint64_t pool_bytes;		/* largest pool one client gets */
+	uint64_t pool_total_bytes;	/* all pools together */
+	uint32_t max_inflight;		/* sends per client */
+	uint32_t max_flows;		/* flows per client */
+	uint32_t max_send_bytes;	/* one send record */
+	uint32_t max_dests;
+	struct id_list allow_users;	/* besides root and our own uid */
+	struct id_list allow_groups;
+	int64_t admin_gid;		/* -1: only root and our own uid */
+	bool allow_adhoc;		/* udp://, tcp:// from clients */
+	uint32_t n_adhoc_nets;		/* 0: any address */
+	struct addr_net adhoc_nets[CONFIG_LIST_MAX];
+	uint32_t connect_timeout_ms;
+	uint32_t linger_ms;		/* a dead client's sends may finish */
+	uint32_t drain_timeout_ms;	/* on SIGTERM, for sends in flight */
+	struct zcsd_policy defaults;
+	uint32_t ndests;
+	struct zcsd_dest_conf dests[CONFIG_DESTS_MAX];
+	char error[CONFIG_ERR_MAX];	/* why the last parse failed */
+};
+
+void config_defaults(struct zcsd_config *cfg);
+int config_load(struct zcsd_config *cfg, const char *path);
+int config_parse_string(struct zcsd_config *cfg, const char *text);
+int config_policy_set(struct zcsd_policy *p, const char *key,
+		      const char *value, char *err, size_t errlen);
+const struct zcsd_dest_conf *config_dest(const struct zcsd_config *cfg,
+					 const char *name);
+
+/* config_check.c: rules that span keys, once a file is parsed. */
+int config_check(struct zcsd_config *cfg, const char *where,
+		 const char *text);
+
+/* config_values.c: parsing one value; 0 or -EINVAL. */
+int config_parse_size(const char *v, uint64_t *out);
+int config_parse_mode(const char *v, uint64_t *out);
+int config_parse_word(const char *v, const char *const *words, int n);
+int config_parse_user(const char *v, uint32_t *uid);
+int config_parse_group(const char *v, uint32_t *gid);
+int config_parse_ids(const char *v, struct id_list *l,
+		     int (*one)(const char *, uint32_t *));
+int config_parse_nets(const char *v, struct addr_net *nets, uint32_t *n);
+
+#endif /* ZCSD_CONFIG_H */

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zcsendd wire protocol: the only code the daemon and libzcsend share.
+ * Messages travel over an AF_UNIX SOCK_SEQPACKET socket, one message per
+ * packet, in host byte order (both ends are on the same host). Every field
+ * is fixed-width and naturally aligned; padding is explicit and must be 0.
+ * See proto/PROTOCOL.md for the conversation.
+ */
+#ifndef ZCS_PROTO_H
+#define ZCS_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Bump ZCS_PROTO_VERSION on any change to the structs or their meaning.
+ * Type numbers are append-only; a retired one stays as a comment.
+ */
+#define ZCS_PROTO_VERSION	1
+
+/* Largest message either side sends or accepts, header included. */
+#define ZCS_MSG_MAX		65536u
+#define ZCS_NAME_MAX		32u	/* client name, NUL included */
+#define ZCS_DEST_MAX		256u	/* destination string, NUL included */
+#define ZCS_ERRMSG_MAX		112u	/* error text, NUL included */
+#define ZCS_SEND_LEN_MAX	(1u << 30)	/* one send record, bytes */
+
+struct zcs_hdr {
+	uint32_t len;		/* whole message, header included */
+	uint16_t type;		/* ZCS_MSG_* */
+	uint8_t version;	/* ZCS_PROTO_VERSION */
+	uint8_t flags;		/* ZCS_HDR_F_* */
+	uint64_t cookie;	/* chosen by the requester, echoed in replies */
+};
+
+#define ZCS_HDR_F_FD		0x01u	/* one file descriptor rides along */
+#define ZCS_HDR_F_ALL		ZCS_HDR_F_FD
+
+/* control: 1xx */
+#define ZCS_MSG_HELLO		100	/* c->d: zcs_hello */
+#define ZCS_MSG_HELLO_OK	101	/* d->c: zcs_hello_ok (+ pool memfd) */
+#define ZCS_MSG_VERSION		102	/* d->c: zcs_version, then close */
+#define ZCS_MSG_ERROR		103	/* d->c: zcs_error */
+#define ZCS_MSG_FLOW_OPEN	110	/* c->d: zcs_flow_open */
+#define ZCS_MSG_FLOW_OK		111	/* d->c: zcs_flow_ok */
+#define ZCS_MSG_FLOW_CLOSE	112	/* c->d: zcs_flow_close */
+#define ZCS_MSG_FLOW_CLOSED	113	/* d->c: zcs_flow_close */
+#define ZCS_MSG_STATUS		120	/* c->d: no payload */
+#define ZCS_MSG_STATUS_DAEMON	121	/* d->c: zcs_status_daemon */
+#define ZCS_MSG_STATUS_CLIENT	122	/* d->c: zcs_status_client, one each */
+#define ZCS_MSG_STATUS_DEST	123	/* d->c: zcs_status_dest, one each */
+#define ZCS_MSG_STATUS_END	124	/* d->c: no payload, ends a STATUS reply */
+/* send: 2xx */
+#define ZCS_MSG_SEND		200	/* c->d: zcs_send[1..ZCS_SEND_BATCH_MAX] */
+/* events: 3xx */
+#define ZCS_MSG_COMPLETE	300	/* d->c: zcs_completion[1..ZCS_COMPLETE_BATCH_MAX] */
+
+struct zcs_hello {
+	uint64_t pool_bytes;	/* wanted; 0 for a control-only connection */
+	uint32_t flags;		/* none defined yet: must be 0 */
+	uint32_t reserved;
+	char name[ZCS_NAME_MAX];	/* NUL-terminated, for status and logs */
+};
+
+struct zcs_hello_ok {
+	uint64_t pool_bytes;	/* granted; the memfd has exactly this size */
+	uint32_t client_id;
+	uint32_t features;	/* ZCS_FEAT_* */
+	uint32_t max_inflight;	/* sends the client may have outstanding */
+	uint32_t max_flows;
+	uint32_t max_send_bytes;	/* longest single send record */
+	uint32_t reserved;
+};
+
+#define ZCS_FEAT_SEND_ZC	0x01u	/* IORING_OP_SEND_ZC */
+#define ZCS_FEAT_SENDMSG_ZC	0x02u	/* IORING_OP_SENDMSG_ZC */
+#define ZCS_FEAT_REPORT_USAGE	0x04u	/* kernel says when it copied */
+#define ZCS_FEAT_DEFER_TASKRUN	0x08u	/* ring set up with DEFER_TASKRUN */
+#define ZCS_FEAT_SINGLE_ISSUER	0x10u
+
+struct zcs_msg_version {
+	uint8_t min;		/* oldest protocol version the daemon speaks */
+	uint8_t max;		/* newest */
+	uint8_t reserved[6];
+};
+
+struct zcs_error {
+	int32_t err;		/* negative errno */
+	uint16_t req_type;	/* type of the message that failed */
+	uint16_t reserved;
+	char msg[ZCS_ERRMSG_MAX];	/* NUL-terminated, human-readable */
+};
+
+struct zcs_flow_open {
+	uint32_t flags;		/* none defined yet: must be 0 */
+	uint32_t reserved;
+	char dest[ZCS_DEST_MAX];	/* "udp://HOST:PORT", "tcp://[V6]:PORT", name */
+};
+
+#define ZCS_PROTO_UDP		17
+#define ZCS_PROTO_TCP		6
+
+struct zcs_flow_ok {
+	uint32_t flow;		/* id to name in zcs_send records */
+	uint16_t proto;		/* ZCS_PROTO_UDP or ZCS_PROTO_TCP */
+	uint16_t reserved;
+	uint32_t max_send_bytes;	/* longest record this flow takes */
+	uint32_t reserved2;
+};
+
+struct zcs_flow_close {
+	uint32_t flow;
+	uint32_t reserved;
+};
+
+/* One request: send bytes [offset, offset+len) of the client's pool. */
+struct zcs_msg_send {
+	uint64_t tag;		/* opaque, returned in the completion */
+	uint64_t offset;
+	uint32_t len;
+	uint32_t flow;
+	uint32_t flags;		/* none defined yet: must be 0 */
+	uint32_t reserved;
+};
+
+/*
+ * One finished request. The pool bytes it named are the client's again:
+ * the kernel has released them (notification CQE seen).
+ */
+struct zcs_msg_completion {
+	uint64_t tag;
+	int32_t result;		/* bytes sent, or negative errno */
+	uint32_t flags;		/* ZCS_COMP_F_* */
+};
+
+#define ZCS_COMP_F_ZC		0x01u	/* sent with a zerocopy send */
+#define ZCS_COMP_F_COPIED	0x02u	/* ... but the kernel copied the data */
+#define ZCS_COMP_F_USAGE	0x04u	/* ZC/COPIED are known, not guessed */
+
+#define ZCS_SEND_BATCH_MAX \
+	((ZCS_MSG_MAX - sizeof(struct zcs_hdr)) / sizeof(struct zcs_msg_send))
+#define ZCS_COMPLETE_BATCH_MAX \
+	((ZCS_MSG_MAX - sizeof(struct zcs_hdr)) / sizeof(struct zcs_msg_completion))
+
+struct zcs_status_daemon {
+	char version[16];	/* daemon version string */
+	uint64_t uptime_ms;
+	uint32_t pid;
+	uint32_t features;	/* ZCS_FEAT_* */
+	uint32_t clients;
+	uint32_t dests;
+	uint32_t flows;
+	uint32_t inflight;
+	uint32_t ring_entries;
+	uint32_t reserved;
+	uint64_t pool_bytes;	/* all clients' pools */
+	uint64_t sends;
+	uint64_t bytes;
+	uint64_t errors;
+	uint64_t zc_sends;
+	uint64_t zc_copied;
+	uint64_t completions;
+	uint64_t completion_msgs;
+};
+
+struct zcs_status_client {
+	uint32_t id;
+	uint32_t pid;
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t pool_bytes;
+	uint32_t inflight;
+	uint32_t flows;
+	uint64_t sends;
+	uint64_t bytes;
+	uint64_t errors;
+	char name[ZCS_NAME_MAX];
+};
+
+#define ZCS_FLUSH_IMMEDIATE	0
+#define ZCS_FLUSH_BATCH		1
+
+#define ZCS_ZC_OFF		0
+#define ZCS_ZC_ON		1
+#define ZCS_ZC_AUTO		2
+
+struct zcs_status_dest {
+	char name[64];
+	char address[64];	/* "udp://[::1]:9000" form */
+	uint16_t proto;		/* ZCS_PROTO_* */
+	uint8_t flush;		/* ZCS_FLUSH_* */
+	uint8_t zerocopy;	/* ZCS_ZC_* */
+	uint32_t batch_max;
+	uint32_t batch_usec;
+	uint32_t zerocopy_min_bytes;
+	uint32_t flows;
+	uint32_t reserved;
+	uint64_t sends;
+	uint64_t bytes;
+	uint64_t errors;
+	uint64_t zc_sends;
+	uint64_t zc_copied;
+	uint64_t completions;
+	uint64_t completion_msgs;
+};
+
+/* The wire layout is pinned: a change here is a protocol version bump. */
+_Static_assert(sizeof(struct zcs_hdr) == 16, "zcs_hdr");
+_Static_assert(offsetof(struct zcs_hdr, len) == 0, "zcs_hdr.len");
+_Static_assert(offsetof(struct zcs_hdr, type) == 4, "zcs_hdr.type");
+_Static_assert(offsetof(struct zcs_hdr, version) == 6, "zcs_hdr.version");
+_Static_assert(offsetof(struct zcs_hdr, flags) == 7, "zcs_hdr.flags");
+_Static_assert(offsetof(struct zcs_hdr, cookie) == 8, "zcs_hdr.cookie");
+_Static_assert(sizeof(struct zcs_hello) == 48, "zcs_hello");
+_Static_assert(sizeof(struct zcs_hello_ok) == 32, "zcs_hello_ok");
+_Static_assert(sizeof(struct zcs_msg_version) == 8, "zcs_version");
+_Static_assert(sizeof(struct zcs_error) == 120, "zcs_error");
+_Static_assert(sizeof(struct zcs_flow_open) == 264, "zcs_flow_open");
+_Static_assert(sizeof(struct zcs_flow_ok) == 16, "zcs_flow_ok");
+_Static_assert(sizeof(struct zcs_flow_close) == 8, "zcs_flow_close");
+_Static_assert(sizeof(struct zcs_msg_send) == 32, "zcs_send");
+_Static_assert(offsetof(struct zcs_msg_send, offset) == 8, "zcs_send.offset");
+_Static_assert(offsetof(struct zcs_msg_send, len) == 16, "zcs_send.len");
+_Static_assert(offsetof(struct zcs_msg_send, flow) == 20, "zcs_send.flow");
+_Static_assert(sizeof(struct zcs_msg_completion) == 16, "zcs_completion");
+_Static_assert(sizeof(struct zcs_status_daemon) == 120, "zcs_status_daemon");
+_Static_assert(sizeof(struct zcs_status_client) == 88, "zcs_status_client");
+_Static_assert(sizeof(struct zcs_status_dest) == 208, "zcs_status_dest");
+
+/* Validation: pure functions, no I/O; 0 or a negative errno. */
+int zcs_hdr_check(const struct zcs_hdr *h, size_t avail);
+int zcs_payload_check(const struct zcs_hdr *h, const void *payload);
+int zcs_hello_check(const struct zcs_hello *m);
+int zcs_flow_open_check(const struct zcs_flow_open *m);
+int zcs_flow_close_check(const struct zcs_flow_close *m);
+int zcs_send_check(const struct zcs_msg_send *s);
+int zcs_range_check(uint64_t off, uint64_t len, uint64_t region);
+int zcs_msg_check(const void *buf, size_t avail, struct zcs_hdr *out);
+size_t zcs_send_count(const struct zcs_hdr *h);
+const char *zcs_msg_name(uint16_t type);
+void zcs_hdr_init(struct zcs_hdr *h, uint16_t type, size_t payload,
+		  uint64_t cookie);
+
+#endif /* ZCS_PROTO_H */

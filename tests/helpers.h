@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared pieces of the integration tests: a real zcsendd started in a
+ * private directory, a raw protocol client that speaks the wire format
+ * byte by byte, deterministic payloads with a checksum, and loopback TCP
+ * and UDP receivers that verify every byte they get in a thread.
+ */
+#ifndef ZCS_TEST_HELPERS_H
+#define ZCS_TEST_HELPERS_H
+
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "zcs_proto.h"
+
+#define TH_SKIP 77
+
+/* Failing check: print file:line, the expression and a message. */
+#define TH_CHECK(cond, ...) do {					\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__,	\
+			__LINE__, #cond);				\
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+		th_fail();						\
+	}								\
+} while (0)
+
+#define TH_EQ(got, want) do {						\
+	long long g_ = (long long)(got), w_ = (long long)(want);	\
+	if (g_ != w_) {							\
+		fprintf(stderr, "%s:%d: %s == %s: got %lld, want %lld\n", \
+			__FILE__, __LINE__, #got, #want, g_, w_);	\
+		th_fail();						\
+	}								\
+} while (0)
+
+/* Print the daemon log (if one runs) and exit 1. */
+__attribute__((noreturn)) void th_fail(void);
+/* Print a reason and exit 77. */
+__attribute__((noreturn, format(printf, 1, 2))) void th_skip(const char *fmt,
+							      ...);
+/* Monotonic milliseconds. */
+uint64_t th_now_ms(void);
+void th_sleep_ms(unsigned ms);
+
+/* ---- daemon ---- */
+struct th_daemon {
+	pid_t pid;
+	char dir[128];		/* private temp dir, removed on stop */
+	char sock[160];
+	char log[160];
+};
+
+/*
+ * th_daemon_start - run $BUILD/zcsendd -s DIR/zcs.sock [extra...] with
+ * stderr to DIR/zcsendd.log, and wait up to 10 s until the socket accepts.
+ * @extra: NULL-terminated extra arguments, or NULL.
+ * Exits the test (fail) when it does not come up. Registers the daemon so
+ * that th_fail() prints its log and exit kills it.
+ */
+void th_daemon_start(struct th_daemon *d, const char *const *extra);
+/* SIGTERM, wait up to 15 s, then SIGKILL; reap. Returns the wait status. */
+int th_daemon_stop(struct th_daemon *d);
+/* Print the daemon's log to stderr (last @max bytes; 0 for all). */
+void th_daemon_dump_log(const struct th_daemon *d, size_t max);
+/* 1 while the daemon process is alive. */
+int th_daemon_alive(struct th_daemon *d);
+
+/* ---- raw protocol client ---- */
+struct th_raw {
+	int fd;
+	int pool_fd;		/* the memfd from HELLO_OK, kept open */
+	void *pool;
+	uint64_t pool_bytes;
+	struct zcs_hello_ok ok;
+	uint64_t cookie;
+};
+
+/* Connect a SEQPACKET socket; 0 or -errno. */
+int th_raw_connect(struct th_raw *r, const char *path);
+/*
+ * th_raw_hello - HELLO with @pool_bytes; expects HELLO_OK with the memfd,
+ * checks that the fd's size is the granted size, maps it shared.
+ * Returns 0 or -errno (-EPROTO for a wrong reply).
+ */
+int th_raw_hello(struct th_raw *r, uint64_t pool_bytes, const char *name);
+void th_raw_close(struct th_raw *r);
+/* Send exactly @len raw bytes as one packet; 0 or -errno. */
+int th_raw_send_bytes(struct th_raw *r, const void *buf, size_t len);
+/* Send a header (version @version) plus payload; 0 or -errno. */
+int th_raw_send_msg(struct th_raw *r, uint16_t type, uint8_t version,
+		    const void *payload, size_t len);
+/*
+ * th_raw_recv - receive one message within @timeout_ms, validated with
+ * zcs_msg_check(). @payload gets up to @cap bytes. Any fd that rides
+ * along is stored in *@fd (or closed when @fd is NULL).
+ * Returns the payload length, -ETIMEDOUT, -ECONNRESET on EOF, or the
+ * validation error.
+ */
+int th_raw_recv(struct th_raw *r, struct zcs_hdr *h, void *payload,
+		size_t cap, int *fd, int timeout_ms);
+/* Open a flow; returns the flow id (>= 0) or the ERROR's -errno. */
+long th_raw_flow_open(struct th_raw *r, const char *dest);
+/* Close a flow: 0 on FLOW_CLOSED naming it, the ERROR's -errno, or -EPROTO. */
+int th_raw_flow_close(struct th_raw *r, uint32_t flow);
+/*
+ * th_raw_status - STATUS; keeps the STATUS_DAEMON part, counts the client
+ * and destination records, reads through STATUS_END. 0 or -errno.
+ */
+int th_raw_status(struct th_raw *r, struct zcs_status_daemon *out,
+		  unsigned *clients, unsigned *dests);
+/* One SEND message carrying @n records. */
+int th_raw_send(struct th_raw *r, const struct zcs_msg_send *recs, size_t n);
+/*
+ * th_raw_completions - collect exactly @n completion records within
+ * @timeout_ms (skipping nothing: any other message fails with -EPROTO).
+ * Returns @n, or how many came before the timeout, or -errno.
+ */
+int th_raw_completions(struct th_raw *r, struct zcs_msg_completion *out,
+		       size_t n, int timeout_ms);
+
+/* ---- payloads ---- */
+uint64_t th_fnv1a(const void *buf, size_t len);
+/* Deterministic bytes from (client, seq). */
+void th_fill(void *buf, size_t len, uint32_t client, uint64_t seq);
+/* Deterministic size in [lo, hi] from (client, seq). */
+size_t th_size(uint32_t client, uint64_t seq, size_t lo, size_t hi);
+
+/* Every record (TCP) and datagram (UDP) starts with this. */
+struct th_rec {
+	uint32_t magic;
+	uint32_t client;
+	uint64_t seq;
+	uint32_t len;		/* whole record, this header included */
+	uint32_t reserved;
+	uint64_t csum;		/* th_fnv1a of the bytes after the header */
+};
+
+#define TH_REC_MAGIC 0x7a637331u	/* "zcs1" */
+
+/* Write a record of @len bytes (>= sizeof(struct th_rec)) at @buf. */
+void th_rec_build(void *buf, size_t len, uint32_t client, uint64_t seq);
+
+/* ---- receivers ---- */
+#define TH_MAX_CLIENTS 64
+
+struct th_recv {
+	int family;		/* AF_INET or AF_INET6 */
+	int proto;		/* ZCS_PROTO_TCP or ZCS_PROTO_UDP */
+	int lfd;
+	uint16_t port;
+	pthread_t thread;	/* UDP reader, or TCP acceptor */
+	pthread_mutex_t lock;
+	int conns_expected;	/* TCP: connections to accept */
+	int nconns;		/* TCP: accepted so far */
+	int cfd[TH_MAX_CLIENTS];
+	pthread_t readers[TH_MAX_CLIENTS];
+	uint64_t udp_expected;	/* UDP: datagrams to wait for */
+	volatile int stop;
+	/* results, under lock */
+	uint64_t records;
+	uint64_t bytes;
+	uint64_t errors;
+	uint64_t next_seq[TH_MAX_CLIENTS];	/* TCP: per client */
+	uint8_t *seen;		/* UDP: per seq, count (seq < seen_max) */
+	uint64_t seen_max;
+	char first_error[256];
+};
+
+/*
+ * th_recv_start - bind 127.0.0.1 or ::1 on an ephemeral port and start
+ * the thread. TCP: accept @n connections, each a stream of th_rec records
+ * from one client in seq order. UDP: datagrams each one th_rec, seqs
+ * below @n, each expected once.
+ * Returns 0, -EAFNOSUPPORT/-EADDRNOTAVAIL when the family is missing, or
+ * -errno.
+ */
+int th_recv_start(struct th_recv *rv, int family, int proto, uint64_t n);
+/*
+ * Wait until @records records arrived or @timeout_ms passed.
+ * Returns 0, -ETIMEDOUT, or -EIO as soon as the receiver saw an error.
+ */
+int th_recv_wait(struct th_recv *rv, uint64_t records, int timeout_ms);
+/* Stop and join; results stay readable. */
+void th_recv_stop(struct th_recv *rv);
+void th_recv_free(struct th_recv *rv);
+/* "tcp://127.0.0.1:PORT" or "udp://[::1]:PORT" into @buf. */
+void th_recv_dest(const struct th_recv *rv, char *buf, size_t size);
+
+/* $BUILD or "build". */
+const char *th_build_dir(void);
+
+#endif /* ZCS_TEST_HELPERS_H */

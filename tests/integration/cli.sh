@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Command-line contract of zcsendd and zcsendctl: --version, --help, an
+# unknown option (exit 2); a 3 MB file sent over TCP arrives intact
+# (sha256); `status --json` parses and carries the documented keys.
+set -u
+. "$(dirname "$0")/lib.sh"
+need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"
+
+out=$("$ZCSENDD" --version 2>&1) || fail "zcsendd --version exit $?"
+echo "$out" | grep -Eq '[0-9]+\.[0-9]+\.[0-9]+' ||
+	fail "zcsendd --version prints no version: $out"
+out=$("$ZCSENDD" --help 2>&1) || fail "zcsendd --help exit $?"
+echo "$out" | grep -q -- '-s' || fail "zcsendd --help does not mention -s: $out"
+"$ZCSENDD" --no-such-option >"$T/unknown.out" 2>&1
+rc=$?
+[ $rc -eq 2 ] || fail "zcsendd --no-such-option: exit $rc, want 2"
+[ -s "$T/unknown.out" ] || fail "zcsendd --no-such-option says nothing"
+"$ZCSENDCTL" -s "$SOCK" no-such-command >/dev/null 2>&1
+rc=$?
+[ $rc -eq 2 ] || fail "zcsendctl no-such-command: exit $rc, want 2"
+
+start_daemon
+
+# A random 3 MB file over TCP, compared by sha256.
+head -c 3145728 /dev/urandom >"$T/send.bin"
+start_recv tcp tcp 127.0.0.1 --timeout 60
+"$ZCSENDCTL" -s "$SOCK" send "tcp://127.0.0.1:$RECV_PORT" "$T/send.bin" \
+	>"$T/send.out" 2>&1 || fail "zcsendctl send: $(cat "$T/send.out")"
+wait_pid "$RECV_PID" 30 || fail "zcs-recv: $(cat "$T/tcp.out")"
+want=$(sha256sum <"$T/send.bin" | cut -d' ' -f1)
+got=$(sha256sum <"$T/tcp.bin" | cut -d' ' -f1)
+[ "$want" = "$got" ] ||
+	fail "received $(stat -c %s "$T/tcp.bin") bytes, sha256 differs"
+
+# Sending a missing file fails cleanly.
+"$ZCSENDCTL" -s "$SOCK" send "tcp://127.0.0.1:$RECV_PORT" "$T/nonexistent" \
+	>/dev/null 2>&1 && fail "zcsendctl send of a missing file succeeded"
+
+status_json "$T/status.json"
+python3 - "$T/status.json" <<'PY' || fail "status --json: $(cat "$T/status.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+missing = [k for k in ("version", "uptime_s", "features", "clients",
+                       "destinations", "totals") if k not in s]
+if missing:
+    sys.exit("missing keys: %s" % missing)
+if not isinstance(s["clients"], list) or not isinstance(s["destinations"], list):
+    sys.exit("clients and destinations should be lists")
+if s["totals"].get("bytes", 0) < 3145728:
+    sys.exit("totals.bytes %r < 3 MiB sent" % s["totals"].get("bytes"))
+PY
+"$ZCSENDCTL" -s "$SOCK" status >"$T/status.txt" 2>&1 ||
+	fail "zcsendctl status: $(cat "$T/status.txt")"
+stop_daemon
+echo "cli: ok"

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: MIT
+# Shared shell helpers for tests/integration/*.sh (sourced, not run:
+# tests/run.sh skips lib*.sh). Gives a private temp dir $T, a daemon on
+# $T/zcs.sock, a zcs-recv receiver on loopback, and cleanup on exit.
+
+: "${BUILD:=build}"
+case $BUILD in
+/*) ;;
+*) BUILD=$(cd "$BUILD" && pwd) ;;
+esac
+ZCSENDD=$BUILD/zcsendd
+ZCSENDCTL=$BUILD/zcsendctl
+ZCSRECV=$BUILD/tests/zcs-recv
+T=$(mktemp -d "${TMPDIR:-/tmp}/zcs-sh.XXXXXX")
+SOCK=$T/zcs.sock
+DAEMON_PID=
+CLEANUPS=
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+dump_log() {
+	[ -f "$T/zcsendd.log" ] || return 0
+	echo "---- daemon log ----"
+	tail -n 60 "$T/zcsendd.log"
+	echo "---- end of daemon log ----"
+}
+
+fail() {
+	echo "FAIL: $*"
+	dump_log
+	exit 1
+}
+
+# on_exit CMD: run CMD at exit (last registered runs first).
+on_exit() {
+	CLEANUPS="$1; $CLEANUPS"
+}
+
+lib_cleanup() {
+	local pid
+	eval "$CLEANUPS"
+	for pid in $DAEMON_PID $(jobs -p); do
+		kill "$pid" 2>/dev/null
+	done
+	wait 2>/dev/null
+	[ -n "${ZCS_TEST_KEEP:-}" ] || rm -rf "$T"
+}
+trap lib_cleanup EXIT
+trap 'exit 143' TERM INT
+
+need_built() {
+	local f
+	for f in "$@"; do
+		[ -x "$f" ] || skip "$f not built"
+	done
+}
+
+# sock_ready PATH: 0 when a SEQPACKET connect() to PATH succeeds.
+sock_ready() {
+	python3 - "$1" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+PY
+}
+
+# start_daemon [PREFIX...]: run [PREFIX...] zcsendd -s $SOCK; wait 10 s.
+start_daemon() {
+	local i
+	"$@" "$ZCSENDD" -s "$SOCK" >"$T/zcsendd.log" 2>&1 &
+	DAEMON_PID=$!
+	for i in $(seq 100); do
+		sock_ready "$SOCK" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || fail "daemon exited at start"
+		sleep 0.1
+	done
+	fail "daemon not listening on $SOCK after 10 s"
+}
+
+# stop_daemon: SIGTERM, expect exit 0 within 10 s.
+stop_daemon() {
+	local i rc
+	[ -n "$DAEMON_PID" ] || return 0
+	kill -TERM "$DAEMON_PID"
+	for i in $(seq 100); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$DAEMON_PID" 2>/dev/null && fail "daemon ignored SIGTERM"
+	wait "$DAEMON_PID"
+	rc=$?
+	DAEMON_PID=
+	[ $rc -eq 0 ] || fail "daemon exited $rc on SIGTERM"
+}
+
+# start_recv NAME tcp|udp ADDR [ARGS...]: zcs-recv in the background;
+# sets RECV_PID and RECV_PORT; output in $T/NAME.out, data in $T/NAME.bin.
+# $RECV_WRAP (e.g. "ip netns exec NS") prefixes the command when set.
+start_recv() {
+	local name=$1 proto=$2 addr=$3 i
+	shift 3
+	rm -f "$T/$name.port"
+	${RECV_WRAP:-} "$ZCSRECV" "$proto" "$addr" 0 --out "$T/$name.bin" \
+		--port-file "$T/$name.port" "$@" >"$T/$name.out" 2>&1 &
+	RECV_PID=$!
+	for i in $(seq 100); do
+		if [ -s "$T/$name.port" ]; then
+			RECV_PORT=$(cat "$T/$name.port")
+			return 0
+		fi
+		kill -0 "$RECV_PID" 2>/dev/null ||
+			fail "zcs-recv: $(cat "$T/$name.out")"
+		sleep 0.05
+	done
+	fail "zcs-recv did not start"
+}
+
+# wait_pid PID SECONDS: wait for a background job with a bound; its status.
+wait_pid() {
+	local pid=$1 i
+	for i in $(seq $(($2 * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill "$pid"
+		wait "$pid"
+		return 124
+	fi
+	wait "$pid"
+}
+
+# status_json FILE: zcsendctl status --json into FILE, checked to parse.
+status_json() {
+	"$ZCSENDCTL" -s "$SOCK" status --json >"$1" ||
+		fail "zcsendctl status --json failed: $(cat "$1")"
+	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1" ||
+		fail "status --json is not JSON: $(head -c 2000 "$1")"
+}

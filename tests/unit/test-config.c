@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of conf/: the embedded defaults validate, every key parses,
+ * destinations inherit [defaults], and every bad value, key, section or
+ * address is refused with its line.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "zcs_proto.h"
+
+static int failures;
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,	\
+			__LINE__, #cond);				\
+		failures++;						\
+	}								\
+} while (0)
+
+static const char all_keys[] =
+	"[daemon]\n"
+	"socket = /tmp/z.sock\n"
+	"socket_mode = 0600\n"
+	"ring_entries = 256\n"
+	"max_clients = 8\n"
+	"pool_bytes = 2M\n"
+	"pool_total_bytes = 1G\n"
+	"max_inflight = 512\n"
+	"max_flows = 4\n"
+	"max_send_bytes = 64k\n"
+	"max_destinations = 9\n"
+	"allow_adhoc = no\n"
+	"connect_timeout_ms = 250\n"
+	"linger_ms = 0\n"
+	"drain_timeout_ms = 1500\n"
+	"socket_group = 0\n"
+	"allowed_users = root, 1000\n"
+	"allowed_groups = 100\n"
+	"admin_group = root\n"
+	"adhoc_networks = 127.0.0.0/8, ::1/128\n"
+	"[defaults]\n"
+	"flush = immediate\n"
+	"batch_max = 32\n"
+	"batch_usec = 20000\n"
+	"zerocopy = auto\n"
+	"zerocopy_min_bytes = 16K\n"
+	"[destination sink]\n"
+	"address = udp://[::1]:9000\n"
+	"batch_max = 7\n"
+	"[destination web]\n"
+	"address = tcp://127.0.0.1:80\n"
+	"flush = batch\n"
+	"zerocopy = off\n";
+
+static void test_defaults(void)
+{
+	struct zcsd_config c;
+
+	config_defaults(&c);
+	CHECK(config_check(&c, "defaults", NULL) == 0);
+	CHECK(c.allow_adhoc);
+	CHECK(c.defaults.flush == ZCS_FLUSH_BATCH);
+	CHECK(config_parse_string(&c, "") == 0);
+}
+
+/* Destinations keep what they set and inherit the rest, whatever the
+ * order of sections. */
+static void test_dests(const struct zcsd_config *c)
+{
+	const struct zcsd_dest_conf *sink = config_dest(c, "sink");
+	const struct zcsd_dest_conf *web = config_dest(c, "web");
+
+	CHECK(c->ndests == 2);
+	CHECK(sink && web && !config_dest(c, "nope"));
+	if (!sink || !web)
+		return;
+	CHECK(!strcmp(sink->address, "udp://[::1]:9000"));
+	CHECK(sink->policy.batch_max == 7);
+	CHECK(sink->policy.flush == ZCS_FLUSH_IMMEDIATE);	/* inherited */
+	CHECK(sink->policy.zerocopy == ZCS_ZC_AUTO);
+	CHECK(sink->policy.batch_usec == 20000);
+	CHECK(web->policy.flush == ZCS_FLUSH_BATCH);
+	CHECK(web->policy.zerocopy == ZCS_ZC_OFF);
+	CHECK(web->policy.batch_max == 32);
+	CHECK(web->policy.zerocopy_min_bytes == 16u << 10);
+}
+
+static void test_inherit_order(void)
+{
+	struct zcsd_config c;
+
+	config_defaults(&c);
+	CHECK(config_parse_string(&c, "[destination a]\n"
+				      "address = udp://127.0.0.1:1\n"
+				      "[defaults]\nbatch_usec = 77\n") == 0);
+	CHECK(c.ndests == 1 && c.dests[0].policy.batch_usec == 77);
+}
+
+static void test_policy_set(void)
+{
+	struct zcsd_policy p = { 0 };
+	char err[256];
+
+	CHECK(config_policy_set(&p, "flush", "immediate", err,
+				sizeof(err)) == 0);
+	CHECK(p.flush == ZCS_FLUSH_IMMEDIATE);
+	CHECK(config_policy_set(&p, "batch_max", "100", err, sizeof(err)) ==
+	      0);
+	CHECK(p.batch_max == 100);
+	CHECK(config_policy_set(&p, "batch_max", "0", err, sizeof(err)) < 0);
+	CHECK(strstr(err, "batch_max") != NULL);
+	CHECK(config_policy_set(&p, "socket", "/x", err, sizeof(err)) < 0);
+	CHECK(strstr(err, "unknown policy key") != NULL);
+	CHECK(p.batch_max == 100);
+}
+
+static void test_every_key(void)
+{
+	struct zcsd_config c;
+
+	config_defaults(&c);
+	CHECK(config_parse_string(&c, all_keys) == 0);
+	CHECK(!strcmp(c.socket_path, "/tmp/z.sock"));
+	CHECK(c.socket_mode == 0600);
+	CHECK(c.ring_entries == 256);
+	CHECK(c.max_clients == 8);
+	CHECK(c.pool_bytes == 2u << 20);
+	CHECK(c.pool_total_bytes == 1ull << 30);
+	CHECK(c.max_inflight == 512);
+	CHECK(c.max_flows == 4);
+	CHECK(c.max_send_bytes == 64u << 10);
+	CHECK(c.max_dests == 9);
+	CHECK(!c.allow_adhoc);
+	CHECK(c.connect_timeout_ms == 250);
+	CHECK(c.linger_ms == 0);
+	CHECK(c.drain_timeout_ms == 1500);
+	CHECK(c.defaults.flush == ZCS_FLUSH_IMMEDIATE);
+	CHECK(c.defaults.batch_max == 32);
+	CHECK(c.defaults.batch_usec == 20000);
+	CHECK(c.defaults.zerocopy == ZCS_ZC_AUTO);
+	CHECK(c.defaults.zerocopy_min_bytes == 16u << 10);
+	CHECK(c.socket_gid == 0);
+	CHECK(c.allow_users.n == 2 && c.allow_users.id[0] == 0 &&
+	      c.allow_users.id[1] == 1000);
+	CHECK(c.allow_groups.n == 1 && c.allow_groups.id[0] == 100);
+	CHECK(c.admin_gid == 0);
+	CHECK(c.n_adhoc_nets == 2 && c.adhoc_nets[0].prefix == 8 &&
+	      c.adhoc_nets[1].prefix == 128);
+	test_dests(&c);
+}
+
+/* @text must fail, and the message must hold each of @want. */
+static void expect_error(const char *text, const char *want1,
+			 const char *want2)
+{
+	struct zcsd_config c;
+
+	config_defaults(&c);
+	if (config_parse_string(&c, text) == 0) {
+		fprintf(stderr, "accepted: %s\n", text);
+		failures++;
+		return;
+	}
+	if (!strstr(c.error, want1) || (want2 && !strstr(c.error, want2))) {
+		fprintf(stderr, "error '%s' lacks '%s'/'%s'\n", c.error, want1,
+			want2 ? want2 : "");
+		failures++;
+	}
+}
+
+static void test_bad_values(void)
+{
+	expect_error("[daemon]\nmax_clients = 0\n", ":2:", "1 to 4096");
+	expect_error("[daemon]\nmax_clients = 4097\n", ":2:", "max_clients");
+	expect_error("[daemon]\nmax_clients = -1\n", ":2:", NULL);
+	expect_error("[daemon]\nmax_clients = 12x\n", ":2:", NULL);
+	expect_error("[daemon]\nring_entries = 4\n", ":2:", "8 to 32768");
+	expect_error("[daemon]\npool_bytes = 99G\n", ":2:", "pool_bytes");
+	expect_error("[daemon]\npool_bytes = 18446744073709551615G\n", ":2:",
+		     NULL);
+	expect_error("[daemon]\nsocket = relative.sock\n", ":2:", "absolute");
+	expect_error("[daemon]\nsocket_mode = 0999\n", ":2:", "octal");
+	expect_error("[daemon]\nallow_adhoc = maybe\n", ":2:", "yes or no");
+	expect_error("\n\n[defaults]\nflush = sometimes\n", ":4:",
+		     "immediate or batch");
+	expect_error("[defaults]\nzerocopy = 1\n", ":2:", "on, off or auto");
+	expect_error("[defaults]\nbatch_max = 0\n", ":2:", "batch_max");
+	expect_error("[defaults]\nbatch_max = 5000\n", ":2:", "batch_max");
+	expect_error("[daemon]\nbogus = 1\n", ":2:", "unknown key 'bogus'");
+	expect_error("[nonsense]\nx = 1\n", ":2:", "unknown section");
+	expect_error("[daemon]\nno equals sign\n", ":2:", NULL);
+	expect_error("[daemon]\nallowed_users = nosuchuser_zcs\n", ":2:",
+		     "user names or uids");
+	expect_error("[daemon]\nadmin_group = nosuchgroup_zcs\n", ":2:",
+		     "group name");
+	expect_error("[daemon]\nadhoc_networks = 10.0.0.0/33\n", ":2:",
+		     "networks");
+	expect_error("[daemon]\nadhoc_networks = 127.0.0.1/8, x\n", ":2:",
+		     NULL);
+	expect_error("[destination x]\naddress = udp://host:1\n", ":2:",
+		     "numeric");
+	expect_error("[destination x]\naddress = tcp://1.2.3.4:0\n", ":2:",
+		     "address");
+	expect_error("[destination x]\naddress = udp://[::1]9\n", ":2:",
+		     NULL);
+	expect_error("[destination x]\nsocket = /x\n", ":2:",
+		     "unknown key 'socket'");
+	expect_error("[destination bad/name]\naddress = udp://1.2.3.4:5\n",
+		     ":2:", "bad destination name");
+	expect_error("[defaults]\naddress = udp://1.2.3.4:5\n", ":2:",
+		     "unknown key");
+	expect_error("\n[destination y]\nflush = batch\n", ":2:",
+		     "has no address");
+}
+
+static void test_cross_checks(void)
+{
+	expect_error("[daemon]\npool_bytes = 2G\npool_total_bytes = 1G\n",
+		     "pool_total_bytes", NULL);
+	expect_error("[daemon]\npool_bytes = 64k\nmax_send_bytes = 1M\n",
+		     "max_send_bytes", NULL);
+}
+
+static void test_missing_file(void)
+{
+	struct zcsd_config c;
+
+	config_defaults(&c);
+	CHECK(config_load(&c, "/nonexistent/zcsendd.conf") < 0);
+	CHECK(strstr(c.error, "No such file") != NULL);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_every_key();
+	test_inherit_order();
+	test_policy_set();
+	test_bad_values();
+	test_cross_checks();
+	test_missing_file();
+	if (failures) {
+		fprintf(stderr, "%d checks failed\n", failures);
+		return 1;
+	}
+	return 0;
+}

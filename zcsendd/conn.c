@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One client connection: reading and checking messages, writing replies
+ * without ever blocking the loop, and tearing down once the kernel has let
+ * go of everything the client had in flight.
+ */
+#include <sys/socket.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zcsd.h"
+
+/* A client that leaves this much unread has stopped listening. */
+#define OUTQ_MAX	(1u << 20)
+/* Messages handled per wake-up, so one busy client cannot starve others. */
+#define READ_BUDGET	32
+/* File descriptors a client might (wrongly) attach to one message. */
+#define FDS_MAX		16
+
+static void conn_free_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Close every fd that came with a message: clients never send any. */
+static int conn_drop_fds(struct msghdr *mh)
+{
+	struct cmsghdr *cm;
+	int n = 0, i;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (i = 0; (size_t)i * sizeof(int) <
+			    cm->cmsg_len - CMSG_LEN(0); i++, n++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			close(fd);
+		}
+	}
+	return n;
+}
+
+/* Receive one message into d->rxbuf. Returns its length or -errno. */
+static ssize_t conn_recv(struct client *c)
+{
+	union {
+		char buf[CMSG_SPACE(FDS_MAX * sizeof(int))];
+		struct cmsghdr align;
+	} cmsg;
+	struct iovec iov = { c->d->rxbuf, sizeof(c->d->rxbuf) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cmsg.buf, .msg_controllen = sizeof(cmsg.buf),
+	};
+	ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -EPIPE;
+	if (conn_drop_fds(&mh) || (mh.msg_flags & MSG_CTRUNC))
+		return -EBADMSG;
+	if (mh.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;
+	return n;
+}
+
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	ssize_t n;
+	int i, err;
+
+	for (i = 0; i < READ_BUDGET && !c->dead && !c->read_paused; i++) {
+		n = conn_recv(c);
+		if (n == -EAGAIN || n == -EINTR)
+			break;
+		if (n == -EPIPE || n == -ECONNRESET) {
+			conn_kill(c, NULL);
+			break;
+		}
+		if (n < 0) {
+			conn_error(c, 0, 0, (int)n, "unreadable message");
+			conn_kill(c, strerror((int)-n));
+			break;
+		}
+		/* dispatch_msg() has answered; an error means goodbye. */
+		err = dispatch_msg(c, c->d->rxbuf, (size_t)n);
+		if (err) {
+			conn_kill(c, strerror(-err));
+			break;
+		}
+	}
+	ring_submit(c->d);	/* one io_uring_enter for all that was read */
+}
+
+/* Write queued control replies, then batches that were waiting. */
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	struct outmsg *m;
+
+	while (!c->dead && (m = STAILQ_FIRST(&c->outq))) {
+		if (send(c->fd, m->data, m->len, MSG_DONTWAIT | MSG_NOSIGNAL) <
+		    0) {
+			if (errno == EAGAIN) {
+				conn_want_write(c);
+				return;
+			}
+			conn_kill(c, strerror(errno));
+			return;
+		}
+		STAILQ_REMOVE_HEAD(&c->outq, entry);
+		c->outq_bytes -= m->len;
+		free(m);
+	}
+	if (!c->dead)
+		complete_flush_client(c);
+}
+
+/*
+ * conn_new - take an accepted connection: record its credentials and
+ * start reading. Returns the client, or NULL (logged) on failure.
+ */
+struct client *conn_new(struct zcsd *d, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *c;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		log_warn("SO_PEERCRED");
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_warnx("out of memory for a client");
+		return NULL;
+	}
+	c->d = d;
+	c->fd = fd;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->id = ++d->next_client_id;
+	c->pool.memfd = -1;
+	TAILQ_INIT(&c->flows);
+	STAILQ_INIT(&c->outq);
+	c->rev = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+	c->wev = event_new(d->base, fd, EV_WRITE, conn_write_cb, c);
+	c->linger = evtimer_new(d->base, conn_free_cb, c);
+	if (!c->rev || !c->wev || !c->linger || event_add(c->rev, NULL)) {
+		log_warnx("cannot watch client pid %d", (int)c->pid);
+		goto err_events;
+	}
+	TAILQ_INSERT_TAIL(&d->clients, c, entry);
+	d->nconns++;
+	log_debug("client %u connected: pid %d uid %u", c->id, (int)c->pid,
+		  (unsigned)c->uid);
+	return c;
+err_events:
+	if (c->rev)
+		event_free(c->rev);
+	if (c->wev)
+		event_free(c->wev);
+	if (c->linger)
+		event_free(c->linger);
+	free(c);
+	return NULL;
+}
+
+static void conn_free(struct client *c)
+{
+	struct zcsd *d = c->d;
+	struct flow *f;
+	struct flow *next;
+
+	for (f = TAILQ_FIRST(&c->flows); f; f = next) {
+		next = TAILQ_NEXT(f, entry);
+		flow_maybe_free(f);
+	}
+	if (c->nflows)
+		log_warnx("client %u: %u flows still busy at free", c->id,
+			  c->nflows);
+	pool_close(c);
+	sendq_fini(c);
+	event_free(c->rev);
+	event_free(c->wev);
+	event_free(c->linger);
+	TAILQ_REMOVE(&d->clients, c, entry);
+	d->nconns--;
+	log_debug("client %u freed", c->id);
+	free(c);
+}
+
+/*
+ * The linger timer does two jobs: after linger_ms it shuts down the TCP
+ * flows of a dead client whose sends are stuck, and it is fired at once
+ * to free a client whose last kernel op has ended.
+ */
+static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	struct flow *f;
+
+	if (c->inflight == 0 && c->kernel_ops == 0) {
+		conn_free(c);
+		return;
+	}
+	TAILQ_FOREACH(f, &c->flows, entry)
+		flow_shutdown(f);
+}
+
+/*
+ * conn_kill - the client is gone or misbehaved: close its socket and stop
+ * everything it asked for that has not reached the kernel. What has stays
+ * until its CQEs arrive; conn_maybe_free() then frees the client.
+ * @why: logged when the client did not simply disconnect.
+ */
+void conn_kill(struct client *c, const char *why)
+{
+	struct timeval tv = { .tv_sec = c->d->cfg.linger_ms / 1000,
+			      .tv_usec = c->d->cfg.linger_ms % 1000 * 1000 };
+	struct outmsg *m;
+	struct flow *f;
+
+	if (c->dead)
+		return;
+	if (why)
+		log_warnx("dropping client %u (pid %d uid %u): %s", c->id,
+			  (int)c->pid, (unsigned)c->uid, why);
+	else
+		log_debug("client %u disconnected", c->id);
+	c->dead = true;
+	event_del(c->rev);
+	event_del(c->wev);
+	close(c->fd);
+	c->fd = -1;
+	while ((m = STAILQ_FIRST(&c->outq))) {
+		STAILQ_REMOVE_HEAD(&c->outq, entry);
+		free(m);
+	}
+	c->outq_bytes = 0;
+	TAILQ_FOREACH(f, &c->flows, entry)
+		flow_kill(f);
+	if (c->inflight || c->kernel_ops)
+		evtimer_add(c->linger, &tv);
+	conn_maybe_free(c);
+}
+
+/* conn_maybe_free - free a dead client once the kernel is done with it.
+ * Deferred to the loop, so callers may still touch @c on return. */
+void conn_maybe_free(struct client *c)
+{
+	if (c->dead && c->inflight == 0 && c->kernel_ops == 0)
+		event_active(c->linger, EV_TIMEOUT, 0);
+}
+
+static int conn_queue(struct client *c, const void *msg, size_t len)
+{
+	struct outmsg *m;
+
+	if (c->outq_bytes + len > OUTQ_MAX)
+		return -ENOBUFS;
+	m = malloc(sizeof(*m) + len);
+	if (!m)
+		return -ENOMEM;
+	m->len = (uint32_t)len;
+	memcpy(m->data, msg, len);
+	STAILQ_INSERT_TAIL(&c->outq, m, entry);
+	c->outq_bytes += (uint32_t)len;
+	conn_want_write(c);
+	return 0;
+}
+
+static ssize_t conn_sendmsg(struct client *c, const void *msg, size_t len,
+			    int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cmsg;
+	struct iovec iov = { (void *)(uintptr_t)msg, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (fd >= 0) {
+		memset(&cmsg, 0, sizeof(cmsg));
+		mh.msg_control = cmsg.buf;
+		mh.msg_controllen = sizeof(cmsg.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/*
+ * conn_send - write one whole message (and maybe an fd). When the socket
+ * is full the message is queued in order, except one carrying an fd,
+ * which is only ever the first message and so never waits.
+ * Returns 0, or -errno after which the client has been killed.
+ */
+int conn_send(struct client *c, const void *msg, size_t len, int fd)
+{
+	int err;
+
+	if (c->dead)
+		return -EPIPE;
+	if (STAILQ_EMPTY(&c->outq) || fd >= 0) {
+		if (conn_sendmsg(c, msg, len, fd) >= 0)
+			return 0;
+		if (errno != EAGAIN || fd >= 0) {
+			err = -errno;
+			conn_kill(c, strerror(errno));
+			return err;
+		}
+	}
+	err = conn_queue(c, msg, len);
+	if (err)
+		conn_kill(c, "not reading its replies");
+	return err;
+}
+
+/* conn_reply - a header and payload as one message. */
+int conn_reply(struct client *c, uint16_t type, uint64_t cookie,
+	       const void *payload, size_t len)
+{
+	uint8_t msg[sizeof(struct zcs_hdr) + sizeof(struct zcs_status_dest)];
+	struct zcs_hdr h;
+
+	if (len > sizeof(msg) - sizeof(h))
+		return -EMSGSIZE;
+	zcs_hdr_init(&h, type, len, cookie);
+	memcpy(msg, &h, sizeof(h));
+	if (len)
+		memcpy(msg + sizeof(h), payload, len);
+	return conn_send(c, msg, sizeof(h) + len, -1);
+}
+
+/* conn_error - answer a request with ZCS_MSG_ERROR and a reason. */
+int conn_error(struct client *c, uint16_t req_type, uint64_t cookie, int err,
+	       const char *fmt, ...)
+{
+	struct zcs_error e;
+	va_list ap;
+
+	memset(&e, 0, sizeof(e));
+	e.err = err;
+	e.req_type = req_type;
+	va_start(ap, fmt);
+	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	va_end(ap);
+	return conn_reply(c, ZCS_MSG_ERROR, cookie, &e, sizeof(e));
+}
+
+/* conn_resume - read again once completions freed in-flight room. */
+void conn_resume(struct client *c)
+{
+	if (!c->read_paused || c->dead ||
+	    c->inflight >= c->d->cfg.max_inflight)
+		return;
+	c->read_paused = false;
+	if (event_add(c->rev, NULL))
+		conn_kill(c, "cannot watch socket");
+}
+
+void conn_want_write(struct client *c)
+{
+	if (!c->dead && event_add(c->wev, NULL))
+		conn_kill(c, "cannot watch socket");
+}
+
+/* conn_free_all - at exit: drop every client the kernel is done with. */
+void conn_free_all(struct zcsd *d)
+{
+	struct client *c, *next;
+
+	for (c = TAILQ_FIRST(&d->clients); c; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_kill(c, NULL);
+		if (c->inflight == 0 && c->kernel_ops == 0)
+			conn_free(c);
+	}
+}

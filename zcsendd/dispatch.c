@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Message dispatch: validate every message with the protocol's one check,
+ * then hand it to the handler for its type. Handlers get local copies of
+ * fixed payloads, never a pointer cast from the receive buffer. A handler
+ * returns 0 after answering, or -errno to have the client dropped.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zcsd.h"
+
+typedef int (*handler_fn)(struct client *c, const struct zcs_hdr *h,
+			  const uint8_t *payload);
+
+/* HELLO_OK carries the pool's memfd when there is a pool. */
+static int hello_ok_send(struct client *c, uint64_t cookie,
+			 const struct zcs_hello_ok *ok)
+{
+	uint8_t msg[sizeof(struct zcs_hdr) + sizeof(*ok)];
+	struct zcs_hdr h;
+
+	zcs_hdr_init(&h, ZCS_MSG_HELLO_OK, sizeof(*ok), cookie);
+	if (c->pool.memfd >= 0)
+		h.flags = ZCS_HDR_F_FD;
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), ok, sizeof(*ok));
+	return conn_send(c, msg, sizeof(msg), c->pool.memfd);
+}
+
+static int handle_hello(struct client *c, const struct zcs_hdr *h,
+			const uint8_t *payload)
+{
+	struct zcs_hello m;
+	struct zcs_hello_ok ok;
+	int err;
+
+	memcpy(&m, payload, sizeof(m));
+	if (c->hello_done) {
+		conn_error(c, h->type, h->cookie, -EPROTO, "HELLO twice");
+		return -EPROTO;
+	}
+	c->hello_done = true;
+	memcpy(c->name, m.name, sizeof(c->name));
+	if (m.pool_bytes) {
+		err = pool_open(c, m.pool_bytes);
+		if (!err)
+			err = sendq_init(c);
+		if (err) {
+			conn_error(c, h->type, h->cookie, err,
+				   "no pool of %llu bytes: %s",
+				   (unsigned long long)m.pool_bytes,
+				   strerror(-err));
+			return err;
+		}
+	}
+	memset(&ok, 0, sizeof(ok));
+	ok.pool_bytes = c->pool.size;
+	ok.client_id = c->id;
+	ok.features = c->d->ring.features;
+	ok.max_inflight = c->d->cfg.max_inflight;
+	ok.max_flows = c->d->cfg.max_flows;
+	ok.max_send_bytes = c->d->cfg.max_send_bytes;
+	return hello_ok_send(c, h->cookie, &ok);
+}
+
+static int handle_flow_open(struct client *c, const struct zcs_hdr *h,
+			    const uint8_t *payload)
+{
+	struct zcs_flow_open m;
+	int err;
+
+	memcpy(&m, payload, sizeof(m));
+	err = flow_open(c, m.dest, h->cookie);
+	if (err)
+		conn_error(c, h->type, h->cookie, err, "%s: %s", m.dest,
+			   strerror(-err));
+	return 0;
+}
+
+static int handle_flow_close(struct client *c, const struct zcs_hdr *h,
+			     const uint8_t *payload)
+{
+	struct zcs_flow_close m;
+	int err;
+
+	memcpy(&m, payload, sizeof(m));
+	err = flow_close(c, m.flow);
+	if (err)
+		conn_error(c, h->type, h->cookie, err, "flow %u: %s", m.flow,
+			   strerror(-err));
+	else
+		conn_reply(c, ZCS_MSG_FLOW_CLOSED, h->cookie, &m, sizeof(m));
+	return 0;
+}
+
+static int handle_status(struct client *c, const struct zcs_hdr *h,
+			 const uint8_t *payload)
+{
+	status_reply(c, h->cookie);
+	return 0;
+}
+
+static int handle_send(struct client *c, const struct zcs_hdr *h,
+		       const uint8_t *payload)
+{
+	if (!c->pool.size) {
+		conn_error(c, h->type, h->cookie, -EPROTO,
+			   "SEND on a connection without a pool");
+		return -EPROTO;
+	}
+	return sendq_handle(c, payload, zcs_send_count(h));
+}
+
+/* Only the types a client may send; the rest are the daemon's. */
+static handler_fn handler_for(uint16_t type)
+{
+	switch (type) {
+	case ZCS_MSG_HELLO:
+		return handle_hello;
+	case ZCS_MSG_FLOW_OPEN:
+		return handle_flow_open;
+	case ZCS_MSG_FLOW_CLOSE:
+		return handle_flow_close;
+	case ZCS_MSG_STATUS:
+		return handle_status;
+	case ZCS_MSG_SEND:
+		return handle_send;
+	}
+	return NULL;
+}
+
+static int dispatch_version(struct client *c, const struct zcs_hdr *h)
+{
+	struct zcs_msg_version v = { .min = ZCS_PROTO_VERSION,
+				     .max = ZCS_PROTO_VERSION };
+
+	conn_reply(c, ZCS_MSG_VERSION, h->cookie, &v, sizeof(v));
+	return -EPROTONOSUPPORT;
+}
+
+/*
+ * dispatch_msg - check and handle one received message of @len bytes.
+ * Returns 0, or -errno when the client must be dropped (already answered).
+ */
+int dispatch_msg(struct client *c, const uint8_t *buf, size_t len)
+{
+	struct zcs_hdr h;
+	handler_fn fn;
+	int err = zcs_msg_check(buf, len, &h);
+
+	if (err == -EPROTONOSUPPORT)
+		return dispatch_version(c, &h);
+	if (err) {
+		conn_error(c, 0, 0, err, "malformed message: %s",
+			   strerror(-err));
+		return err;
+	}
+	fn = handler_for(h.type);
+	if (!fn || (!c->hello_done && h.type != ZCS_MSG_HELLO)) {
+		conn_error(c, h.type, h.cookie, -EPROTO, "unexpected %s",
+			   zcs_msg_name(h.type));
+		return -EPROTO;
+	}
+	return fn(c, &h, buf + sizeof(h));
+}

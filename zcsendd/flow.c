@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Flows: a client's channel to a destination. Flow ids are daemon-wide (an
+ * index into one table plus a generation), so a stale id or another
+ * client's id is recognised and refused rather than reaching the wrong
+ * flow. A TCP flow owns its connection, made with an io_uring connect
+ * bounded by a linked timeout; FLOW_OK is sent once it is up.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zcsd.h"
+
+#define FLOW_INDEX_BITS	20
+#define FLOW_INDEX_MASK	((1u << FLOW_INDEX_BITS) - 1)
+#define FLOW_GEN_MASK	0xfffu
+
+/*
+ * flow_table_init - room for every client's every flow.
+ * Returns 0 or -ENOMEM.
+ */
+int flow_table_init(struct zcsd *d)
+{
+	uint64_t n = (uint64_t)d->cfg.max_clients * d->cfg.max_flows;
+
+	if (n > FLOW_INDEX_MASK + 1u)
+		n = FLOW_INDEX_MASK + 1u;
+	d->flow_table = calloc(n, sizeof(*d->flow_table));
+	if (!d->flow_table)
+		return -ENOMEM;
+	d->flow_table_size = (uint32_t)n;
+	return 0;
+}
+
+static int flow_id_alloc(struct zcsd *d, struct flow *f)
+{
+	uint32_t i, idx;
+
+	for (i = 0; i < d->flow_table_size; i++) {
+		idx = (d->nflows + i) % d->flow_table_size;
+		if (!d->flow_table[idx])
+			break;
+	}
+	if (i == d->flow_table_size)
+		return -ENFILE;
+	d->flow_gen = (d->flow_gen + 1) & FLOW_GEN_MASK;
+	if (!d->flow_gen)
+		d->flow_gen = 1;	/* so no id is ever 0 */
+	f->id = idx | d->flow_gen << FLOW_INDEX_BITS;
+	d->flow_table[idx] = f;
+	d->nflows++;
+	return 0;
+}
+
+/* Take the id out of the table: new sends naming it now fail. */
+static void flow_id_release(struct zcsd *d, struct flow *f)
+{
+	uint32_t idx = f->id & FLOW_INDEX_MASK;
+
+	if (f->id && d->flow_table[idx] == f) {
+		d->flow_table[idx] = NULL;
+		d->nflows--;
+	}
+}
+
+static void flow_batch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	complete_flush(arg);
+}
+
+static struct flow *flow_new(struct client *c, struct dest *dst)
+{
+	struct flow *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->batch_timer = evtimer_new(c->d->base, flow_batch_cb, f);
+	if (!f->batch_timer || flow_id_alloc(c->d, f)) {
+		if (f->batch_timer)
+			event_free(f->batch_timer);
+		free(f);
+		return NULL;
+	}
+	f->c = c;
+	f->d = dst;
+	f->fd = -1;
+	req_list_init(&f->queue);
+	req_list_init(&f->chain);
+	req_list_init(&f->batch);
+	TAILQ_INSERT_TAIL(&c->flows, f, entry);
+	c->nflows++;
+	return f;
+}
+
+static int flow_tcp_socket(struct flow *f)
+{
+	int one = 1;
+
+	f->fd = socket(f->d->sa.ss_family,
+		       SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (f->fd < 0)
+		return -errno;
+	/* Requests are whole messages: do not hold back a short tail. */
+	setsockopt(f->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 0;
+}
+
+/* Queue the connect, linked to a timeout so a silent peer cannot hang it. */
+static int flow_tcp_connect(struct flow *f)
+{
+	struct zcsd *d = f->c->d;
+	struct io_uring_sqe *sqe, *tsqe;
+	uint32_t ms = d->cfg.connect_timeout_ms;
+
+	if (io_uring_sq_space_left(&d->ring.uring) < 2)
+		ring_submit(d);
+	sqe = ring_sqe(d);
+	tsqe = sqe ? ring_sqe(d) : NULL;
+	if (!tsqe)
+		return -EBUSY;
+	io_uring_prep_connect(sqe, f->fd, (struct sockaddr *)&f->d->sa,
+			      f->d->salen);
+	io_uring_sqe_set_data64(sqe, (uintptr_t)f | UD_CONNECT);
+	sqe->flags |= IOSQE_IO_LINK;
+	f->connect_ts.tv_sec = ms / 1000;
+	f->connect_ts.tv_nsec = (long long)(ms % 1000) * 1000000;
+	io_uring_prep_link_timeout(tsqe, &f->connect_ts, 0);
+	io_uring_sqe_set_data64(tsqe, UD_IGNORE);
+	f->c->kernel_ops++;
+	f->connect_pending = true;
+	ring_submit(d);	/* the timespec is read now, not later */
+	return 0;
+}
+
+static int flow_reply_ok(struct flow *f)
+{
+	struct zcs_flow_ok ok;
+
+	memset(&ok, 0, sizeof(ok));
+	ok.flow = f->id;
+	ok.proto = f->d->proto;
+	ok.max_send_bytes = f->c->d->cfg.max_send_bytes;
+	if (f->d->proto == ZCS_PROTO_UDP && ok.max_send_bytes > 65507)
+		ok.max_send_bytes = 65507;	/* largest UDP payload */
+	return conn_reply(f->c, ZCS_MSG_FLOW_OK, f->open_cookie, &ok,
+			  sizeof(ok));
+}
+
+/*
+ * flow_open - open a flow to @spec for client @c. A UDP flow is answered
+ * at once; a TCP flow once connected (flow_connect_done). Returns 0, or
+ * -errno for the caller to answer.
+ */
+int flow_open(struct client *c, const char *spec, uint64_t cookie)
+{
+	struct dest *dst;
+	struct flow *f;
+	int err;
+
+	if (!c->pool.size)
+		return -EPERM;
+	if (c->nflows >= c->d->cfg.max_flows)
+		return -EMFILE;
+	err = dest_get(c->d, spec, &dst);
+	if (err)
+		return err;
+	f = flow_new(c, dst);
+	if (!f) {
+		dest_put(c->d, dst);
+		return -ENFILE;
+	}
+	f->open_cookie = cookie;
+	if (dst->proto == ZCS_PROTO_UDP) {
+		f->fd = dst->udp_fd;
+		f->state = FLOW_OPEN;
+		flow_reply_ok(f);
+		return 0;
+	}
+	f->state = FLOW_CONNECTING;
+	err = flow_tcp_socket(f);
+	if (!err)
+		err = flow_tcp_connect(f);
+	if (err) {
+		f->state = FLOW_CLOSING;
+		flow_maybe_free(f);
+	}
+	return err;
+}
+
+/* flow_connect_done - the CQE of a TCP flow's connect. */
+void flow_connect_done(struct flow *f, int res)
+{
+	struct client *c = f->c;
+
+	c->kernel_ops--;
+	f->connect_pending = false;
+	if (c->dead) {
+		f->state = FLOW_CLOSING;
+		flow_maybe_free(f);
+		conn_maybe_free(c);
+		return;
+	}
+	if (res == -ECANCELED)
+		res = -ETIMEDOUT;	/* the linked timeout fired */
+	if (res < 0) {
+		conn_error(c, ZCS_MSG_FLOW_OPEN, f->open_cookie, res,
+			   "connect to %s: %s", f->d->address, strerror(-res));
+		f->state = FLOW_CLOSING;
+		flow_maybe_free(f);
+		return;
+	}
+	f->state = FLOW_OPEN;
+	flow_reply_ok(f);
+}
+
+/*
+ * flow_lookup - the open flow @id of client @c.
+ * Returns 0, -EBADF for no such flow, -EACCES for another client's flow.
+ */
+int flow_lookup(struct client *c, uint32_t id, struct flow **out)
+{
+	struct zcsd *d = c->d;
+	uint32_t idx = id & FLOW_INDEX_MASK;
+	struct flow *f;
+
+	if (idx >= d->flow_table_size)
+		return -EBADF;
+	f = d->flow_table[idx];
+	if (!f || f->id != id)
+		return -EBADF;
+	if (f->c != c)
+		return -EACCES;
+	if (f->state != FLOW_OPEN)
+		return -EBADF;
+	*out = f;
+	return 0;
+}
+
+/*
+ * flow_close - the client closes flow @id; what it queued still goes out.
+ * Returns 0, -EBADF or -EACCES.
+ */
+int flow_close(struct client *c, uint32_t id)
+{
+	struct flow *f;
+	int err = flow_lookup(c, id, &f);
+
+	if (err)
+		return err;
+	f->state = FLOW_CLOSING;
+	flow_id_release(c->d, f);
+	flow_maybe_free(f);
+	return 0;
+}
+
+/* flow_kill - the client is gone: drop unsent work and undelivered
+ * completions; sends in the kernel finish on their own. */
+void flow_kill(struct flow *f)
+{
+	f->state = FLOW_CLOSING;
+	flow_id_release(f->c->d, f);
+	sendq_fail_flow(f, -ECANCELED);
+	complete_drop(f);
+}
+
+/* flow_shutdown - unstick sends of a dead client blocked on a slow peer. */
+void flow_shutdown(struct flow *f)
+{
+	if (f->d->proto == ZCS_PROTO_TCP && f->fd >= 0)
+		shutdown(f->fd, SHUT_RDWR);
+}
+
+/* flow_maybe_free - free a closing flow once nothing refers to it. */
+void flow_maybe_free(struct flow *f)
+{
+	struct client *c = f->c;
+
+	if (f->state != FLOW_CLOSING || f->inflight || f->batch.n ||
+	    f->hold || f->connect_pending)
+		return;
+	flow_id_release(c->d, f);
+	if (f->d->proto == ZCS_PROTO_TCP && f->fd >= 0)
+		close(f->fd);
+	dest_put(c->d, f->d);
+	event_free(f->batch_timer);
+	TAILQ_REMOVE(&c->flows, f, entry);
+	c->nflows--;
+	free(f);
+}

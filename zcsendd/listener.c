@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control socket: take it from systemd (socket activation) or bind the
+ * configured path, refusing to steal it from a live daemon, and accept
+ * clients with their credentials (SO_PEERCRED).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "zcsd.h"
+
+static int listener_addr(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+/* A socket file nobody answers on is left over from a crash. */
+static int listener_clear_stale(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) ? -errno
+								       : 0;
+	close(fd);
+	if (err == 0)
+		return -EADDRINUSE;
+	if (err == -ENOENT)
+		return 0;
+	if (err != -ECONNREFUSED)
+		return err;
+	return unlink(sun->sun_path) ? -errno : 0;
+}
+
+static int listener_bind(struct zcsd *d)
+{
+	struct sockaddr_un sun;
+	int fd, err;
+
+	err = listener_addr(d->socket_path, &sun);
+	if (!err)
+		err = listener_clear_stale(&sun);
+	if (err)
+		return err;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    chmod(sun.sun_path, d->cfg.socket_mode) || listen(fd, 128)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	d->listen_owned = true;
+	return fd;
+}
+
+static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct zcsd *d = arg;
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	/* Room for status queries beyond the pool-holding clients. */
+	if (d->nconns >= d->cfg.max_clients + 16) {
+		log_warnx("refusing a connection: %u already open", d->nconns);
+		close(fd);
+		return;
+	}
+	if (!conn_new(d, fd))
+		close(fd);
+}
+
+/*
+ * listener_open - use a socket passed by systemd, else bind our path.
+ * Returns 0 or -errno (logged): -EADDRINUSE when a live daemon owns it.
+ */
+int listener_open(struct zcsd *d)
+{
+	int n = sd_listen_fds(1), fd;
+
+	if (n > 1) {
+		log_warnx("systemd passed %d sockets, expected one", n);
+		return -EINVAL;
+	}
+	if (n == 1) {
+		fd = SD_LISTEN_FDS_START;
+		if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 1) <= 0) {
+			log_warnx("the passed socket is not a listening "
+				  "AF_UNIX SOCK_SEQPACKET socket");
+			return -EINVAL;
+		}
+		evutil_make_socket_nonblocking(fd);
+		log_info("using the socket passed by systemd");
+	} else {
+		fd = listener_bind(d);
+		if (fd < 0) {
+			log_errno(fd, "cannot listen on %s", d->socket_path);
+			return fd;
+		}
+		log_info("listening on %s", d->socket_path);
+	}
+	d->listen_fd = fd;
+	d->listen_ev = event_new(d->base, fd, EV_READ | EV_PERSIST,
+				 listener_accept_cb, d);
+	if (!d->listen_ev || event_add(d->listen_ev, NULL)) {
+		log_warnx("cannot watch the listening socket");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void listener_close(struct zcsd *d)
+{
+	if (d->listen_ev) {
+		event_free(d->listen_ev);
+		d->listen_ev = NULL;
+	}
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	d->listen_fd = -1;
+	if (d->listen_owned)
+		unlink(d->socket_path);
+	d->listen_owned = false;
+}

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zcsendd: send network data for local programs with io_uring zerocopy.
+ * main() reads the command line and config, sets up the ring and the
+ * control socket, runs the event loop, and tears down.
+ */
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "zcsd.h"
+
+struct args {
+	const char *config;
+	const char *socket;
+	int verbose;
+	bool check_only;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: zcsendd [-c FILE] [-s PATH] [-v] [--check-config] "
+		   "[--version] [--help]\n"
+		   "  -c, --config FILE   config file (default %s if present)\n"
+		   "  -s, --socket PATH   control socket path\n"
+		   "  -v, --verbose       debug logging\n"
+		   "      --check-config  validate the config and exit\n",
+		CONFIG_DEFAULT_FILE);
+}
+
+static void parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "c:s:vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': a->config = optarg; break;
+		case 's': a->socket = optarg; break;
+		case 'v': a->verbose = 1; break;
+		case 'C': a->check_only = true; break;
+		case 'V': printf("zcsendd %s\n", ZCSD_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+}
+
+static void load_config(struct zcsd *d, const struct args *a)
+{
+	const char *path = a->config;
+	int err = 0;
+
+	config_defaults(&d->cfg);
+	if (!path && access(CONFIG_DEFAULT_FILE, F_OK) == 0)
+		path = CONFIG_DEFAULT_FILE;
+	err = path ? config_load(&d->cfg, path)
+		   : config_check(&d->cfg, "embedded defaults", NULL);
+	if (err)
+		fatalx("config: %s", d->cfg.error);
+	if (a->check_only) {
+		printf("%s: OK\n", path ? path : "embedded defaults");
+		exit(0);
+	}
+}
+
+/* -s, then $ZCSENDD_SOCKET, then the config, then the per-user default. */
+static void pick_socket(struct zcsd *d, const struct args *a)
+{
+	const char *p = a->socket ? a->socket : getenv("ZCSENDD_SOCKET");
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	if (!p && d->cfg.socket_path[0])
+		p = d->cfg.socket_path;
+	if (p)
+		n = snprintf(d->socket_path, sizeof(d->socket_path), "%s", p);
+	else if (geteuid() == 0)
+		n = snprintf(d->socket_path, sizeof(d->socket_path),
+			     "/run/zcsendd/zcsendd.sock");
+	else if (rt)
+		n = snprintf(d->socket_path, sizeof(d->socket_path),
+			     "%s/zcsendd.sock", rt);
+	else
+		fatalx("no socket path: use -s or set XDG_RUNTIME_DIR");
+	if (n < 0 || (size_t)n >= sizeof(d->socket_path))
+		fatalx("socket path too long: %s", p ? p : rt);
+	if (!p && geteuid() == 0)
+		mkdir("/run/zcsendd", 0755);
+}
+
+/*
+ * Registered buffers are pinned memory counted against RLIMIT_MEMLOCK
+ * without CAP_IPC_LOCK: take the hard limit, and say so when it is small.
+ */
+static void raise_memlock(struct zcsd *d)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl))
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_MEMLOCK, &rl);
+	if (rl.rlim_cur != RLIM_INFINITY && geteuid() != 0 &&
+	    rl.rlim_cur < d->cfg.pool_bytes * 2)
+		log_warnx("RLIMIT_MEMLOCK is %llu bytes: pools of %llu bytes "
+			  "will fit only a few clients",
+			  (unsigned long long)rl.rlim_cur,
+			  (unsigned long long)d->cfg.pool_bytes);
+}
+
+uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void setup(struct zcsd *d)
+{
+	d->start_ms = now_ms();
+	d->listen_fd = -1;
+	TAILQ_INIT(&d->clients);
+	TAILQ_INIT(&d->dests);
+	d->base = event_base_new();
+	if (!d->base)
+		fatalx("event_base_new failed");
+	raise_memlock(d);
+	if (ring_init(d))
+		fatalx("cannot set up io_uring");
+	probe_log(d->ring.features);
+	if (flow_table_init(d) || signals_init(d))
+		fatalx("out of memory");
+	if (listener_open(d))
+		fatalx("cannot open the control socket");
+}
+
+static void teardown(struct zcsd *d)
+{
+	listener_close(d);
+	conn_free_all(d);
+	dest_free_all(d);
+	signals_fini(d);
+	ring_fini(d);
+	free(d->flow_table);
+	event_base_free(d->base);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct zcsd *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		fatalx("out of memory");
+	parse_args(argc, argv, &a);
+	log_init(a.verbose);
+	load_config(d, &a);
+	pick_socket(d, &a);
+	setup(d);
+	sd_notify(0, "READY=1");
+	log_info("zcsendd %s ready", ZCSD_VERSION);
+	if (event_base_dispatch(d->base) < 0)
+		log_warnx("event loop failed");
+	teardown(d);
+	log_info("stopped");
+	free(d);
+	return 0;
+}

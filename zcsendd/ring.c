@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's one io_uring: set-up with the best flags the kernel takes,
+ * the sparse fixed-buffer table that client pools are registered into, and
+ * the eventfd bridge that lets libevent tell us when CQEs are waiting.
+ */
+#include <sys/eventfd.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zcsd.h"
+
+/* Tried in order; the first the kernel accepts wins. */
+static const struct {
+	uint32_t flags;
+	uint32_t feat;
+} setups[] = {
+	{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	  ZCS_FEAT_SINGLE_ISSUER | ZCS_FEAT_DEFER_TASKRUN },
+	{ IORING_SETUP_COOP_TASKRUN, 0 },
+	{ 0, 0 },
+};
+
+static int ring_setup(struct zcsd *d)
+{
+	struct io_uring_params p;
+	size_t i;
+	int err = -EINVAL;
+
+	for (i = 0; i < sizeof(setups) / sizeof(setups[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		/* Each zerocopy send posts two CQEs; leave room for both. */
+		p.flags = setups[i].flags | IORING_SETUP_CQSIZE |
+			  IORING_SETUP_SUBMIT_ALL;
+		p.cq_entries = d->cfg.ring_entries * 8;
+		err = io_uring_queue_init_params(d->cfg.ring_entries,
+						 &d->ring.uring, &p);
+		if (!err) {
+			d->ring.features = setups[i].feat;
+			d->ring.entries = p.sq_entries;
+			return 0;
+		}
+		log_debug("io_uring setup flags %#x: %s", p.flags,
+			  strerror(-err));
+	}
+	return err;
+}
+
+/* The pools' sparse buffer table: enough slots for every client. */
+static int ring_buffers_init(struct zcsd *d)
+{
+	uint64_t per = (d->cfg.pool_bytes + POOL_SLOT_BYTES - 1) /
+		       POOL_SLOT_BYTES;
+	uint64_t n = per * d->cfg.max_clients;
+	int err;
+
+	if (n > 16384)	/* the kernel's limit on registered buffers */
+		n = 16384;
+	d->ring.slot_used = calloc(n, 1);
+	if (!d->ring.slot_used)
+		return -ENOMEM;
+	d->ring.nslots = (uint32_t)n;
+	err = io_uring_register_buffers_sparse(&d->ring.uring, d->ring.nslots);
+	if (err)
+		log_errno(err, "registering %u sparse buffer slots",
+			  d->ring.nslots);
+	return err;
+}
+
+static void ring_cqe(struct zcsd *d, const struct io_uring_cqe *cqe)
+{
+	uintptr_t ud = (uintptr_t)cqe->user_data;
+	void *ptr = (void *)(ud & ~UD_MASK);
+
+	switch (ud & UD_MASK) {
+	case UD_REQ:
+		sendq_cqe(d, ptr, cqe);
+		break;
+	case UD_CONNECT:
+		flow_connect_done(ptr, cqe->res);
+		break;
+	default:
+		break;	/* link timeouts and cancels: nothing to do */
+	}
+}
+
+/*
+ * Drain the CQ. With DEFER_TASKRUN the kernel runs completion work only
+ * when we ask, so io_uring_get_events() comes first.
+ */
+static void ring_reap(struct zcsd *d)
+{
+	struct io_uring *ring = &d->ring.uring;
+	struct io_uring_cqe *cqe;
+	unsigned head, n;
+
+	do {
+		if (d->ring.features & ZCS_FEAT_DEFER_TASKRUN)
+			io_uring_get_events(ring);
+		n = 0;
+		io_uring_for_each_cqe(ring, head, cqe) {
+			ring_cqe(d, cqe);
+			n++;
+		}
+		io_uring_cq_advance(ring, n);
+		ring_submit(d);
+	} while (n);
+}
+
+static void ring_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("reading the ring's eventfd");
+	ring_reap(arg);
+}
+
+/*
+ * ring_init - set up the ring, its buffer table and the eventfd bridge.
+ * Returns 0 or -errno (logged).
+ */
+int ring_init(struct zcsd *d)
+{
+	int err = ring_setup(d);
+
+	if (err) {
+		log_errno(err, "io_uring_queue_init");
+		return err;
+	}
+	io_uring_register_ring_fd(&d->ring.uring);	/* optional speed-up */
+	err = ring_buffers_init(d);
+	if (err)
+		goto err_ring;
+	d->ring.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->ring.efd < 0) {
+		err = -errno;
+		log_warn("eventfd");
+		goto err_ring;
+	}
+	err = io_uring_register_eventfd(&d->ring.uring, d->ring.efd);
+	if (err) {
+		log_errno(err, "io_uring_register_eventfd");
+		goto err_efd;
+	}
+	d->ring.features |= probe_features(&d->ring.uring);
+	d->ring.ev = event_new(d->base, d->ring.efd, EV_READ | EV_PERSIST,
+			       ring_cb, d);
+	if (!d->ring.ev || event_add(d->ring.ev, NULL)) {
+		log_warnx("cannot watch the ring's eventfd");
+		err = -ENOMEM;
+		goto err_efd;
+	}
+	return 0;
+err_efd:
+	close(d->ring.efd);
+err_ring:
+	io_uring_queue_exit(&d->ring.uring);
+	return err;
+}
+
+void ring_fini(struct zcsd *d)
+{
+	if (d->ring.ev)
+		event_free(d->ring.ev);
+	close(d->ring.efd);
+	io_uring_queue_exit(&d->ring.uring);
+	free(d->ring.slot_used);
+}
+
+/*
+ * ring_sqe - an SQE to fill. When the SQ is full the prepared ones are
+ * submitted first. Returns NULL only if the kernel takes none of them.
+ */
+struct io_uring_sqe *ring_sqe(struct zcsd *d)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring.uring);
+
+	if (!sqe) {
+		ring_submit(d);
+		sqe = io_uring_get_sqe(&d->ring.uring);
+	}
+	if (sqe)
+		d->ring.pending = true;
+	return sqe;
+}
+
+/*
+ * ring_submit - one io_uring_enter for everything prepared since the last
+ * call. A refusal (-EBUSY while the CQ overflows) leaves the SQEs queued;
+ * reaping makes room and the next call submits them.
+ */
+void ring_submit(struct zcsd *d)
+{
+	int ret;
+
+	if (!d->ring.pending)
+		return;
+	ret = io_uring_submit(&d->ring.uring);
+	if (ret < 0) {
+		log_debug("io_uring_submit: %s", strerror(-ret));
+		event_active(d->ring.ev, EV_READ, 0);
+		return;
+	}
+	d->ring.pending = io_uring_sq_ready(&d->ring.uring) > 0;
+}
+
+/* ring_slots_alloc - @n adjacent free buffer slots. 0 or -ENOSPC. */
+int ring_slots_alloc(struct zcsd *d, uint32_t n, uint32_t *first)
+{
+	uint32_t i, run = 0;
+
+	for (i = 0; i < d->ring.nslots; i++) {
+		run = d->ring.slot_used[i] ? 0 : run + 1;
+		if (run == n) {
+			*first = i + 1 - n;
+			memset(d->ring.slot_used + *first, 1, n);
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+void ring_slots_free(struct zcsd *d, uint32_t first, uint32_t n)
+{
+	memset(d->ring.slot_used + first, 0, n);
+}

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Send requests: each record of a SEND message is checked against the
+ * client's pool and flows, becomes a preallocated struct req (no
+ * allocation per send), and leaves as one SQE: a zerocopy send from the
+ * pool's fixed buffer, or a copying send where policy says so. A request
+ * is complete only once its result CQE and, for zerocopy, its
+ * notification CQE have both arrived.
+ */
+#include <sys/socket.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zcsd.h"
+
+/* Error completions gathered while walking one SEND message. */
+#define ERR_BATCH	128
+
+struct send_errs {
+	struct zcs_msg_completion v[ERR_BATCH];
+	uint32_t n;
+};
+
+/*
+ * sendq_init - the client's request slots, as many as it may have in
+ * flight. Returns 0 or -ENOMEM.
+ */
+int sendq_init(struct client *c)
+{
+	uint32_t i, n = c->d->cfg.max_inflight;
+
+	c->reqs = calloc(n, sizeof(*c->reqs));
+	if (!c->reqs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		c->reqs[i].next = c->free_reqs;
+		c->free_reqs = &c->reqs[i];
+	}
+	return 0;
+}
+
+void sendq_fini(struct client *c)
+{
+	free(c->reqs);
+	c->reqs = NULL;
+	c->free_reqs = NULL;
+}
+
+static void send_err(struct client *c, struct send_errs *e, uint64_t tag,
+		     int err)
+{
+	e->v[e->n].tag = tag;
+	e->v[e->n].result = err;
+	e->v[e->n].flags = 0;
+	c->st.errors++;
+	c->d->st.errors++;
+	if (++e->n == ERR_BATCH) {
+		complete_error(c, e->v, e->n);
+		e->n = 0;
+	}
+}
+
+/* Does this send go out as zerocopy? Policy, size and the kernel say. */
+static bool sendq_use_zc(const struct req *r)
+{
+	const struct zcsd_policy *p = &r->f->d->policy;
+
+	if (!(r->c->d->ring.features & ZCS_FEAT_SEND_ZC))
+		return false;
+	return p->zerocopy != ZCS_ZC_OFF && r->len >= p->zerocopy_min_bytes;
+}
+
+/*
+ * sendq_prep - one SQE for the unsent rest of @r. @link chains it to the
+ * next SQE (TCP order). Returns 0 or -EBUSY when the ring has no room.
+ */
+int sendq_prep(struct req *r, bool link)
+{
+	struct client *c = r->c;
+	struct io_uring_sqe *sqe = ring_sqe(c->d);
+	uint64_t start = r->off + r->done;
+	uint32_t left = r->len - r->done;
+	uint32_t slot = (uint32_t)(start / POOL_SLOT_BYTES);
+	char *buf = (char *)c->pool.base + start;
+	int flags = MSG_NOSIGNAL;
+
+	if (!sqe)
+		return -EBUSY;
+	if (r->f->d->proto == ZCS_PROTO_TCP)
+		flags |= MSG_WAITALL;	/* the kernel finishes short sends */
+	if (sendq_use_zc(r)) {
+		unsigned zc = c->d->ring.features & ZCS_FEAT_REPORT_USAGE
+				      ? IORING_SEND_ZC_REPORT_USAGE : 0;
+
+		if ((start + left - 1) / POOL_SLOT_BYTES == slot)
+			io_uring_prep_send_zc_fixed(sqe, r->f->fd, buf, left,
+						    flags, zc,
+						    c->pool.first_slot + slot);
+		else	/* spans two slots: pin per send instead */
+			io_uring_prep_send_zc(sqe, r->f->fd, buf, left, flags,
+					      zc);
+		r->zc = 1;
+		r->op_zc = 1;
+	} else {
+		io_uring_prep_send(sqe, r->f->fd, buf, left, flags);
+		r->op_zc = 0;
+	}
+	if (link)
+		sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data(sqe, r);
+	r->ops++;
+	return 0;
+}
+
+/* Check one record; 0 with *fp set, or the error its completion says. */
+static int sendq_check(struct client *c, const struct zcs_msg_send *s,
+		       struct flow **fp)
+{
+	int err = zcs_send_check(s);
+
+	if (err)
+		return err;
+	err = flow_lookup(c, s->flow, fp);
+	if (err)
+		return err;
+	if ((*fp)->err)
+		return (*fp)->err;	/* a broken TCP stream stays broken */
+	if (zcs_range_check(s->offset, s->len, c->pool.size))
+		return -ERANGE;
+	if (s->len > c->d->cfg.max_send_bytes)
+		return -EMSGSIZE;
+	return 0;
+}
+
+static struct req *sendq_take(struct client *c, struct flow *f,
+			      const struct zcs_msg_send *s)
+{
+	struct req *r = c->free_reqs;
+
+	if (!r)
+		return NULL;
+	c->free_reqs = r->next;
+	memset(r, 0, sizeof(*r));
+	r->c = c;
+	r->f = f;
+	r->tag = s->tag;
+	r->off = s->offset;
+	r->len = s->len;
+	c->inflight++;
+	f->inflight++;
+	return r;
+}
+
+/* sendq_release - give a finished request's slot back to its client. */
+void sendq_release(struct req *r)
+{
+	struct client *c = r->c;
+
+	r->next = c->free_reqs;
+	c->free_reqs = r;
+	c->inflight--;
+}
+
+/* Start one valid record: UDP goes at once, TCP joins its flow's queue. */
+static int sendq_start(struct client *c, struct flow *f,
+		       const struct zcs_msg_send *s, struct flow **touched,
+		       uint32_t *ntouched)
+{
+	struct req *r = sendq_take(c, f, s);
+	int err;
+
+	if (!r)
+		return -ENOBUFS;
+	if (f->d->proto == ZCS_PROTO_TCP) {
+		req_list_push(&f->queue, r);
+		if (!f->touched) {
+			f->touched = true;
+			touched[(*ntouched)++] = f;
+		}
+		return 0;
+	}
+	err = sendq_prep(r, false);
+	if (err) {
+		r->err = err;
+		complete_req(r);
+	}
+	return 0;
+}
+
+/*
+ * sendq_handle - the @n records of a SEND message. Bad records get an
+ * error completion and send nothing; the rest are prepared, and submitted
+ * together by the read callback. Returns 0 (errors go to the client).
+ */
+int sendq_handle(struct client *c, const uint8_t *payload, size_t n)
+{
+	struct flow *touched[ZCS_SEND_BATCH_MAX];
+	struct send_errs errs = { .n = 0 };
+	struct zcs_msg_send s;
+	uint32_t ntouched = 0, i;
+	struct flow *f;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		memcpy(&s, payload + i * sizeof(s), sizeof(s));
+		err = sendq_check(c, &s, &f);
+		if (!err)
+			err = sendq_start(c, f, &s, touched, &ntouched);
+		if (err)
+			send_err(c, &errs, s.tag, err);
+	}
+	for (i = 0; i < ntouched; i++) {
+		touched[i]->touched = false;
+		tcpchain_start(touched[i]);
+	}
+	if (errs.n)
+		complete_error(c, errs.v, errs.n);
+	if (c->inflight >= c->d->cfg.max_inflight && !c->dead) {
+		c->read_paused = true;	/* completions will resume it */
+		event_del(c->rev);
+	}
+	return 0;
+}
+
+/*
+ * sendq_check_done - complete @r if the kernel holds nothing of it any
+ * more. A TCP request waits for its chain's walk (tcpchain_op_done).
+ */
+void sendq_check_done(struct req *r)
+{
+	if (r->ops || r->notifs || r->in_chain)
+		return;
+	if (r->err || r->done >= r->len)
+		complete_req(r);
+}
+
+/* The result CQE of a TCP op: progress is judged when the chain ends. */
+static void sendq_tcp_result(struct req *r, int res)
+{
+	struct flow *f = r->f;
+
+	if (res > 0)
+		r->done += (uint32_t)res;
+	else if (res == 0)
+		r->err = -EIO;	/* no progress: do not loop on it */
+	else if (res != -ECANCELED)
+		r->err = res;
+	if (r->err && !f->err)
+		f->err = r->err;
+	if (--f->chain_ops == 0)
+		tcpchain_op_done(f);
+}
+
+/*
+ * Will a notification CQE follow this result? F_MORE says so; but a
+ * zerocopy send cancelled because an earlier linked one failed was seen
+ * (Linux 6.18) to post its notification without F_MORE on the result.
+ */
+static bool sendq_notif_follows(const struct req *r,
+				const struct io_uring_cqe *cqe)
+{
+	if (cqe->flags & IORING_CQE_F_MORE)
+		return true;
+	return r->op_zc && cqe->res == -ECANCELED;
+}
+
+/*
+ * sendq_cqe - a CQE for request @r: a result (maybe with F_MORE, a
+ * notification to follow) or the notification itself.
+ */
+void sendq_cqe(struct zcsd *d, struct req *r, const struct io_uring_cqe *cqe)
+{
+	if (cqe->flags & IORING_CQE_F_NOTIF) {
+		r->notifs--;
+		if ((d->ring.features & ZCS_FEAT_REPORT_USAGE) &&
+		    ((uint32_t)cqe->res & IORING_NOTIF_USAGE_ZC_COPIED))
+			r->copied = 1;
+		sendq_check_done(r);
+		return;
+	}
+	r->ops--;
+	if (sendq_notif_follows(r, cqe))
+		r->notifs++;
+	if (r->f->d->proto == ZCS_PROTO_TCP) {
+		sendq_tcp_result(r, cqe->res);
+		return;
+	}
+	if (cqe->res >= 0)
+		r->done = (uint32_t)cqe->res;
+	else
+		r->err = cqe->res;
+	sendq_check_done(r);
+}
+
+/*
+ * sendq_fail_flow - fail every request of @f that has not reached the
+ * kernel, with @err; those in the kernel end through their CQEs.
+ */
+void sendq_fail_flow(struct flow *f, int err)
+{
+	struct req *r;
+
+	while ((r = req_list_pop(&f->queue))) {
+		r->err = err;
+		sendq_check_done(r);	/* a continued one may await notifs */
+	}
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The STATUS reply: one message for the daemon, one per client and one per
+ * destination, then STATUS_END, all with the request's cookie. Status is
+ * rare and small, so it goes through the ordinary reply queue.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "zcsd.h"
+
+static void status_copy_stats(const struct stats *st, uint64_t *sends,
+			      uint64_t *bytes, uint64_t *errors)
+{
+	*sends = st->sends;
+	*bytes = st->bytes;
+	*errors = st->errors;
+}
+
+static int status_daemon(struct client *c, uint64_t cookie)
+{
+	struct zcsd *d = c->d;
+	struct zcs_status_daemon m;
+	struct client *o;
+
+	memset(&m, 0, sizeof(m));
+	strncpy(m.version, ZCSD_VERSION, sizeof(m.version) - 1);
+	m.uptime_ms = now_ms() - d->start_ms;
+	m.pid = (uint32_t)getpid();
+	m.features = d->ring.features;
+	m.clients = d->nclients;
+	m.dests = d->ndests;
+	m.flows = d->nflows;
+	TAILQ_FOREACH(o, &d->clients, entry)
+		m.inflight += o->inflight;
+	m.ring_entries = d->ring.entries;
+	m.pool_bytes = d->pool_bytes;
+	status_copy_stats(&d->st, &m.sends, &m.bytes, &m.errors);
+	m.zc_sends = d->st.zc_sends;
+	m.zc_copied = d->st.zc_copied;
+	m.completions = d->st.completions;
+	m.completion_msgs = d->st.completion_msgs;
+	return conn_reply(c, ZCS_MSG_STATUS_DAEMON, cookie, &m, sizeof(m));
+}
+
+static int status_client(struct client *c, uint64_t cookie,
+			 const struct client *o)
+{
+	struct zcs_status_client m;
+
+	memset(&m, 0, sizeof(m));
+	m.id = o->id;
+	m.pid = (uint32_t)o->pid;
+	m.uid = o->uid;
+	m.gid = o->gid;
+	m.pool_bytes = o->pool.size;
+	m.inflight = o->inflight;
+	m.flows = o->nflows;
+	status_copy_stats(&o->st, &m.sends, &m.bytes, &m.errors);
+	memcpy(m.name, o->name, sizeof(m.name));
+	m.name[sizeof(m.name) - 1] = '\0';
+	return conn_reply(c, ZCS_MSG_STATUS_CLIENT, cookie, &m, sizeof(m));
+}
+
+static int status_dest(struct client *c, uint64_t cookie,
+		       const struct dest *dst)
+{
+	struct zcs_status_dest m;
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.name, dst->name, sizeof(m.name));
+	memcpy(m.address, dst->address, sizeof(m.address));
+	m.proto = dst->proto;
+	m.flush = dst->policy.flush;
+	m.zerocopy = dst->policy.zerocopy;
+	m.batch_max = dst->policy.batch_max;
+	m.batch_usec = dst->policy.batch_usec;
+	m.zerocopy_min_bytes = dst->policy.zerocopy_min_bytes;
+	m.flows = dst->flows;
+	status_copy_stats(&dst->st, &m.sends, &m.bytes, &m.errors);
+	m.zc_sends = dst->st.zc_sends;
+	m.zc_copied = dst->st.zc_copied;
+	m.completions = dst->st.completions;
+	m.completion_msgs = dst->st.completion_msgs;
+	return conn_reply(c, ZCS_MSG_STATUS_DEST, cookie, &m, sizeof(m));
+}
+
+/*
+ * status_reply - answer STATUS. Control-only connections (no pool) are
+ * not listed as clients. Returns 0 or -errno (the client was dropped).
+ */
+int status_reply(struct client *c, uint64_t cookie)
+{
+	struct client *o;
+	struct dest *dst;
+	int err = status_daemon(c, cookie);
+
+	TAILQ_FOREACH(o, &c->d->clients, entry)
+		if (!err && o->pool.size && !o->dead)
+			err = status_client(c, cookie, o);
+	TAILQ_FOREACH(dst, &c->d->dests, entry)
+		if (!err)
+			err = status_dest(c, cookie, dst);
+	if (!err)
+		err = conn_reply(c, ZCS_MSG_STATUS_END, cookie, NULL, 0);
+	return err;
+}

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's one context, struct zcsd, and the objects hanging off it:
+ * clients, their pools, flows, destinations and send requests. Every
+ * libevent callback gets the context (or an object pointing back to it) as
+ * its argument; there are no other globals but the log level.
+ */
+#ifndef ZCSD_H
+#define ZCSD_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <liburing.h>
+
+#include "addr.h"
+#include "config.h"
+#include "log.h"
+#include "zcs_proto.h"
+
+/* Newer than liburing 2.3's headers; probed at start. */
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE	(1U << 3)
+#endif
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED	(1U << 31)
+#endif
+
+/* One registered-buffer slot holds at most this much of a pool. */
+#define POOL_SLOT_BYTES		(1ull << 30)
+
+struct zcsd;
+struct client;
+struct flow;
+
+/* Counters shown by status, kept per client, destination and daemon. */
+struct stats {
+	uint64_t sends;
+	uint64_t bytes;
+	uint64_t errors;
+	uint64_t zc_sends;
+	uint64_t zc_copied;
+	uint64_t completions;
+	uint64_t completion_msgs;
+};
+
+/*
+ * One send record on its way. It is done when every op it issued has its
+ * result CQE and every zerocopy op its notification CQE; then it waits in
+ * its flow's batch until the completion is written to the client.
+ */
+struct req {
+	struct client *c;
+	struct flow *f;
+	struct req *next;	/* free list, flow queue, chain or batch */
+	uint64_t tag;
+	uint64_t off;
+	uint32_t len;
+	uint32_t done;		/* bytes the kernel took */
+	int32_t err;
+	uint16_t ops;		/* ops submitted, result CQE pending */
+	int16_t notifs;		/* F_MORE results minus F_NOTIF CQEs */
+	uint8_t zc;		/* some op was a zerocopy send */
+	uint8_t op_zc;		/* the op in the kernel is one */
+	uint8_t copied;		/* the kernel reported copying */
+	uint8_t in_chain;	/* TCP: the chain's walk completes it */
+};
+
+/* A singly linked FIFO of requests. */
+struct req_list {
+	struct req *head;
+	struct req **tailp;
+	uint32_t n;
+};
+
+struct pool {
+	int memfd;
+	void *base;
+	uint64_t size;
+	uint32_t first_slot;	/* in the ring's sparse buffer table */
+	uint32_t nslots;
+};
+
+/* A configured or ad-hoc destination; UDP flows share its socket. */
+struct dest {
+	TAILQ_ENTRY(dest) entry;
+	char name[64];
+	char address[64];
+	uint16_t proto;		/* ZCS_PROTO_* */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	int udp_fd;		/* connected UDP socket, or -1 */
+	uint32_t flows;
+	struct zcsd_policy policy;
+	struct stats st;
+};
+TAILQ_HEAD(dest_list, dest);
+
+enum flow_state { FLOW_CONNECTING, FLOW_OPEN, FLOW_CLOSING };
+
+struct flow {
+	TAILQ_ENTRY(flow) entry;	/* in its client */
+	struct client *c;
+	struct dest *d;
+	uint32_t id;
+	enum flow_state state;
+	int fd;			/* own TCP socket, or the dest's UDP one */
+	int32_t err;		/* a failed TCP stream fails every send */
+	uint64_t open_cookie;	/* FLOW_OPEN to answer once connected */
+	uint32_t inflight;	/* requests not yet in the batch */
+	struct req_list queue;	/* TCP: waiting for the chain to end */
+	struct req_list chain;	/* TCP: linked sends in the kernel */
+	uint32_t chain_ops;	/* result CQEs the chain still owes */
+	struct req_list batch;	/* done, completion not yet written */
+	struct event *batch_timer;
+	bool flush_due;		/* write the batch when the socket allows */
+	bool touched;		/* in this SEND message's flow set */
+	uint32_t hold;		/* callers still using it: do not free */
+	bool connect_pending;	/* its connect CQE is still to come */
+	struct __kernel_timespec connect_ts;	/* read at submit */
+};
+TAILQ_HEAD(flow_list, flow);
+
+/* A queued control reply the socket had no room for. */
+struct outmsg {
+	STAILQ_ENTRY(outmsg) entry;
+	uint32_t len;
+	uint8_t data[];
+};
+STAILQ_HEAD(outmsg_list, outmsg);
+
+struct client {
+	TAILQ_ENTRY(client) entry;
+	struct zcsd *d;
+	uint32_t id;
+	int fd;
+	struct event *rev, *wev, *linger;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	char name[ZCS_NAME_MAX];
+	bool hello_done;
+	bool read_paused;	/* at the in-flight bound */
+	bool dead;		/* socket gone, draining kernel ops */
+	bool counted;		/* holds one of max_clients */
+	struct pool pool;
+	struct req *reqs;	/* max_inflight of them */
+	struct req *free_reqs;
+	uint32_t inflight;	/* requests taken from reqs */
+	uint32_t kernel_ops;	/* CQEs owed to this client's objects */
+	struct flow_list flows;
+	uint32_t nflows;
+	struct outmsg_list outq;
+	uint32_t outq_bytes;
+	struct stats st;
+};
+TAILQ_HEAD(client_list, client);
+
+struct ring {
+	struct io_uring uring;
+	int efd;
+	struct event *ev;
+	uint32_t features;	/* ZCS_FEAT_* */
+	uint32_t entries;
+	uint32_t nslots;	/* sparse buffer table size */
+	uint8_t *slot_used;
+	bool pending;		/* SQEs prepared, not yet submitted */
+};
+
+struct zcsd {
+	struct event_base *base;
+	struct zcsd_config cfg;
+	struct ring ring;
+	int listen_fd;
+	bool listen_owned;	/* bound by us, unlink at exit */
+	char socket_path[CONFIG_PATH_MAX];
+	struct event *listen_ev;
+	struct event *sig_term, *sig_int;
+	struct event *drain_timer;
+	bool draining;
+	uint64_t drain_deadline_ms;
+	struct client_list clients;
+	uint32_t nconns;	/* connections, with or without a pool */
+	uint32_t nclients;	/* pool-holding clients */
+	uint32_t next_client_id;
+	uint64_t pool_bytes;
+	struct dest_list dests;
+	uint32_t ndests;
+	struct flow **flow_table;	/* by flow id's index bits */
+	uint32_t flow_table_size;
+	uint32_t flow_gen;
+	uint32_t nflows;
+	struct stats st;
+	uint64_t start_ms;
+	uint8_t rxbuf[ZCS_MSG_MAX];
+	uint8_t txbuf[ZCS_MSG_MAX];
+};
+
+/* CQE user_data kinds, in the low bits of an aligned pointer. */
+#define UD_REQ		0ul
+#define UD_CONNECT	1ul
+#define UD_IGNORE	2ul
+#define UD_MASK		3ul
+
+/* ring.c */
+int ring_init(struct zcsd *d);
+void ring_fini(struct zcsd *d);
+struct io_uring_sqe *ring_sqe(struct zcsd *d);
+void ring_submit(struct zcsd *d);
+int ring_slots_alloc(struct zcsd *d, uint32_t n, uint32_t *first);
+void ring_slots_free(struct zcsd *d, uint32_t first, uint32_t n);
+
+/* probe.c */
+uint32_t probe_features(struct io_uring *ring);
+void probe_log(uint32_t features);
+
+/* listener.c */
+int listener_open(struct zcsd *d);
+void listener_close(struct zcsd *d);
+
+/* conn.c */
+struct client *conn_new(struct zcsd *d, int fd);
+void conn_kill(struct client *c, const char *why);
+void conn_maybe_free(struct client *c);
+int conn_send(struct client *c, const void *msg, size_t len, int fd);
+int conn_reply(struct client *c, uint16_t type, uint64_t cookie,
+	       const void *payload, size_t len);
+int conn_error(struct client *c, uint16_t req_type, uint64_t cookie,
+	       int err, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void conn_resume(struct client *c);
+void conn_want_write(struct client *c);
+void conn_free_all(struct zcsd *d);
+
+/* dispatch.c */
+int dispatch_msg(struct client *c, const uint8_t *buf, size_t len);
+
+/* pool.c */
+int pool_open(struct client *c, uint64_t want);
+void pool_close(struct client *c);
+
+/* dest.c */
+int dest_get(struct zcsd *d, const char *spec, struct dest **out);
+void dest_put(struct zcsd *d, struct dest *dst);
+void dest_free_all(struct zcsd *d);
+
+/* flow.c */
+int flow_table_init(struct zcsd *d);
+int flow_open(struct client *c, const char *spec, uint64_t cookie);
+int flow_close(struct client *c, uint32_t id);
+int flow_lookup(struct client *c, uint32_t id, struct flow **out);
+void flow_connect_done(struct flow *f, int res);
+void flow_shutdown(struct flow *f);
+void flow_kill(struct flow *f);
+void flow_maybe_free(struct flow *f);
+
+/* sendq.c */
+int sendq_init(struct client *c);
+void sendq_fini(struct client *c);
+int sendq_handle(struct client *c, const uint8_t *payload, size_t n);
+void sendq_cqe(struct zcsd *d, struct req *r, const struct io_uring_cqe *cqe);
+int sendq_prep(struct req *r, bool link);
+void sendq_release(struct req *r);
+void sendq_check_done(struct req *r);
+void sendq_fail_flow(struct flow *f, int err);
+
+/* tcpchain.c */
+void tcpchain_start(struct flow *f);
+void tcpchain_op_done(struct flow *f);
+
+/* complete.c */
+void complete_req(struct req *r);
+void complete_flush(struct flow *f);
+void complete_flush_client(struct client *c);
+void complete_drop(struct flow *f);
+void complete_error(struct client *c, struct zcs_msg_completion *v,
+		    uint32_t n);
+
+/* signals.c */
+int signals_init(struct zcsd *d);
+void signals_fini(struct zcsd *d);
+
+/* status.c */
+int status_reply(struct client *c, uint64_t cookie);
+
+/* req_list helpers */
+static inline void req_list_init(struct req_list *l)
+{
+	l->head = NULL;
+	l->tailp = &l->head;
+	l->n = 0;
+}
+
+static inline void req_list_push(struct req_list *l, struct req *r)
+{
+	r->next = NULL;
+	*l->tailp = r;
+	l->tailp = &r->next;
+	l->n++;
+}
+
+static inline struct req *req_list_pop(struct req_list *l)
+{
+	struct req *r = l->head;
+
+	if (!r)
+		return NULL;
+	l->head = r->next;
+	if (!l->head)
+		l->tailp = &l->head;
+	l->n--;
+	return r;
+}
+
+uint64_t now_ms(void);
+
+#endif /* ZCSD_H */
