@@ -190,6 +190,16 @@ static void json_daemon(const struct zcs_status_daemon *d)
 	printf("},\n");
 }
 
+/* The counters every object carries, as the tail of a JSON object. */
+static void json_counters(const struct zcs_counters *c)
+{
+	printf("\"sends\": %llu, \"bytes\": %llu, \"errors\": %llu, "
+	       "\"zc_sends\": %llu, \"zc_copied\": %llu, "
+	       "\"completions\": %llu, \"completion_msgs\": %llu}",
+	       U(c->sends), U(c->bytes), U(c->errors), U(c->zc_sends),
+	       U(c->zc_copied), U(c->completions), U(c->completion_msgs));
+}
+
 static void json_clients(const struct status *st)
 {
 	const struct zcs_status_client *c;
@@ -201,10 +211,10 @@ static void json_clients(const struct status *st)
 		printf("%s\n    {\"id\": %u, \"name\": ", i ? "," : "", c->id);
 		json_str(c->name);
 		printf(", \"pid\": %u, \"uid\": %u, \"gid\": %u, "
-		       "\"pool_bytes\": %llu, \"inflight\": %u, \"flows\": %u, "
-		       "\"sends\": %llu, \"bytes\": %llu, \"errors\": %llu}",
+		       "\"pool_bytes\": %llu, \"inflight\": %u, \"flows\": %u, ",
 		       c->pid, c->uid, c->gid, U(c->pool_bytes), c->inflight,
-		       c->flows, U(c->sends), U(c->bytes), U(c->errors));
+		       c->flows);
+		json_counters(&c->st);
 	}
 	printf("%s],\n", st->nclients ? "\n  " : "");
 }
@@ -215,29 +225,28 @@ static void json_dest(const struct zcs_status_dest *d)
 	json_str(d->name);
 	printf(", \"address\": ");
 	json_str(d->address);
-	printf(", \"protocol\": \"%s\", \"flush\": \"%s\", \"batch_max\": %u, "
-	       "\"batch_usec\": %u, \"zerocopy\": \"%s\", "
-	       "\"zerocopy_min_bytes\": %u, \"flows\": %u, \"sends\": %llu, "
-	       "\"bytes\": %llu, \"errors\": %llu, \"zc_sends\": %llu, "
-	       "\"zc_copied\": %llu, \"completions\": %llu, "
-	       "\"completion_msgs\": %llu}",
-	       proto_name(d->proto), flush_name(d->flush), d->batch_max,
-	       d->batch_usec, zc_name(d->zerocopy), d->zerocopy_min_bytes,
-	       d->flows, U(d->sends), U(d->bytes), U(d->errors),
-	       U(d->zc_sends), U(d->zc_copied), U(d->completions),
-	       U(d->completion_msgs));
+	printf(", \"protocol\": \"%s\", \"named\": %s, \"removed\": %s, "
+	       "\"flush\": \"%s\", \"batch_max\": %u, \"batch_usec\": %u, "
+	       "\"zerocopy\": \"%s\", \"zerocopy_active\": %s, "
+	       "\"zerocopy_reason\": ",
+	       proto_name(d->proto),
+	       d->flags & ZCS_DEST_F_NAMED ? "true" : "false",
+	       d->flags & ZCS_DEST_F_REMOVED ? "true" : "false",
+	       flush_name(d->flush), d->batch_max, d->batch_usec,
+	       zc_name(d->zerocopy), d->zc_active ? "true" : "false");
+	json_str(d->zc_reason);
+	printf(", \"zerocopy_min_bytes\": %u, \"flows\": %u, ",
+	       d->zerocopy_min_bytes, d->flows);
+	json_counters(&d->st);
 }
 
 static void json_totals(const struct zcs_status_daemon *d)
 {
 	printf("  \"totals\": {\"clients\": %u, \"destinations\": %u, "
-	       "\"flows\": %u, \"inflight\": %u, \"pool_bytes\": %llu, "
-	       "\"sends\": %llu, \"bytes\": %llu, \"errors\": %llu, "
-	       "\"zc_sends\": %llu, \"zc_copied\": %llu, \"completions\": %llu, "
-	       "\"completion_msgs\": %llu}\n}\n",
-	       d->clients, d->dests, d->flows, d->inflight, U(d->pool_bytes),
-	       U(d->sends), U(d->bytes), U(d->errors), U(d->zc_sends),
-	       U(d->zc_copied), U(d->completions), U(d->completion_msgs));
+	       "\"flows\": %u, \"inflight\": %u, \"pool_bytes\": %llu, ",
+	       d->clients, d->dests, d->flows, d->inflight, U(d->pool_bytes));
+	json_counters(&d->st);
+	printf("\n}\n");
 }
 
 static void print_json(const struct status *st)
@@ -302,9 +311,9 @@ static void text_daemon(const struct zcs_status_daemon *d)
 	printf("\ntotals: %u clients, %u destinations, %u flows, %u in flight, "
 	       "pools %s, %llu sends, %s bytes, %llu errors, %llu zc, "
 	       "%llu copied\n", d->clients, d->dests, d->flows, d->inflight,
-	       human(d->pool_bytes, b1, sizeof(b1)), U(d->sends),
-	       human(d->bytes, b2, sizeof(b2)), U(d->errors),
-	       U(d->zc_sends), U(d->zc_copied));
+	       human(d->pool_bytes, b1, sizeof(b1)), U(d->st.sends),
+	       human(d->st.bytes, b2, sizeof(b2)), U(d->st.errors),
+	       U(d->st.zc_sends), U(d->st.zc_copied));
 }
 
 static int col_width(const char *s, int w)
@@ -314,10 +323,27 @@ static int col_width(const char *s, int w)
 	return n > w ? n : w;
 }
 
+/* Why zerocopy is off where policy would have it: one line each. */
+static void text_reasons(const struct status *st)
+{
+	const struct zcs_status_dest *d;
+	char name[64], why[64];
+	size_t i;
+
+	for (i = 0; i < st->ndests; i++) {
+		d = &st->dests[i];
+		if (d->zc_active || d->zerocopy == ZCS_ZC_OFF)
+			continue;
+		printf("  %s: copying sends: %s\n",
+		       tty_str(d->name, name, sizeof(name)),
+		       tty_str(d->zc_reason, why, sizeof(why)));
+	}
+}
+
 static void text_dests(const struct status *st)
 {
 	const struct zcs_status_dest *d;
-	char name[64], addr[64], flush[32], b1[16], b2[16];
+	char name[64], addr[64], flush[32], zc[16], b1[16], b2[16];
 	int wn = 11, wa = 7;
 	size_t i;
 
@@ -325,7 +351,7 @@ static void text_dests(const struct status *st)
 		wn = col_width(st->dests[i].name, wn);
 		wa = col_width(st->dests[i].address, wa);
 	}
-	printf("\n%-*s  %-*s  %-5s  %-16s  %-4s  %6s  %5s  %10s  %8s  %7s  "
+	printf("\n%-*s  %-*s  %-5s  %-16s  %-9s  %6s  %5s  %10s  %8s  %7s  "
 	       "%10s  %7s\n", wn, "DESTINATION", wa, "ADDRESS", "PROTO",
 	       "FLUSH", "ZC", "ZC_MIN", "FLOWS", "SENDS", "BYTES", "ERRORS",
 	       "ZC_SENDS", "COPIED");
@@ -336,15 +362,20 @@ static void text_dests(const struct status *st)
 				 d->batch_max, d->batch_usec);
 		else
 			snprintf(flush, sizeof(flush), "%s", flush_name(d->flush));
-		printf("%-*s  %-*s  %-5s  %-16s  %-4s  %6s  %5u  %10llu  %8s  "
-		       "%7llu  %10llu  %7llu\n",
+		snprintf(zc, sizeof(zc), "%s%s", zc_name(d->zerocopy),
+			 d->zerocopy != ZCS_ZC_AUTO ? ""
+			 : d->zc_active ? ":zc" : ":copy");
+		printf("%-*s  %-*s  %-5s  %-16s  %-9s  %6s  %5u  %10llu  %8s  "
+		       "%7llu  %10llu  %7llu%s\n",
 		       wn, tty_str(d->name, name, sizeof(name)),
 		       wa, tty_str(d->address, addr, sizeof(addr)),
-		       proto_name(d->proto), flush, zc_name(d->zerocopy),
+		       proto_name(d->proto), flush, zc,
 		       human(d->zerocopy_min_bytes, b1, sizeof(b1)), d->flows,
-		       U(d->sends), human(d->bytes, b2, sizeof(b2)),
-		       U(d->errors), U(d->zc_sends), U(d->zc_copied));
+		       U(d->st.sends), human(d->st.bytes, b2, sizeof(b2)),
+		       U(d->st.errors), U(d->st.zc_sends), U(d->st.zc_copied),
+		       d->flags & ZCS_DEST_F_REMOVED ? "  (removed)" : "");
 	}
+	text_reasons(st);
 }
 
 static void text_clients(const struct status *st)
@@ -362,8 +393,8 @@ static void text_clients(const struct status *st)
 		       "%7llu\n", c->id, tty_str(c->name, name, sizeof(name)),
 		       c->pid, c->uid, c->gid,
 		       human(c->pool_bytes, b1, sizeof(b1)), c->inflight,
-		       c->flows, U(c->sends), human(c->bytes, b2, sizeof(b2)),
-		       U(c->errors));
+		       c->flows, U(c->st.sends),
+		       human(c->st.bytes, b2, sizeof(b2)), U(c->st.errors));
 	}
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zcsendctl: the command-line front end of zcsendd. A table of subcommands
- * (send, status, help), global options (-s PATH, --help, --version) and the
+ * (send, status, reload, policy, help), global options (-s PATH, --help, --version) and the
  * small parsing and error helpers the subcommands share.
  */
 #include <errno.h>
@@ -25,6 +25,10 @@ static const struct {
 	  "DEST [FILE|-] [--chunk BYTES] [--inflight N] [--quiet]",
 	  "send a file or stdin to DEST through the daemon" },
 	{ "status", cmd_status, "[--json]", "show the daemon's state" },
+	{ "reload", cmd_reload, "", "re-read the daemon's config file" },
+	{ "policy", cmd_policy, "DEST key=value ...",
+	  "change a destination's policy now (flush, batch_max, batch_usec,\n"
+	  "          zerocopy, zerocopy_min_bytes)" },
 	{ "help", cmd_help, "", "show this help" },
 };
 

@@ -20,6 +20,8 @@
  */
 int cmd_send(int argc, char **argv, const char *sock);
 int cmd_status(int argc, char **argv, const char *sock);
+int cmd_reload(int argc, char **argv, const char *sock);
+int cmd_policy(int argc, char **argv, const char *sock);
 
 /* zcsendctl.c */
 void ctl_err(const char *what, int err);

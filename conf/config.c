@@ -462,7 +462,8 @@ static int parse_text(struct zcsd_config *cfg, const char *where,
 	}
 	if (line > 0) {
 		snprintf(msg, sizeof(msg), "%s",
-			 cfg->error[0] ? cfg->error : "syntax error");
+			 cfg->error[0] ? cfg->error
+				       : "expected 'key = value' or '[section]'");
 		snprintf(cfg->error, sizeof(cfg->error), "%.100s:%d: %.140s",
 			 where, line, msg);
 		return -EINVAL;

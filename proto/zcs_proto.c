@@ -25,6 +25,7 @@ static const struct msg_shape shapes[] = {
 	  "HELLO_OK" },
 	{ ZCS_MSG_VERSION, 0, sizeof(struct zcs_msg_version), 0, "VERSION" },
 	{ ZCS_MSG_ERROR, 0, sizeof(struct zcs_error), 0, "ERROR" },
+	{ ZCS_MSG_OK, 0, 0, 0, "OK" },
 	{ ZCS_MSG_FLOW_OPEN, 0, sizeof(struct zcs_flow_open), 0, "FLOW_OPEN" },
 	{ ZCS_MSG_FLOW_OK, 0, sizeof(struct zcs_flow_ok), 0, "FLOW_OK" },
 	{ ZCS_MSG_FLOW_CLOSE, 0, sizeof(struct zcs_flow_close), 0,
@@ -39,6 +40,8 @@ static const struct msg_shape shapes[] = {
 	{ ZCS_MSG_STATUS_DEST, 0, sizeof(struct zcs_status_dest), 0,
 	  "STATUS_DEST" },
 	{ ZCS_MSG_STATUS_END, 0, 0, 0, "STATUS_END" },
+	{ ZCS_MSG_RELOAD, 0, 0, 0, "RELOAD" },
+	{ ZCS_MSG_POLICY, 0, sizeof(struct zcs_policy), 0, "POLICY" },
 	{ ZCS_MSG_SEND, 0, sizeof(struct zcs_msg_send), ZCS_SEND_BATCH_MAX,
 	  "SEND" },
 	{ ZCS_MSG_COMPLETE, 0, sizeof(struct zcs_msg_completion),
@@ -132,6 +135,14 @@ int zcs_flow_close_check(const struct zcs_flow_close *m)
 	return m->reserved ? -EINVAL : 0;
 }
 
+int zcs_policy_check(const struct zcs_policy *m)
+{
+	if (string_check(m->dest, sizeof(m->dest)) || m->dest[0] == '\0' ||
+	    string_check(m->settings, sizeof(m->settings)))
+		return -EINVAL;
+	return 0;
+}
+
 /*
  * zcs_range_check - is [off, off+len) inside a region of @region bytes?
  * Returns 0, or -ERANGE (overflow included).
@@ -165,6 +176,7 @@ static int fixed_payload_check(uint16_t type, const void *p)
 		struct zcs_hello hello;
 		struct zcs_flow_open open;
 		struct zcs_flow_close close;
+		struct zcs_policy policy;
 		struct zcs_error error;
 		struct zcs_status_daemon daemon;
 		struct zcs_status_client client;
@@ -182,6 +194,9 @@ static int fixed_payload_check(uint16_t type, const void *p)
 	case ZCS_MSG_FLOW_CLOSED:
 		memcpy(&u.close, p, sizeof(u.close));
 		return zcs_flow_close_check(&u.close);
+	case ZCS_MSG_POLICY:
+		memcpy(&u.policy, p, sizeof(u.policy));
+		return zcs_policy_check(&u.policy);
 	case ZCS_MSG_ERROR:
 		memcpy(&u.error, p, sizeof(u.error));
 		return string_check(u.error.msg, sizeof(u.error.msg));
@@ -193,7 +208,8 @@ static int fixed_payload_check(uint16_t type, const void *p)
 		return string_check(u.client.name, sizeof(u.client.name));
 	case ZCS_MSG_STATUS_DEST:
 		memcpy(&u.dest, p, sizeof(u.dest));
-		if (string_check(u.dest.name, sizeof(u.dest.name)))
+		if (string_check(u.dest.name, sizeof(u.dest.name)) ||
+		    string_check(u.dest.zc_reason, sizeof(u.dest.zc_reason)))
 			return -EBADMSG;
 		return string_check(u.dest.address, sizeof(u.dest.address));
 	}

@@ -41,6 +41,7 @@ struct zcs_hdr {
 #define ZCS_MSG_HELLO_OK	101	/* d->c: zcs_hello_ok (+ pool memfd) */
 #define ZCS_MSG_VERSION		102	/* d->c: zcs_version, then close */
 #define ZCS_MSG_ERROR		103	/* d->c: zcs_error */
+#define ZCS_MSG_OK		104	/* d->c: no payload, a request done */
 #define ZCS_MSG_FLOW_OPEN	110	/* c->d: zcs_flow_open */
 #define ZCS_MSG_FLOW_OK		111	/* d->c: zcs_flow_ok */
 #define ZCS_MSG_FLOW_CLOSE	112	/* c->d: zcs_flow_close */
@@ -50,6 +51,8 @@ struct zcs_hdr {
 #define ZCS_MSG_STATUS_CLIENT	122	/* d->c: zcs_status_client, one each */
 #define ZCS_MSG_STATUS_DEST	123	/* d->c: zcs_status_dest, one each */
 #define ZCS_MSG_STATUS_END	124	/* d->c: no payload, ends a STATUS reply */
+#define ZCS_MSG_RELOAD		130	/* c->d: no payload; OK or ERROR */
+#define ZCS_MSG_POLICY		131	/* c->d: zcs_policy; OK or ERROR */
 /* send: 2xx */
 #define ZCS_MSG_SEND		200	/* c->d: zcs_send[1..ZCS_SEND_BATCH_MAX] */
 /* events: 3xx */
@@ -137,10 +140,27 @@ struct zcs_msg_completion {
 #define ZCS_COMP_F_COPIED	0x02u	/* ... but the kernel copied the data */
 #define ZCS_COMP_F_USAGE	0x04u	/* ZC/COPIED are known, not guessed */
 
+/* Change a destination's policy at run time (administrators only). */
+struct zcs_policy {
+	char dest[64];		/* destination name or address */
+	char settings[256];	/* "key=value key=value ...", as in the config */
+};
+
 #define ZCS_SEND_BATCH_MAX \
 	((ZCS_MSG_MAX - sizeof(struct zcs_hdr)) / sizeof(struct zcs_msg_send))
 #define ZCS_COMPLETE_BATCH_MAX \
 	((ZCS_MSG_MAX - sizeof(struct zcs_hdr)) / sizeof(struct zcs_msg_completion))
+
+/* What status counts, per daemon, client and destination. */
+struct zcs_counters {
+	uint64_t sends;		/* completed requests */
+	uint64_t bytes;		/* bytes the kernel took */
+	uint64_t errors;	/* requests that failed */
+	uint64_t zc_sends;	/* sent with a zerocopy send */
+	uint64_t zc_copied;	/* ... that the kernel copied anyway */
+	uint64_t completions;	/* completion records written */
+	uint64_t completion_msgs;	/* COMPLETE messages written */
+};
 
 struct zcs_status_daemon {
 	char version[16];	/* daemon version string */
@@ -154,13 +174,7 @@ struct zcs_status_daemon {
 	uint32_t ring_entries;
 	uint32_t reserved;
 	uint64_t pool_bytes;	/* all clients' pools */
-	uint64_t sends;
-	uint64_t bytes;
-	uint64_t errors;
-	uint64_t zc_sends;
-	uint64_t zc_copied;
-	uint64_t completions;
-	uint64_t completion_msgs;
+	struct zcs_counters st;
 };
 
 struct zcs_status_client {
@@ -171,10 +185,8 @@ struct zcs_status_client {
 	uint64_t pool_bytes;
 	uint32_t inflight;
 	uint32_t flows;
-	uint64_t sends;
-	uint64_t bytes;
-	uint64_t errors;
 	char name[ZCS_NAME_MAX];
+	struct zcs_counters st;
 };
 
 #define ZCS_FLUSH_IMMEDIATE	0
@@ -184,24 +196,24 @@ struct zcs_status_client {
 #define ZCS_ZC_ON		1
 #define ZCS_ZC_AUTO		2
 
+#define ZCS_DEST_F_NAMED	0x01u	/* from the config, not ad-hoc */
+#define ZCS_DEST_F_REMOVED	0x02u	/* gone from the config: no new flows */
+
 struct zcs_status_dest {
 	char name[64];
 	char address[64];	/* "udp://[::1]:9000" form */
 	uint16_t proto;		/* ZCS_PROTO_* */
 	uint8_t flush;		/* ZCS_FLUSH_* */
-	uint8_t zerocopy;	/* ZCS_ZC_* */
+	uint8_t zerocopy;	/* ZCS_ZC_*, as configured */
 	uint32_t batch_max;
 	uint32_t batch_usec;
 	uint32_t zerocopy_min_bytes;
 	uint32_t flows;
-	uint32_t reserved;
-	uint64_t sends;
-	uint64_t bytes;
-	uint64_t errors;
-	uint64_t zc_sends;
-	uint64_t zc_copied;
-	uint64_t completions;
-	uint64_t completion_msgs;
+	uint8_t zc_active;	/* zerocopy sends in force now */
+	uint8_t flags;		/* ZCS_DEST_F_* */
+	uint16_t reserved;
+	char zc_reason[64];	/* why zerocopy is or is not in force */
+	struct zcs_counters st;
 };
 
 /* The wire layout is pinned: a change here is a protocol version bump. */
@@ -223,9 +235,11 @@ _Static_assert(offsetof(struct zcs_msg_send, offset) == 8, "zcs_send.offset");
 _Static_assert(offsetof(struct zcs_msg_send, len) == 16, "zcs_send.len");
 _Static_assert(offsetof(struct zcs_msg_send, flow) == 20, "zcs_send.flow");
 _Static_assert(sizeof(struct zcs_msg_completion) == 16, "zcs_completion");
+_Static_assert(sizeof(struct zcs_counters) == 56, "zcs_counters");
 _Static_assert(sizeof(struct zcs_status_daemon) == 120, "zcs_status_daemon");
-_Static_assert(sizeof(struct zcs_status_client) == 88, "zcs_status_client");
-_Static_assert(sizeof(struct zcs_status_dest) == 208, "zcs_status_dest");
+_Static_assert(sizeof(struct zcs_status_client) == 120, "zcs_status_client");
+_Static_assert(sizeof(struct zcs_status_dest) == 272, "zcs_status_dest");
+_Static_assert(sizeof(struct zcs_policy) == 320, "zcs_policy");
 
 /* Validation: pure functions, no I/O; 0 or a negative errno. */
 int zcs_hdr_check(const struct zcs_hdr *h, size_t avail);
@@ -233,6 +247,7 @@ int zcs_payload_check(const struct zcs_hdr *h, const void *payload);
 int zcs_hello_check(const struct zcs_hello *m);
 int zcs_flow_open_check(const struct zcs_flow_open *m);
 int zcs_flow_close_check(const struct zcs_flow_close *m);
+int zcs_policy_check(const struct zcs_policy *m);
 int zcs_send_check(const struct zcs_msg_send *s);
 int zcs_range_check(uint64_t off, uint64_t len, uint64_t region);
 int zcs_msg_check(const void *buf, size_t avail, struct zcs_hdr *out);

@@ -14,7 +14,7 @@
 
 #include "zcsd.h"
 
-static void stats_count(struct stats *st, const struct req *r)
+static void stats_count(struct zcs_counters *st, const struct req *r)
 {
 	st->sends++;
 	if (r->err)
@@ -47,6 +47,8 @@ void complete_req(struct req *r)
 	stats_count(&f->d->st, r);
 	stats_count(&c->st, r);
 	stats_count(&c->d->st, r);
+	if (r->zc && !r->err)
+		zcauto_report(c->d, f->d, r->copied);
 	f->inflight--;
 	if (c->dead) {
 		sendq_release(r);

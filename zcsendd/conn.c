@@ -147,6 +147,8 @@ struct client *conn_new(struct zcsd *d, int fd)
 	c->gid = cred.gid;
 	c->id = ++d->next_client_id;
 	c->pool.memfd = -1;
+	if (access_read_groups(c))
+		log_warn("SO_PEERGROUPS of pid %d", (int)c->pid);
 	TAILQ_INIT(&c->flows);
 	STAILQ_INIT(&c->outq);
 	c->rev = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);

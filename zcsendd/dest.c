@@ -2,8 +2,9 @@
 /*
  * Destinations: where flows send, each with its policy and counters. UDP
  * flows to one destination share its connected socket; TCP flows each
- * have their own connection (flow.c). Ad-hoc destinations outlive their
- * flows so status keeps their counters, until room is needed.
+ * have their own connection (flow.c). Configured destinations follow the
+ * config through reloads; ad-hoc ones outlive their flows so status keeps
+ * their counters, until room is needed.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -37,13 +38,20 @@ static int dest_udp_socket(struct dest *dst)
 	return fd;
 }
 
-static struct dest *dest_find(struct zcsd *d, const char *address)
+/* A live destination by name, or by its canonical address. */
+static struct dest *dest_lookup(struct zcsd *d, const char *name,
+				const char *address)
 {
 	struct dest *dst;
 
-	TAILQ_FOREACH(dst, &d->dests, entry)
-		if (!strcmp(dst->address, address))
+	TAILQ_FOREACH(dst, &d->dests, entry) {
+		if (dst->removed)
+			continue;
+		if (name && !strcmp(dst->name, name))
 			return dst;
+		if (address && !strcmp(dst->address, address))
+			return dst;
+	}
 	return NULL;
 }
 
@@ -56,7 +64,7 @@ static void dest_free(struct zcsd *d, struct dest *dst)
 	free(dst);
 }
 
-/* Make room for one more: forget the oldest destination without flows. */
+/* Make room for one more: forget the oldest ad-hoc one without flows. */
 static int dest_make_room(struct zcsd *d)
 {
 	struct dest *dst;
@@ -64,7 +72,7 @@ static int dest_make_room(struct zcsd *d)
 	if (d->ndests < d->cfg.max_dests)
 		return 0;
 	TAILQ_FOREACH(dst, &d->dests, entry) {
-		if (dst->flows == 0) {
+		if (dst->flows == 0 && !dst->named) {
 			dest_free(d, dst);
 			return 0;
 		}
@@ -99,18 +107,34 @@ static int dest_new(struct zcsd *d, uint16_t proto,
 			return err;
 		}
 	}
+	zcauto_reset(d, dst);
 	TAILQ_INSERT_TAIL(&d->dests, dst, entry);
 	d->ndests++;
 	*out = dst;
 	return 0;
 }
 
-/*
- * dest_get - the destination a flow names, created on first use, with one
- * more flow counted on it. Returns 0 or -errno: -EINVAL for a malformed
- * address, -EPERM when ad-hoc destinations are off, -ENOSPC when full.
- */
-int dest_get(struct zcsd *d, const char *spec, struct dest **out)
+/* Is an ad-hoc address one that clients may name? */
+static int dest_adhoc_allowed(struct zcsd *d,
+			      const struct sockaddr_storage *sa)
+{
+	uint32_t i;
+
+	if (!d->cfg.allow_adhoc)
+		return -EPERM;
+	if (!d->cfg.n_adhoc_nets)
+		return 0;
+	for (i = 0; i < d->cfg.n_adhoc_nets; i++)
+		if (addr_net_match(&d->cfg.adhoc_nets[i],
+				   (const struct sockaddr *)sa))
+			return 0;
+	return -EPERM;
+}
+
+/* The destination at an address: a named one with that address, an
+ * ad-hoc one met before, or a new ad-hoc one if the config allows. */
+static int dest_by_address(struct zcsd *d, const char *spec,
+			   struct dest **out)
 {
 	struct sockaddr_storage sa;
 	char address[64];
@@ -120,23 +144,154 @@ int dest_get(struct zcsd *d, const char *spec, struct dest **out)
 
 	if (addr_parse(spec, &proto, &sa, &salen))
 		return -EINVAL;
-	if (!d->cfg.allow_adhoc)
-		return -EPERM;
 	addr_format(proto, (struct sockaddr *)&sa, address, sizeof(address));
-	*out = dest_find(d, address);
-	if (!*out) {
-		err = dest_new(d, proto, &sa, salen, address, out);
-		if (err)
-			return err;
-	}
-	(*out)->flows++;
-	return 0;
+	*out = dest_lookup(d, NULL, address);
+	if (*out && (*out)->named)
+		return 0;
+	err = dest_adhoc_allowed(d, &sa);
+	if (err || *out)
+		return err;
+	return dest_new(d, proto, &sa, salen, address, out);
 }
 
-/* dest_put - a flow is gone; the destination stays for its counters. */
+/*
+ * dest_get - the destination a flow names (a configured name, or
+ * udp:// tcp:// address), with one more flow counted on it. Returns 0 or
+ * -errno: -ENOENT for an unknown or removed name, -EINVAL for a malformed
+ * address, -EPERM when ad-hoc destinations (or that network) are not
+ * allowed, -ENOSPC when full.
+ */
+int dest_get(struct zcsd *d, const char *spec, struct dest **out)
+{
+	int err = 0;
+
+	if (strstr(spec, "://")) {
+		err = dest_by_address(d, spec, out);
+	} else {
+		*out = dest_lookup(d, spec, NULL);
+		if (!*out || !(*out)->named)
+			err = -ENOENT;
+	}
+	if (!err)
+		(*out)->flows++;
+	return err;
+}
+
+/* dest_find_any - a live destination by name or address, for policy. */
+struct dest *dest_find_any(struct zcsd *d, const char *spec)
+{
+	struct sockaddr_storage sa;
+	char address[64];
+	socklen_t salen;
+	uint16_t proto;
+
+	if (!addr_parse(spec, &proto, &sa, &salen)) {
+		addr_format(proto, (struct sockaddr *)&sa, address,
+			    sizeof(address));
+		return dest_lookup(d, NULL, address);
+	}
+	return dest_lookup(d, spec, NULL);
+}
+
+/* dest_put - a flow is gone. A removed destination goes with its last. */
 void dest_put(struct zcsd *d, struct dest *dst)
 {
 	dst->flows--;
+	if (dst->removed && dst->flows == 0) {
+		log_info("destination %s removed", dst->name);
+		dest_free(d, dst);
+	}
+}
+
+/* Retire a destination: no new flows; freed when its last flow closes. */
+static void dest_retire(struct zcsd *d, struct dest *dst)
+{
+	dst->removed = true;
+	if (dst->flows == 0) {
+		log_info("destination %s removed", dst->name);
+		dest_free(d, dst);
+	} else {
+		log_info("destination %s removed; %u flows finish first",
+			 dst->name, dst->flows);
+	}
+}
+
+/*
+ * dest_set_policy - a new policy, in place: flows and sends go on. The
+ * zerocopy judgement restarts only when the zerocopy mode changes.
+ */
+void dest_set_policy(struct zcsd *d, struct dest *dst,
+		     const struct zcsd_policy *p)
+{
+	bool mode_changed = p->zerocopy != dst->policy.zerocopy;
+
+	dst->policy = *p;
+	if (mode_changed)
+		zcauto_reset(d, dst);
+}
+
+/* Bring one configured destination in line with its config entry. */
+static int dest_apply_one(struct zcsd *d, const struct zcsd_dest_conf *dc)
+{
+	struct sockaddr_storage sa;
+	struct dest *dst = dest_lookup(d, dc->name, NULL);
+	char address[64];
+	socklen_t salen;
+	uint16_t proto;
+	int err;
+
+	if (addr_parse(dc->address, &proto, &sa, &salen))
+		return -EINVAL;	/* the config parser checked it already */
+	addr_format(proto, (struct sockaddr *)&sa, address, sizeof(address));
+	if (dst && strcmp(dst->address, address)) {
+		dest_retire(d, dst);	/* moved: a new one takes the name */
+		dst = NULL;
+	}
+	if (!dst) {
+		dst = dest_lookup(d, NULL, address);	/* was ad-hoc? */
+		if (dst && dst->named)
+			dst = NULL;	/* another name, same address */
+	}
+	if (!dst) {
+		err = dest_new(d, proto, &sa, salen, address, &dst);
+		if (err)
+			return err;
+	}
+	dst->named = true;
+	snprintf(dst->name, sizeof(dst->name), "%s", dc->name);
+	dest_set_policy(d, dst, &dc->policy);
+	return 0;
+}
+
+/*
+ * dest_apply_config - make the destinations match d->cfg: configured ones
+ * appear or change in place, ones no longer configured are retired, and
+ * ad-hoc ones take the new [defaults]. Returns 0 or the first -errno.
+ */
+int dest_apply_config(struct zcsd *d)
+{
+	struct dest *dst, *next;
+	uint32_t i;
+	int err, ret = 0;
+
+	for (dst = TAILQ_FIRST(&d->dests); dst; dst = next) {
+		next = TAILQ_NEXT(dst, entry);
+		if (dst->named && !dst->removed &&
+		    !config_dest(&d->cfg, dst->name))
+			dest_retire(d, dst);
+	}
+	for (i = 0; i < d->cfg.ndests; i++) {
+		err = dest_apply_one(d, &d->cfg.dests[i]);
+		if (err) {
+			log_errno(err, "destination %s", d->cfg.dests[i].name);
+			ret = ret ? ret : err;
+		}
+	}
+	TAILQ_FOREACH(dst, &d->dests, entry) {
+		if (!dst->named)
+			dest_set_policy(d, dst, &d->cfg.defaults);
+	}
+	return ret;
 }
 
 void dest_free_all(struct zcsd *d)

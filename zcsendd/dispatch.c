@@ -42,16 +42,26 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 		return -EPROTO;
 	}
 	c->hello_done = true;
+	if (!access_may_connect(c->d, c)) {
+		log_warnx("refusing client pid %d uid %u: not an allowed user "
+			  "or group", (int)c->pid, (unsigned)c->uid);
+		conn_error(c, h->type, h->cookie, -EACCES,
+			   "uid %u may not use this daemon", (unsigned)c->uid);
+		conn_kill(c, NULL);	/* logged above, once */
+		return -EACCES;
+	}
 	memcpy(c->name, m.name, sizeof(c->name));
 	if (m.pool_bytes) {
 		err = pool_open(c, m.pool_bytes);
-		if (!err)
-			err = sendq_init(c);
+		if (!err && (err = sendq_init(c)))
+			log_warnx("client %u: no memory for %u request slots",
+				  c->id, c->d->cfg.max_inflight);
 		if (err) {
 			conn_error(c, h->type, h->cookie, err,
 				   "no pool of %llu bytes: %s",
 				   (unsigned long long)m.pool_bytes,
 				   strerror(-err));
+			conn_kill(c, NULL);	/* logged where it failed */
 			return err;
 		}
 	}
@@ -102,6 +112,42 @@ static int handle_status(struct client *c, const struct zcs_hdr *h,
 	return 0;
 }
 
+static int handle_reload(struct client *c, const struct zcs_hdr *h,
+			 const uint8_t *payload)
+{
+	char err[ZCS_ERRMSG_MAX];
+	int ret;
+
+	if (!access_is_admin(c->d, c)) {
+		conn_error(c, h->type, h->cookie, -EPERM, "only root, uid %u "
+			   "or the admin group may reload",
+			   (unsigned)c->d->uid);
+		return 0;
+	}
+	ret = reload_run(c->d, err, sizeof(err));
+	if (ret)
+		conn_error(c, h->type, h->cookie, ret, "%s", err);
+	else
+		conn_reply(c, ZCS_MSG_OK, h->cookie, NULL, 0);
+	return 0;
+}
+
+static int handle_policy(struct client *c, const struct zcs_hdr *h,
+			 const uint8_t *payload)
+{
+	char err[ZCS_ERRMSG_MAX];
+	struct zcs_policy m;
+	int ret;
+
+	memcpy(&m, payload, sizeof(m));
+	ret = reload_policy(c, &m, err, sizeof(err));
+	if (ret)
+		conn_error(c, h->type, h->cookie, ret, "%s", err);
+	else
+		conn_reply(c, ZCS_MSG_OK, h->cookie, NULL, 0);
+	return 0;
+}
+
 static int handle_send(struct client *c, const struct zcs_hdr *h,
 		       const uint8_t *payload)
 {
@@ -127,6 +173,10 @@ static handler_fn handler_for(uint16_t type)
 		return handle_status;
 	case ZCS_MSG_SEND:
 		return handle_send;
+	case ZCS_MSG_RELOAD:
+		return handle_reload;
+	case ZCS_MSG_POLICY:
+		return handle_policy;
 	}
 	return NULL;
 }

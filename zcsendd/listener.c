@@ -60,7 +60,10 @@ static int listener_bind(struct zcsd *d)
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
-	    chmod(sun.sun_path, d->cfg.socket_mode) || listen(fd, 128)) {
+	    chmod(sun.sun_path, d->cfg.socket_mode) ||
+	    (d->cfg.socket_gid >= 0 &&
+	     chown(sun.sun_path, (uid_t)-1, (gid_t)d->cfg.socket_gid)) ||
+	    listen(fd, 128)) {
 		err = -errno;
 		close(fd);
 		return err;

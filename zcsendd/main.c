@@ -76,8 +76,13 @@ static void load_config(struct zcsd *d, const struct args *a)
 		path = CONFIG_DEFAULT_FILE;
 	err = path ? config_load(&d->cfg, path)
 		   : config_check(&d->cfg, "embedded defaults", NULL);
-	if (err)
-		fatalx("config: %s", d->cfg.error);
+	if (err) {
+		fprintf(stderr, "zcsendd: %s\n", d->cfg.error);
+		exit(1);
+	}
+	if (path && snprintf(d->config_path, sizeof(d->config_path), "%s",
+			     path) >= (int)sizeof(d->config_path))
+		fatalx("config path too long");
 	if (a->check_only) {
 		printf("%s: OK\n", path ? path : "embedded defaults");
 		exit(0);
@@ -140,6 +145,7 @@ uint64_t now_ms(void)
 static void setup(struct zcsd *d)
 {
 	d->start_ms = now_ms();
+	d->uid = geteuid();
 	d->listen_fd = -1;
 	TAILQ_INIT(&d->clients);
 	TAILQ_INIT(&d->dests);
@@ -152,6 +158,8 @@ static void setup(struct zcsd *d)
 	probe_log(d->ring.features);
 	if (flow_table_init(d) || signals_init(d))
 		fatalx("out of memory");
+	if (dest_apply_config(d))
+		fatalx("cannot set up the configured destinations");
 	if (listener_open(d))
 		fatalx("cannot open the control socket");
 }

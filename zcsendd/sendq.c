@@ -61,14 +61,14 @@ static void send_err(struct client *c, struct send_errs *e, uint64_t tag,
 	}
 }
 
-/* Does this send go out as zerocopy? Policy, size and the kernel say. */
+/* Does this send go out as zerocopy? Size, then policy and the kernel. */
 static bool sendq_use_zc(const struct req *r)
 {
-	const struct zcsd_policy *p = &r->f->d->policy;
+	struct dest *dst = r->f->d;
 
-	if (!(r->c->d->ring.features & ZCS_FEAT_SEND_ZC))
+	if (r->len < dst->policy.zerocopy_min_bytes)
 		return false;
-	return p->zerocopy != ZCS_ZC_OFF && r->len >= p->zerocopy_min_bytes;
+	return zcauto_use(r->c->d, dst);
 }
 
 /*

@@ -2,7 +2,8 @@
 /*
  * Signals: SIGTERM and SIGINT drain (stop accepting and reading, let every
  * send in flight finish and its completion go out, bounded in time), a
- * second one exits at once. SIGPIPE is ignored: writes report EPIPE.
+ * second one exits at once. SIGHUP reloads the config. SIGPIPE is ignored:
+ * writes report EPIPE.
  */
 #include <errno.h>
 #include <signal.h>
@@ -65,15 +66,25 @@ static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 	drain_start(d);
 }
 
-/* signals_init - watch SIGTERM and SIGINT. Returns 0 or -ENOMEM. */
+static void signal_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	char err[CONFIG_ERR_MAX];
+
+	log_info("SIGHUP: reloading the config");
+	reload_run(arg, err, sizeof(err));	/* logs its own failure */
+}
+
+/* signals_init - watch SIGTERM, SIGINT, SIGHUP. Returns 0 or -ENOMEM. */
 int signals_init(struct zcsd *d)
 {
 	signal(SIGPIPE, SIG_IGN);
 	d->sig_term = evsignal_new(d->base, SIGTERM, signal_stop_cb, d);
 	d->sig_int = evsignal_new(d->base, SIGINT, signal_stop_cb, d);
+	d->sig_hup = evsignal_new(d->base, SIGHUP, signal_hup_cb, d);
 	d->drain_timer = evtimer_new(d->base, drain_cb, d);
-	if (!d->sig_term || !d->sig_int || !d->drain_timer ||
-	    evsignal_add(d->sig_term, NULL) || evsignal_add(d->sig_int, NULL))
+	if (!d->sig_term || !d->sig_int || !d->sig_hup || !d->drain_timer ||
+	    evsignal_add(d->sig_term, NULL) || evsignal_add(d->sig_int, NULL) ||
+	    evsignal_add(d->sig_hup, NULL))
 		return -ENOMEM;
 	return 0;
 }
@@ -84,6 +95,8 @@ void signals_fini(struct zcsd *d)
 		event_free(d->sig_term);
 	if (d->sig_int)
 		event_free(d->sig_int);
+	if (d->sig_hup)
+		event_free(d->sig_hup);
 	if (d->drain_timer)
 		event_free(d->drain_timer);
 }

@@ -9,14 +9,6 @@
 
 #include "zcsd.h"
 
-static void status_copy_stats(const struct stats *st, uint64_t *sends,
-			      uint64_t *bytes, uint64_t *errors)
-{
-	*sends = st->sends;
-	*bytes = st->bytes;
-	*errors = st->errors;
-}
-
 static int status_daemon(struct client *c, uint64_t cookie)
 {
 	struct zcsd *d = c->d;
@@ -35,11 +27,7 @@ static int status_daemon(struct client *c, uint64_t cookie)
 		m.inflight += o->inflight;
 	m.ring_entries = d->ring.entries;
 	m.pool_bytes = d->pool_bytes;
-	status_copy_stats(&d->st, &m.sends, &m.bytes, &m.errors);
-	m.zc_sends = d->st.zc_sends;
-	m.zc_copied = d->st.zc_copied;
-	m.completions = d->st.completions;
-	m.completion_msgs = d->st.completion_msgs;
+	m.st = d->st;
 	return conn_reply(c, ZCS_MSG_STATUS_DAEMON, cookie, &m, sizeof(m));
 }
 
@@ -56,7 +44,7 @@ static int status_client(struct client *c, uint64_t cookie,
 	m.pool_bytes = o->pool.size;
 	m.inflight = o->inflight;
 	m.flows = o->nflows;
-	status_copy_stats(&o->st, &m.sends, &m.bytes, &m.errors);
+	m.st = o->st;
 	memcpy(m.name, o->name, sizeof(m.name));
 	m.name[sizeof(m.name) - 1] = '\0';
 	return conn_reply(c, ZCS_MSG_STATUS_CLIENT, cookie, &m, sizeof(m));
@@ -77,11 +65,11 @@ static int status_dest(struct client *c, uint64_t cookie,
 	m.batch_usec = dst->policy.batch_usec;
 	m.zerocopy_min_bytes = dst->policy.zerocopy_min_bytes;
 	m.flows = dst->flows;
-	status_copy_stats(&dst->st, &m.sends, &m.bytes, &m.errors);
-	m.zc_sends = dst->st.zc_sends;
-	m.zc_copied = dst->st.zc_copied;
-	m.completions = dst->st.completions;
-	m.completion_msgs = dst->st.completion_msgs;
+	m.zc_active = dst->zc.active;
+	m.flags = (dst->named ? ZCS_DEST_F_NAMED : 0) |
+		  (dst->removed ? ZCS_DEST_F_REMOVED : 0);
+	memcpy(m.zc_reason, dst->zc.reason, sizeof(m.zc_reason));
+	m.st = dst->st;
 	return conn_reply(c, ZCS_MSG_STATUS_DEST, cookie, &m, sizeof(m));
 }
 

@@ -37,17 +37,6 @@ struct zcsd;
 struct client;
 struct flow;
 
-/* Counters shown by status, kept per client, destination and daemon. */
-struct stats {
-	uint64_t sends;
-	uint64_t bytes;
-	uint64_t errors;
-	uint64_t zc_sends;
-	uint64_t zc_copied;
-	uint64_t completions;
-	uint64_t completion_msgs;
-};
-
 /*
  * One send record on its way. It is done when every op it issued has its
  * result CQE and every zerocopy op its notification CQE; then it waits in
@@ -85,6 +74,19 @@ struct pool {
 	uint32_t nslots;
 };
 
+/*
+ * zerocopy = auto: whether zerocopy is in force for a destination, judged
+ * from the kernel's copied reports over windows of sends.
+ */
+struct zcauto {
+	bool active;		/* zerocopy sends in force */
+	char reason[64];	/* why, for status */
+	uint32_t seen;		/* zerocopy completions in this window */
+	uint32_t copied;	/* ... that the kernel copied */
+	uint32_t probe_left;	/* zerocopy sends still to try while off */
+	uint64_t next_probe_ms;	/* when to try zerocopy again */
+};
+
 /* A configured or ad-hoc destination; UDP flows share its socket. */
 struct dest {
 	TAILQ_ENTRY(dest) entry;
@@ -95,8 +97,11 @@ struct dest {
 	socklen_t salen;
 	int udp_fd;		/* connected UDP socket, or -1 */
 	uint32_t flows;
+	bool named;		/* from the config */
+	bool removed;		/* gone from the config: no new flows */
 	struct zcsd_policy policy;
-	struct stats st;
+	struct zcauto zc;
+	struct zcs_counters st;
 };
 TAILQ_HEAD(dest_list, dest);
 
@@ -142,6 +147,8 @@ struct client {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	uint32_t ngroups;	/* supplementary groups, SO_PEERGROUPS */
+	gid_t groups[32];
 	char name[ZCS_NAME_MAX];
 	bool hello_done;
 	bool read_paused;	/* at the in-flight bound */
@@ -156,7 +163,7 @@ struct client {
 	uint32_t nflows;
 	struct outmsg_list outq;
 	uint32_t outq_bytes;
-	struct stats st;
+	struct zcs_counters st;
 };
 TAILQ_HEAD(client_list, client);
 
@@ -178,8 +185,10 @@ struct zcsd {
 	int listen_fd;
 	bool listen_owned;	/* bound by us, unlink at exit */
 	char socket_path[CONFIG_PATH_MAX];
+	char config_path[CONFIG_PATH_MAX * 4];	/* "" = embedded defaults */
+	uid_t uid;		/* our own: always allowed, an admin */
 	struct event *listen_ev;
-	struct event *sig_term, *sig_int;
+	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *drain_timer;
 	bool draining;
 	uint64_t drain_deadline_ms;
@@ -194,7 +203,7 @@ struct zcsd {
 	uint32_t flow_table_size;
 	uint32_t flow_gen;
 	uint32_t nflows;
-	struct stats st;
+	struct zcs_counters st;
 	uint64_t start_ms;
 	uint8_t rxbuf[ZCS_MSG_MAX];
 	uint8_t txbuf[ZCS_MSG_MAX];
@@ -246,7 +255,26 @@ void pool_close(struct client *c);
 /* dest.c */
 int dest_get(struct zcsd *d, const char *spec, struct dest **out);
 void dest_put(struct zcsd *d, struct dest *dst);
+struct dest *dest_find_any(struct zcsd *d, const char *spec);
+int dest_apply_config(struct zcsd *d);
+void dest_set_policy(struct zcsd *d, struct dest *dst,
+		     const struct zcsd_policy *p);
 void dest_free_all(struct zcsd *d);
+
+/* zcauto.c */
+void zcauto_reset(struct zcsd *d, struct dest *dst);
+bool zcauto_use(struct zcsd *d, struct dest *dst);
+void zcauto_report(struct zcsd *d, struct dest *dst, bool copied);
+
+/* reload.c */
+int reload_run(struct zcsd *d, char *err, size_t errlen);
+int reload_policy(struct client *c, const struct zcs_policy *m, char *err,
+		  size_t errlen);
+
+/* access.c */
+bool access_may_connect(const struct zcsd *d, const struct client *c);
+bool access_is_admin(const struct zcsd *d, const struct client *c);
+int access_read_groups(struct client *c);
 
 /* flow.c */
 int flow_table_init(struct zcsd *d);

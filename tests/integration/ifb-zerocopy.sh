@@ -29,13 +29,19 @@ SINK=udp://198.18.0.2:9000
 "$ZCSENDCTL" -s "$SOCK" send "$SINK" "$T/payload.bin" --chunk 32768 \
 	>"$T/sink.out" 2>&1 || fail "send to the ifb sink: $(cat "$T/sink.out")"
 
-RECV_WRAP="ip netns exec $NS" start_recv lo udp 127.0.0.1 --count 128 \
-	--timeout 30
+# 128 datagrams now and 128 more for the zerocopy=auto part below.
+RECV_WRAP="ip netns exec $NS" start_recv lo udp 127.0.0.1 --count 256 \
+	--timeout 60
 LOOP=udp://127.0.0.1:$RECV_PORT
 "$ZCSENDCTL" -s "$SOCK" send "$LOOP" "$T/payload.bin" --chunk 32768 \
 	>"$T/loop.out" 2>&1 || fail "send to loopback: $(cat "$T/loop.out")"
-wait_pid "$RECV_PID" 30 || fail "loopback receiver: $(cat "$T/lo.out")"
-cmp -s "$T/payload.bin" "$T/lo.bin" || fail "loopback datagrams differ"
+for i in $(seq 100); do
+	[ "$(stat -c %s "$T/lo.bin")" -ge 4194304 ] && break
+	sleep 0.1
+done
+cmp -s -n 4194304 "$T/payload.bin" "$T/lo.bin" ||
+	fail "loopback datagrams differ"
+
 
 status_json "$T/status.json"
 python3 - "$T/status.json" "198.18.0.2:9000" "127.0.0.1:$RECV_PORT" <<'PY' ||
@@ -66,5 +72,22 @@ if errs:
     sys.exit("; ".join(errs))
 PY
 	fail "zerocopy counters wrong (status above)"
+
+# zerocopy=auto keeps zerocopy on the sink and leaves it on loopback.
+for d in "$SINK" "$LOOP"; do
+	"$ZCSENDCTL" -s "$SOCK" policy "$d" zerocopy=auto || fail "policy $d"
+done
+for d in "$SINK" "$LOOP"; do
+	"$ZCSENDCTL" -s "$SOCK" send "$d" "$T/payload.bin" --chunk 32768 \
+		--quiet || fail "auto send to $d"
+done
+status_json "$T/auto.json"
+sink_active=$(dest_field "$T/auto.json" "$SINK" zerocopy_active)
+loop_active=$(dest_field "$T/auto.json" "$LOOP" zerocopy_active)
+echo "auto: sink active=$sink_active ($(dest_field "$T/auto.json" "$SINK" zerocopy_reason))"
+echo "auto: loopback active=$loop_active ($(dest_field "$T/auto.json" "$LOOP" zerocopy_reason))"
+wait_pid "$RECV_PID" 30 || fail "loopback receiver: $(cat "$T/lo.out")"
+[ "$sink_active" = true ] || fail "auto turned zerocopy off on the ifb sink"
+[ "$loop_active" = false ] || fail "auto kept zerocopy on loopback"
 stop_daemon
 echo "ifb-zerocopy: ok"

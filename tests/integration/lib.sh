@@ -67,10 +67,12 @@ s.connect(sys.argv[1])
 PY
 }
 
-# start_daemon [PREFIX...]: run [PREFIX...] zcsendd -s $SOCK; wait 10 s.
+# start_daemon [PREFIX...]: run [PREFIX...] zcsendd -s $SOCK $DAEMON_ARGS;
+# wait 10 s for its socket.
 start_daemon() {
 	local i
-	"$@" "$ZCSENDD" -s "$SOCK" >"$T/zcsendd.log" 2>&1 &
+	# shellcheck disable=SC2086
+	"$@" "$ZCSENDD" -s "$SOCK" ${DAEMON_ARGS:-} >"$T/zcsendd.log" 2>&1 &
 	DAEMON_PID=$!
 	for i in $(seq 100); do
 		sock_ready "$SOCK" && return 0
@@ -139,4 +141,18 @@ status_json() {
 		fail "zcsendctl status --json failed: $(cat "$1")"
 	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1" ||
 		fail "status --json is not JSON: $(head -c 2000 "$1")"
+}
+
+# dest_field JSON NAME KEY: one field of a destination in a status file.
+dest_field() {
+	python3 - "$@" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for d in s["destinations"]:
+    if d["name"] == sys.argv[2]:
+        v = d[sys.argv[3]]
+        print(str(v).lower() if isinstance(v, bool) else v)
+        sys.exit(0)
+print("absent")
+PY
 }

@@ -52,6 +52,9 @@ static const struct {
 	{ ZCS_MSG_STATUS_CLIENT, sizeof(struct zcs_status_client) },
 	{ ZCS_MSG_STATUS_DEST, sizeof(struct zcs_status_dest) },
 	{ ZCS_MSG_STATUS_END, 0 },
+	{ ZCS_MSG_OK, 0 },
+	{ ZCS_MSG_RELOAD, 0 },
+	{ ZCS_MSG_POLICY, sizeof(struct zcs_policy) },
 };
 
 #define NFIXED (sizeof(fixed) / sizeof(fixed[0]))
@@ -84,12 +87,15 @@ static struct zcs_hdr *hdr(void)
 	return (struct zcs_hdr *)buf;
 }
 
-/* Give FLOW_OPEN a valid destination so that only size matters. */
+/* Give FLOW_OPEN and POLICY a destination so that only size matters. */
 static void fill_payload(uint16_t type)
 {
 	if (type == ZCS_MSG_FLOW_OPEN)
 		strcpy((char *)buf + sizeof(struct zcs_hdr) +
 		       offsetof(struct zcs_flow_open, dest), "udp://[::1]:9");
+	if (type == ZCS_MSG_POLICY)
+		strcpy((char *)buf + sizeof(struct zcs_hdr) +
+		       offsetof(struct zcs_policy, dest), "sink");
 }
 
 static void test_hdr_init(void)
@@ -152,7 +158,8 @@ static void test_hdr_version(void)
 static void test_hdr_type(void)
 {
 	static const uint16_t unknown[] = {
-		0, 1, 99, 104, 109, 114, 119, 125, 199, 201, 299, 301, 0xffff
+		0, 1, 99, 105, 109, 114, 119, 125, 129, 132, 199, 201, 299, 301,
+		0xffff
 	};
 	struct zcs_hdr h;
 	size_t i;
@@ -329,6 +336,25 @@ static void test_flow_open(void)
 	EXPECT_EQ(check(len), -EBADMSG);
 }
 
+static void test_policy(void)
+{
+	struct zcs_policy m;
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	EXPECT_EQ(zcs_policy_check(&m), -EINVAL);	/* no destination */
+	strcpy(m.dest, "sink");
+	EXPECT_EQ(zcs_policy_check(&m), 0);
+	memset(m.settings, 'x', sizeof(m.settings));
+	EXPECT_EQ(zcs_policy_check(&m), -EINVAL);	/* unterminated */
+	memset(m.settings, 0, sizeof(m.settings));
+	memset(m.dest, 'd', sizeof(m.dest));
+	EXPECT_EQ(zcs_policy_check(&m), -EINVAL);
+	len = build(ZCS_MSG_POLICY, sizeof(m));
+	memcpy(buf + sizeof(struct zcs_hdr), &m, sizeof(m));
+	EXPECT_EQ(check(len), -EBADMSG);
+}
+
 static void test_flow_close(void)
 {
 	struct zcs_flow_close m;
@@ -440,6 +466,7 @@ int main(void)
 	test_hello();
 	test_flow_open();
 	test_flow_close();
+	test_policy();
 	test_strings();
 	test_send_check();
 	test_range_check();

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Changing the configuration while running, without dropping clients or
+ * sends: a reload builds a whole new config and swaps it in only if it is
+ * valid; a policy command changes one destination's policy in place.
+ * Settings that size what already exists (the ring, pools, per-client
+ * tables, the socket) keep their running values until a restart.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "zcsd.h"
+
+/* Keep the running value of settings a reload cannot change, and say so. */
+static void keep_restart_only(const struct zcsd_config *cur,
+			      struct zcsd_config *next)
+{
+#define KEEP(field)							\
+	do {								\
+		if (memcmp(&cur->field, &next->field,			\
+			   sizeof(cur->field)))				\
+			log_warnx("reload: %s changes only on restart",	\
+				  #field);				\
+		memcpy(&next->field, &cur->field, sizeof(cur->field));	\
+	} while (0)
+	KEEP(socket_path);
+	KEEP(socket_mode);
+	KEEP(socket_gid);
+	KEEP(ring_entries);
+	KEEP(max_clients);
+	KEEP(pool_bytes);
+	KEEP(pool_total_bytes);
+	KEEP(max_inflight);
+	KEEP(max_flows);
+#undef KEEP
+}
+
+/* Re-read the config file. An invalid file changes nothing. */
+static int reload_config(struct zcsd *d, char *err, size_t errlen)
+{
+	struct zcsd_config *next = malloc(sizeof(*next));
+	int ret = 0;
+
+	if (!next)
+		return -ENOMEM;
+	config_defaults(next);
+	if (d->config_path[0])
+		ret = config_load(next, d->config_path);
+	if (ret) {
+		snprintf(err, errlen, "%s", next->error);
+		log_warnx("reload: %s; the running config stays", next->error);
+		free(next);
+		return ret;
+	}
+	keep_restart_only(&d->cfg, next);
+	d->cfg = *next;
+	free(next);
+	ret = dest_apply_config(d);
+	log_info("reloaded %s: %u destinations configured",
+		 d->config_path[0] ? d->config_path : "embedded defaults",
+		 d->cfg.ndests);
+	if (ret)
+		snprintf(err, errlen, "some destinations could not be set up: "
+			 "%s", strerror(-ret));
+	return ret;
+}
+
+/*
+ * reload_run - SIGHUP or RELOAD: re-read the config, telling systemd.
+ * Returns 0 or -errno with @err saying why (also logged).
+ */
+int reload_run(struct zcsd *d, char *err, size_t errlen)
+{
+	int ret;
+
+	sd_notify(0, "RELOADING=1");
+	ret = reload_config(d, err, errlen);
+	sd_notify(0, "READY=1");
+	return ret;
+}
+
+/* Apply "key=value key=value" to @p; all or nothing. */
+static int policy_parse(struct zcsd_policy *p, char *settings, char *err,
+			size_t errlen)
+{
+	char *save = NULL, *item, *eq;
+	int n = 0;
+
+	for (item = strtok_r(settings, " \t", &save); item;
+	     item = strtok_r(NULL, " \t", &save), n++) {
+		eq = strchr(item, '=');
+		if (!eq) {
+			snprintf(err, errlen, "'%.40s' is not key=value", item);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		if (config_policy_set(p, item, eq + 1, err, errlen))
+			return -EINVAL;
+	}
+	if (!n) {
+		snprintf(err, errlen, "no key=value given");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * reload_policy - POLICY from an administrator: change one destination's
+ * policy now. It lasts until the next reload. Returns 0 or -errno with
+ * @err set: -EPERM (not an admin), -ENOENT (no such destination), -EINVAL.
+ */
+int reload_policy(struct client *c, const struct zcs_policy *m, char *err,
+		  size_t errlen)
+{
+	struct zcsd *d = c->d;
+	char settings[sizeof(m->settings)];
+	struct zcsd_policy p;
+	struct dest *dst;
+	int ret;
+
+	if (!access_is_admin(d, c)) {
+		snprintf(err, errlen, "only root, uid %u or the admin group "
+			 "may change policy", (unsigned)d->uid);
+		return -EPERM;
+	}
+	dst = dest_find_any(d, m->dest);
+	if (!dst) {
+		snprintf(err, errlen, "no destination '%s'", m->dest);
+		return -ENOENT;
+	}
+	p = dst->policy;
+	memcpy(settings, m->settings, sizeof(settings));
+	ret = policy_parse(&p, settings, err, errlen);
+	if (ret)
+		return ret;
+	dest_set_policy(d, dst, &p);
+	log_info("destination %s: policy set by uid %u: %s", dst->name,
+		 (unsigned)c->uid, m->settings);
+	return 0;
+}
