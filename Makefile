@@ -12,7 +12,11 @@ SBINDIR ?= $(PREFIX)/sbin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+# The daemon reads /etc/zcsendd/zcsendd.conf whatever the prefix.
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MANDIR ?= $(PREFIX)/share/man
 
 PKGS := libevent_core liburing libsystemd inih
 PKG_CONFIG ?= pkg-config
@@ -59,6 +63,9 @@ TEST_HELPER_SRCS := $(wildcard tests/helpers.c)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 ITEST_SRCS := $(wildcard tests/integration/test-*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+SOAK_SRCS := $(wildcard tests/soak/*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 pic = $(patsubst %.c,$(BUILD)/pic/%.o,$(1))
@@ -140,7 +147,64 @@ $(ITEST_BINS) $(TOOL_BINS): $(BUILD)/tests/%: \
 $(foreach t,$(ITEST_SRCS),$(eval $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(t)): $(t)))
 $(foreach t,$(TOOL_SRCS),$(eval $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(t)): $(t)))
 
-tests: all $(TEST_BINS)
+BENCH := $(BUILD)/zcsend-bench
+SOAK := $(BUILD)/zcsend-soak
+
+# The benchmark and the soak test are programs of their own: a user's
+# program, linked against the shared library, plus liburing for the
+# in-process baseline rows.
+$(BENCH): $(call obj,$(BENCH_SRCS) $(PROTO_SRCS)) $(LIB_SO)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -pie -o $@ $(filter %.o,$^) -L$(BUILD) -lzcsend \
+		-Wl,-rpath,'$$ORIGIN' $(PKG_LIBS) -lpthread -lm
+$(SOAK): $(call obj,$(SOAK_SRCS) $(TEST_HELPER_SRCS) $(PROTO_SRCS)) $(LIB_SO)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -pie -o $@ $(filter %.o,$^) -L$(BUILD) -lzcsend \
+		-Wl,-rpath,'$$ORIGIN' -lpthread
+$(call obj,$(SOAK_SRCS)): override CPPFLAGS += -Itests
+
+tests: all $(TEST_BINS) $(if $(BENCH_SRCS),$(BENCH))
+
+BENCH_ARGS ?=
+bench: all $(BENCH)
+	$(Q)$(BENCH) $(BENCH_ARGS)
+
+# One --json run per size, drawn by tests/bench/plot.gp.
+bench-plot: all $(BENCH)
+	$(Q)command -v gnuplot >/dev/null || \
+		{ echo "bench-plot needs gnuplot (apt-get install gnuplot-nox)"; exit 1; }
+	$(Q)for s in 65435 4096 1024; do \
+		$(BENCH) --size $$s --json $(BENCH_ARGS) > $(BUILD)/bench-$$s.json || exit 1; \
+	done
+	$(Q)gnuplot -e "dir='$(BUILD)'" tests/bench/plot.gp > tests/bench/zcsend-bench.png
+	@echo "  PLOT   tests/bench/zcsend-bench.png"
+
+SOAK_SECONDS ?= 600
+soak: all $(SOAK)
+	$(Q)ZCSENDD=$(ZCSENDD) $(SOAK) --seconds $(SOAK_SECONDS)
+
+# libFuzzer harnesses for the wire validator and the config parser.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+	-Iproto -Iconf
+$(BUILD)/fuzz/fuzz-proto: tests/fuzz/fuzz-proto.c $(PROTO_SRCS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+$(BUILD)/fuzz/fuzz-config: tests/fuzz/fuzz-config.c $(CONF_SRCS)
+	$(Q)mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
+fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+	$(Q)for f in $^; do \
+		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/$$n.corpus; \
+		echo "  RUN    $$n for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(BUILD)/fuzz/$$n.corpus tests/fuzz/corpus/$$n \
+			2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+		grep -h "stat::number_of_executed_units" $(BUILD)/fuzz/$$n.log; \
+	done
 
 check: tests
 	$(Q)BUILD=$(BUILD) tests/run.sh
@@ -161,10 +225,23 @@ install: all
 	install -m 0644 $(BUILD)/libzcsend.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	install -d $(DESTDIR)$(SYSCONFDIR)/zcsendd
 	install -m 0644 conf/zcsendd.conf $(DESTDIR)$(SYSCONFDIR)/zcsendd/
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	sed -e 's|/usr/sbin/zcsendd|$(SBINDIR)/zcsendd|' \
+		-e 's|/usr/bin/zcsendctl|$(BINDIR)/zcsendctl|' systemd/zcsendd.service \
+		> $(DESTDIR)$(UNITDIR)/zcsendd.service
+	install -m 0644 systemd/zcsendd.socket $(DESTDIR)$(UNITDIR)/
+	install -m 0644 systemd/zcsendd.sysusers \
+		$(DESTDIR)$(SYSUSERSDIR)/zcsendd.conf
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 client/zcsendctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 client/libzcsend.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 conf/zcsendd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 zcsendd/zcsendd.8 $(DESTDIR)$(MANDIR)/man8/
 
 # Debian 12 packages to build and test; sudo only when not root.
 DEBS := build-essential pkg-config liburing-dev libevent-dev libsystemd-dev \
-	libinih-dev iproute2 python3
+	libinih-dev iproute2 python3 systemd man-db
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 deps:
@@ -175,6 +252,6 @@ deps:
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests check demo install deps clean
+.PHONY: all tests check demo install deps clean bench bench-plot soak fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -3,12 +3,13 @@
  * zcsendctl status: ask the daemon for its state over a control-only
  * connection (HELLO with no pool, so nothing is mapped or pinned) and
  * print it as a compact table or, with --json, as one JSON object for
- * scripts. Strings come from other processes: they are escaped for both.
+ * scripts; --watch repeats the table every second. Strings come from other processes: they are escaped for both.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "libzcsend_int.h"
 #include "zcsendctl.h"
@@ -323,6 +324,18 @@ static int col_width(const char *s, int w)
 	return n > w ? n : w;
 }
 
+/* A batch wait for a narrow column: 250us, 5ms, 10s. */
+static const char *usecs(uint32_t us, char *buf, size_t size)
+{
+	if (us < 1000 || us % 1000)
+		snprintf(buf, size, "%uus", us);
+	else if (us < 1000000 || us % 1000000)
+		snprintf(buf, size, "%ums", us / 1000);
+	else
+		snprintf(buf, size, "%us", us / 1000000);
+	return buf;
+}
+
 /* Why zerocopy is off where policy would have it: one line each. */
 static void text_reasons(const struct status *st)
 {
@@ -358,8 +371,9 @@ static void text_dests(const struct status *st)
 	for (i = 0; i < st->ndests; i++) {
 		d = &st->dests[i];
 		if (d->flush == ZCS_FLUSH_BATCH)
-			snprintf(flush, sizeof(flush), "batch %u/%uus",
-				 d->batch_max, d->batch_usec);
+			snprintf(flush, sizeof(flush), "batch %u/%s",
+				 d->batch_max, usecs(d->batch_usec, b1,
+						     sizeof(b1)));
 		else
 			snprintf(flush, sizeof(flush), "%s", flush_name(d->flush));
 		snprintf(zc, sizeof(zc), "%s%s", zc_name(d->zerocopy),
@@ -398,20 +412,12 @@ static void text_clients(const struct status *st)
 	}
 }
 
-int cmd_status(int argc, char **argv, const char *sock)
+/* Fetch and print once. Returns a CTL_* code. */
+static int status_once(const char *sock, int json, int clear)
 {
 	struct status st;
-	int i, r, json = 0, err;
+	int err;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = 1;
-		else if ((r = ctl_opt(argc, argv, &i, "-s", &sock)) <= 0) {
-			if (r == 0)
-				ctl_errx("usage: zcsendctl status [--json]");
-			return CTL_USAGE;
-		}
-	}
 	memset(&st, 0, sizeof(st));
 	err = status_fetch(sock, &st);
 	if (err) {
@@ -420,15 +426,45 @@ int cmd_status(int argc, char **argv, const char *sock)
 		snprintf(what, sizeof(what), "status from %s",
 			 ctl_sock_name(sock, path, sizeof(path)));
 		ctl_err(what, err);
-	}
-	else if (json)
+	} else if (json) {
 		print_json(&st);
-	else {
+	} else {
+		if (clear)
+			fputs("\033[H\033[2J", stdout);	/* home, clear */
 		text_daemon(&st.d);
 		text_dests(&st);
 		text_clients(&st);
 	}
+	fflush(stdout);
 	free(st.clients);
 	free(st.dests);
 	return err ? CTL_FAIL : CTL_OK;
+}
+
+int cmd_status(int argc, char **argv, const char *sock)
+{
+	int i, r, json = 0, watch = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--watch"))
+			watch = 1;
+		else if ((r = ctl_opt(argc, argv, &i, "-s", &sock)) <= 0) {
+			if (r == 0)
+				ctl_errx("usage: zcsendctl status [--json] "
+					 "[--watch]");
+			return CTL_USAGE;
+		}
+	}
+	if (watch && json) {
+		ctl_errx("--watch is for people; script --json in a loop");
+		return CTL_USAGE;
+	}
+	if (!watch)
+		return status_once(sock, json, 0);
+	/* Until interrupted, or until the daemon goes away. */
+	while ((r = status_once(sock, 0, isatty(STDOUT_FILENO))) == CTL_OK)
+		sleep(1);
+	return r;
 }

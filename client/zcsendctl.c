@@ -24,7 +24,8 @@ static const struct {
 	{ "send", cmd_send,
 	  "DEST [FILE|-] [--chunk BYTES] [--inflight N] [--quiet]",
 	  "send a file or stdin to DEST through the daemon" },
-	{ "status", cmd_status, "[--json]", "show the daemon's state" },
+	{ "status", cmd_status, "[--json] [--watch]",
+	  "show the daemon's state (--watch: every second)" },
 	{ "reload", cmd_reload, "", "re-read the daemon's config file" },
 	{ "policy", cmd_policy, "DEST key=value ...",
 	  "change a destination's policy now (flush, batch_max, batch_usec,\n"

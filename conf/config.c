@@ -323,8 +323,8 @@ static int dest_key(struct zcsd_config *cfg, const char *section,
 	return 1;
 }
 
-static int config_ini_cb(void *user, const char *section, const char *name,
-			 const char *value)
+static int config_key(void *user, const char *section, const char *name,
+		      const char *value)
 {
 	struct zcsd_config *cfg = user;
 	enum key_scope scope = S_DAEMON;
@@ -350,6 +350,26 @@ static int config_ini_cb(void *user, const char *section, const char *name,
 		return 0;
 	}
 	return set_value(k, base, value) ? key_error(cfg, k, value) : 1;
+}
+
+/*
+ * inih goes on after a bad line and reports the first one's number, so
+ * keep the first line's message too.
+ */
+static int config_ini_cb(void *user, const char *section, const char *name,
+			 const char *value)
+{
+	struct zcsd_config *cfg = user;
+	char first[CONFIG_ERR_MAX];
+	bool had = cfg->error[0] != '\0';
+	int ret;
+
+	if (had)
+		memcpy(first, cfg->error, sizeof(first));
+	ret = config_key(user, section, name, value);
+	if (had)
+		memcpy(cfg->error, first, sizeof(first));
+	return ret;
 }
 
 /*

@@ -72,5 +72,12 @@ int config_check(struct zcsd_config *cfg, const char *where, const char *text)
 			 cfg->pool_bytes);
 		return -EINVAL;
 	}
+	if (cfg->ndests > cfg->max_dests) {
+		snprintf(cfg->error, sizeof(cfg->error),
+			 "%.100s: %u destinations are configured but "
+			 "max_destinations is %u", where, cfg->ndests,
+			 cfg->max_dests);
+		return -EINVAL;
+	}
 	return check_dests(cfg, where, text);
 }

@@ -664,6 +664,24 @@ void th_rec_build(void *buf, size_t len, uint32_t client, uint64_t seq)
 
 /* ---- receivers ---- */
 
+int th_listen_lo(uint16_t *port, int rcvbuf)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	TH_CHECK(fd >= 0, "socket: %s", strerror(errno));
+	if (rcvbuf)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	TH_CHECK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		 listen(fd, 4) == 0 &&
+		 getsockname(fd, (struct sockaddr *)&sa, &sl) == 0,
+		 "listen: %s", strerror(errno));
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
 #define TH_REC_MAX (1u << 20)	/* largest record a receiver accepts */
 
 static void recv_error(struct th_recv *rv, const char *fmt, ...)

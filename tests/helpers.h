@@ -192,6 +192,13 @@ void th_recv_free(struct th_recv *rv);
 /* "tcp://127.0.0.1:PORT" or "udp://[::1]:PORT" into @buf. */
 void th_recv_dest(const struct th_recv *rv, char *buf, size_t size);
 
+/*
+ * th_listen_lo - a TCP listener on 127.0.0.1 that the test drives by hand
+ * (accept, read or not). @rcvbuf: SO_RCVBUF for accepted sockets, 0 to
+ * leave it. Returns the fd; fails the test on error.
+ */
+int th_listen_lo(uint16_t *port, int rcvbuf);
+
 /* $BUILD or "build". */
 const char *th_build_dir(void);
 

@@ -33,7 +33,8 @@ static bool in_group(const struct client *c, gid_t gid)
 
 /*
  * access_read_groups - the peer's supplementary groups. Returns 0 or
- * -errno; a peer in more groups than we keep is judged on the first ones.
+ * -errno; a peer in more groups than we keep is judged on its primary
+ * group alone (the kernel fills nothing when the buffer is short).
  */
 int access_read_groups(struct client *c)
 {

@@ -25,6 +25,13 @@ static void stats_count(struct zcs_counters *st, const struct req *r)
 	st->zc_copied += r->copied;
 }
 
+/* One COMPLETE message of @k records went out. */
+static void count_msg(struct zcs_counters *st, uint32_t k)
+{
+	st->completions += k;
+	st->completion_msgs++;
+}
+
 static void batch_timer_arm(struct flow *f)
 {
 	uint32_t us = f->d->policy.batch_usec;
@@ -111,10 +118,9 @@ static void batch_write(struct flow *f)
 		}
 		for (i = 0; i < k; i++)
 			sendq_release(req_list_pop(&f->batch));
-		f->d->st.completions += k;
-		f->d->st.completion_msgs++;
-		d->st.completions += k;
-		d->st.completion_msgs++;
+		count_msg(&f->d->st, k);
+		count_msg(&c->st, k);
+		count_msg(&d->st, k);
 	}
 }
 
@@ -180,7 +186,7 @@ void complete_error(struct client *c, struct zcs_msg_completion *v,
 	zcs_hdr_init(&h, ZCS_MSG_COMPLETE, n * sizeof(*v), 0);
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), v, n * sizeof(*v));
-	c->d->st.completions += n;
-	c->d->st.completion_msgs++;
+	count_msg(&c->st, n);
+	count_msg(&c->d->st, n);
 	conn_send(c, buf, h.len, -1);
 }

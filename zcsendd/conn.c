@@ -234,6 +234,11 @@ void conn_kill(struct client *c, const char *why)
 	if (why)
 		log_warnx("dropping client %u (pid %d uid %u): %s", c->id,
 			  (int)c->pid, (unsigned)c->uid, why);
+	else if (c->pool.size)
+		log_info("client %u (%s pid %d uid %u) left after %llu sends, "
+			 "%llu bytes", c->id, c->name, (int)c->pid,
+			 (unsigned)c->uid, (unsigned long long)c->st.sends,
+			 (unsigned long long)c->st.bytes);
 	else
 		log_debug("client %u disconnected", c->id);
 	c->dead = true;

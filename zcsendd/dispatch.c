@@ -29,6 +29,16 @@ static int hello_ok_send(struct client *c, uint64_t cookie,
 	return conn_send(c, msg, sizeof(msg), c->pool.memfd);
 }
 
+/* A client's name goes into logs: printable ASCII only. */
+static void name_copy(char *dst, const char *src, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && src[i]; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	dst[i] = '\0';
+}
+
 static int handle_hello(struct client *c, const struct zcs_hdr *h,
 			const uint8_t *payload)
 {
@@ -42,6 +52,7 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 		return -EPROTO;
 	}
 	c->hello_done = true;
+	name_copy(c->name, m.name, sizeof(c->name));
 	if (!access_may_connect(c->d, c)) {
 		log_warnx("refusing client pid %d uid %u: not an allowed user "
 			  "or group", (int)c->pid, (unsigned)c->uid);
@@ -50,7 +61,6 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 		conn_kill(c, NULL);	/* logged above, once */
 		return -EACCES;
 	}
-	memcpy(c->name, m.name, sizeof(c->name));
 	if (m.pool_bytes) {
 		err = pool_open(c, m.pool_bytes);
 		if (!err && (err = sendq_init(c)))
@@ -65,6 +75,10 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 			return err;
 		}
 	}
+	if (c->pool.size)
+		log_info("client %u (%s pid %d uid %u): pool of %llu bytes",
+			 c->id, c->name, (int)c->pid, (unsigned)c->uid,
+			 (unsigned long long)c->pool.size);
 	memset(&ok, 0, sizeof(ok));
 	ok.pool_bytes = c->pool.size;
 	ok.client_id = c->id;

@@ -113,6 +113,10 @@ int listener_open(struct zcsd *d)
 		}
 		evutil_make_socket_nonblocking(fd);
 		log_info("using the socket passed by systemd");
+	} else if (!d->socket_path[0]) {
+		log_warnx("no socket path: use -s, set ZCSENDD_SOCKET or "
+			  "XDG_RUNTIME_DIR, or start from zcsendd.socket");
+		return -ENOENT;
 	} else {
 		fd = listener_bind(d);
 		if (fd < 0) {

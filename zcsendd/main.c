@@ -14,8 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "zcsd.h"
 
 struct args {
@@ -89,12 +87,16 @@ static void load_config(struct zcsd *d, const struct args *a)
 	}
 }
 
-/* -s, then $ZCSENDD_SOCKET, then the config, then the per-user default. */
+/*
+ * -s, then $ZCSENDD_SOCKET, then the config, then the per-user default.
+ * With no path at all we can still run on a socket systemd passes us;
+ * listener_open() says so if there is none.
+ */
 static void pick_socket(struct zcsd *d, const struct args *a)
 {
 	const char *p = a->socket ? a->socket : getenv("ZCSENDD_SOCKET");
 	const char *rt = getenv("XDG_RUNTIME_DIR");
-	int n;
+	int n = 0;
 
 	if (!p && d->cfg.socket_path[0])
 		p = d->cfg.socket_path;
@@ -106,8 +108,6 @@ static void pick_socket(struct zcsd *d, const struct args *a)
 	else if (rt)
 		n = snprintf(d->socket_path, sizeof(d->socket_path),
 			     "%s/zcsendd.sock", rt);
-	else
-		fatalx("no socket path: use -s or set XDG_RUNTIME_DIR");
 	if (n < 0 || (size_t)n >= sizeof(d->socket_path))
 		fatalx("socket path too long: %s", p ? p : rt);
 	if (!p && geteuid() == 0)
@@ -166,6 +166,7 @@ static void setup(struct zcsd *d)
 
 static void teardown(struct zcsd *d)
 {
+	notify_stop(d);
 	listener_close(d);
 	conn_free_all(d);
 	dest_free_all(d);
@@ -187,7 +188,8 @@ int main(int argc, char **argv)
 	load_config(d, &a);
 	pick_socket(d, &a);
 	setup(d);
-	sd_notify(0, "READY=1");
+	if (notify_start(d))
+		fatalx("out of memory");
 	log_info("zcsendd %s ready", ZCSD_VERSION);
 	if (event_base_dispatch(d->base) < 0)
 		log_warnx("event loop failed");

@@ -11,32 +11,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "zcsd.h"
 
-/* Keep the running value of settings a reload cannot change, and say so. */
-static void keep_restart_only(const struct zcsd_config *cur,
-			      struct zcsd_config *next)
+/*
+ * Keep the running value of settings a reload cannot change, and say so;
+ * then check the result again, since the new file was checked with its
+ * own values (max_send_bytes against pool_bytes, say).
+ */
+static int keep_restart_only(const struct zcsd_config *cur,
+			     struct zcsd_config *next)
 {
-#define KEEP(field)							\
+#define KEEP(field, key)						\
 	do {								\
 		if (memcmp(&cur->field, &next->field,			\
 			   sizeof(cur->field)))				\
 			log_warnx("reload: %s changes only on restart",	\
-				  #field);				\
+				  key);					\
 		memcpy(&next->field, &cur->field, sizeof(cur->field));	\
 	} while (0)
-	KEEP(socket_path);
-	KEEP(socket_mode);
-	KEEP(socket_gid);
-	KEEP(ring_entries);
-	KEEP(max_clients);
-	KEEP(pool_bytes);
-	KEEP(pool_total_bytes);
-	KEEP(max_inflight);
-	KEEP(max_flows);
+	KEEP(socket_path, "socket");
+	KEEP(socket_mode, "socket_mode");
+	KEEP(socket_gid, "socket_group");
+	KEEP(ring_entries, "ring_entries");
+	KEEP(max_clients, "max_clients");
+	KEEP(pool_bytes, "pool_bytes");
+	KEEP(pool_total_bytes, "pool_total_bytes");
+	KEEP(max_inflight, "max_inflight");
+	KEEP(max_flows, "max_flows");
 #undef KEEP
+	return config_check(next, "with the running restart-only settings",
+			    NULL);
 }
 
 /* Re-read the config file. An invalid file changes nothing. */
@@ -56,7 +60,13 @@ static int reload_config(struct zcsd *d, char *err, size_t errlen)
 		free(next);
 		return ret;
 	}
-	keep_restart_only(&d->cfg, next);
+	ret = keep_restart_only(&d->cfg, next);
+	if (ret) {
+		snprintf(err, errlen, "%s", next->error);
+		log_warnx("reload: %s; the running config stays", next->error);
+		free(next);
+		return ret;
+	}
 	d->cfg = *next;
 	free(next);
 	ret = dest_apply_config(d);
@@ -77,9 +87,9 @@ int reload_run(struct zcsd *d, char *err, size_t errlen)
 {
 	int ret;
 
-	sd_notify(0, "RELOADING=1");
+	notify_send(d, "RELOADING=1");
 	ret = reload_config(d, err, errlen);
-	sd_notify(0, "READY=1");
+	notify_send(d, "READY=1");
 	return ret;
 }
 

@@ -9,8 +9,6 @@
 #include <signal.h>
 #include <stdlib.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "zcsd.h"
 
 #define DRAIN_POLL_MS	20
@@ -44,7 +42,7 @@ static void drain_start(struct zcsd *d)
 {
 	struct client *c;
 
-	sd_notify(0, "STOPPING=1");
+	notify_send(d, "STOPPING=1");
 	listener_close(d);
 	TAILQ_FOREACH(c, &d->clients, entry)
 		if (!c->dead)

@@ -205,6 +205,11 @@ struct zcsd {
 	uint32_t nflows;
 	struct zcs_counters st;
 	uint64_t start_ms;
+	struct event *notify_ev;
+	uint64_t watchdog_us;	/* 0: no watchdog */
+	uint64_t notify_last_us;
+	uint64_t notify_bytes;	/* st.bytes at the last STATUS= */
+	bool notify_failed;	/* logged once */
 	uint8_t rxbuf[ZCS_MSG_MAX];
 	uint8_t txbuf[ZCS_MSG_MAX];
 };
@@ -307,6 +312,11 @@ void complete_flush_client(struct client *c);
 void complete_drop(struct flow *f);
 void complete_error(struct client *c, struct zcs_msg_completion *v,
 		    uint32_t n);
+
+/* notify.c */
+int notify_start(struct zcsd *d);
+void notify_send(struct zcsd *d, const char *state);
+void notify_stop(struct zcsd *d);
 
 /* signals.c */
 int signals_init(struct zcsd *d);

@@ -33,25 +33,6 @@
 
 static struct th_daemon daemon_;
 
-/* A listener on 127.0.0.1 that the test drives by hand. */
-static int listen_lo(uint16_t *port, int rcvbuf)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	TH_CHECK(fd >= 0, "socket: %s", strerror(errno));
-	if (rcvbuf)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	TH_CHECK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		 listen(fd, 4) == 0 &&
-		 getsockname(fd, (struct sockaddr *)&sa, &sl) == 0,
-		 "listen: %s", strerror(errno));
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
 /* Close with RST rather than FIN. */
 static void reset_close(int fd)
 {
@@ -123,7 +104,7 @@ static void broken_stream(struct zcs_client *c)
 
 	for (i = 0; i < BEFORE + AFTER; i++)
 		res[i] = INT32_MIN;
-	lfd = listen_lo(&port, 0);
+	lfd = th_listen_lo(&port, 0);
 	snprintf(dest, sizeof(dest), "tcp://127.0.0.1:%u", port);
 	TH_EQ(zcs_flow_open(c, dest, &flow), ZCS_PROTO_TCP);
 	fd = accept(lfd, NULL, NULL);
@@ -178,7 +159,7 @@ static void reset_midstream(struct zcs_client *c)
 	uint16_t port;
 	int lfd, fd, i, k;
 
-	lfd = listen_lo(&port, 4096);
+	lfd = th_listen_lo(&port, 4096);
 	snprintf(dest, sizeof(dest), "tcp://127.0.0.1:%u", port);
 	TH_EQ(zcs_flow_open(c, dest, &flow), ZCS_PROTO_TCP);
 	fd = accept(lfd, NULL, NULL);
@@ -290,7 +271,7 @@ static void killed_client(uint64_t pool)
 	pid_t pid;
 	char x;
 
-	lfd = listen_lo(&port, 4096);
+	lfd = th_listen_lo(&port, 4096);
 	TH_EQ(pipe(pipefd), 0);
 	pid = fork();
 	TH_CHECK(pid >= 0, "fork");

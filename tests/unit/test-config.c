@@ -175,6 +175,8 @@ static void test_bad_values(void)
 {
 	expect_error("[daemon]\nmax_clients = 0\n", ":2:", "1 to 4096");
 	expect_error("[daemon]\nmax_clients = 4097\n", ":2:", "max_clients");
+	expect_error("[daemon]\nmax_clients = 0\nmax_flows = 0\n", ":2:",
+		     "max_clients");	/* the first bad line, its own text */
 	expect_error("[daemon]\nmax_clients = -1\n", ":2:", NULL);
 	expect_error("[daemon]\nmax_clients = 12x\n", ":2:", NULL);
 	expect_error("[daemon]\nring_entries = 4\n", ":2:", "8 to 32768");
@@ -224,6 +226,18 @@ static void test_cross_checks(void)
 		     "max_send_bytes", NULL);
 }
 
+static void test_too_many_dests(void)
+{
+	char text[512];
+	int n;
+
+	n = snprintf(text, sizeof(text), "[daemon]\nmax_destinations = 1\n");
+	snprintf(text + n, sizeof(text) - (size_t)n,
+		 "[destination a]\naddress = udp://127.0.0.1:1\n"
+		 "[destination b]\naddress = udp://127.0.0.1:2\n");
+	expect_error(text, "max_destinations is 1", NULL);
+}
+
 static void test_missing_file(void)
 {
 	struct zcsd_config c;
@@ -241,6 +255,7 @@ int main(void)
 	test_policy_set();
 	test_bad_values();
 	test_cross_checks();
+	test_too_many_dests();
 	test_missing_file();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);
