@@ -163,7 +163,7 @@ $(SOAK): $(call obj,$(SOAK_SRCS) $(TEST_HELPER_SRCS) $(PROTO_SRCS)) $(LIB_SO)
 		-Wl,-rpath,'$$ORIGIN' -lpthread
 $(call obj,$(SOAK_SRCS)): override CPPFLAGS += -Itests
 
-tests: all $(TEST_BINS) $(if $(BENCH_SRCS),$(BENCH))
+tests: all $(TEST_BINS) $(if $(BENCH_SRCS),$(BENCH)) $(if $(SOAK_SRCS),$(SOAK))
 
 BENCH_ARGS ?=
 bench: all $(BENCH)
@@ -201,6 +201,7 @@ fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/$$n.corpus; \
 		echo "  RUN    $$n for $(FUZZ_SECONDS) s"; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-max_len=$$((65536 + 16)) \
 			$(BUILD)/fuzz/$$n.corpus tests/fuzz/corpus/$$n \
 			2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
 		grep -h "stat::number_of_executed_units" $(BUILD)/fuzz/$$n.log; \
@@ -244,14 +245,21 @@ DEBS := build-essential pkg-config liburing-dev libevent-dev libsystemd-dev \
 	libinih-dev iproute2 python3 systemd man-db
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
+# What CI adds: clang's libFuzzer for `make fuzz`.
+DEBS_CI := clang libclang-rt-14-dev
+
 deps:
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends $(DEBS)
 
+deps-ci: deps
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends $(DEBS_CI)
+
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests check demo install deps clean bench bench-plot soak fuzz
+.PHONY: all tests check demo install deps deps-ci clean bench bench-plot soak fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -94,7 +94,7 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	}
-	ring_submit(c->d);	/* one io_uring_enter for all that was read */
+	ring_run(c->d);	/* one io_uring_enter for all that was read */
 }
 
 /* Write queued control replies, then batches that were waiting. */

@@ -12,6 +12,9 @@
 
 #include "zcsd.h"
 
+/* ring_run() rounds before it lets other events run. */
+#define RUN_ROUNDS	8
+
 /* Tried in order; the first the kernel accepts wins. */
 static const struct {
 	uint32_t flags;
@@ -86,27 +89,44 @@ static void ring_cqe(struct zcsd *d, const struct io_uring_cqe *cqe)
 	}
 }
 
-/*
- * Drain the CQ. With DEFER_TASKRUN the kernel runs completion work only
- * when we ask, so io_uring_get_events() comes first.
- */
-static void ring_reap(struct zcsd *d)
+/* Handle every CQE the ring shows now. Returns how many. */
+static unsigned ring_drain(struct zcsd *d)
 {
 	struct io_uring *ring = &d->ring.uring;
 	struct io_uring_cqe *cqe;
-	unsigned head, n;
+	unsigned head, n = 0;
 
-	do {
-		if (d->ring.features & ZCS_FEAT_DEFER_TASKRUN)
-			io_uring_get_events(ring);
-		n = 0;
-		io_uring_for_each_cqe(ring, head, cqe) {
-			ring_cqe(d, cqe);
-			n++;
-		}
-		io_uring_cq_advance(ring, n);
-		ring_submit(d);
-	} while (n);
+	io_uring_for_each_cqe(ring, head, cqe) {
+		ring_cqe(d, cqe);
+		n++;
+	}
+	io_uring_cq_advance(ring, n);
+	return n;
+}
+
+/*
+ * ring_run - submit what is prepared and handle what completed, until
+ * handling prepares nothing more. With DEFER_TASKRUN the kernel posts CQEs
+ * only when asked, so each round is one io_uring_enter that submits and
+ * collects together: a send that completes inline (a sink, a socket with
+ * room) is answered in the same wake-up, without waiting for the eventfd.
+ * Call it only from the top of a libevent callback: CQE handlers free
+ * objects their callers might still hold.
+ */
+void ring_run(struct zcsd *d)
+{
+	unsigned rounds;
+
+	for (rounds = 0; rounds < RUN_ROUNDS; rounds++) {
+		if (d->ring.pending)
+			ring_submit(d);
+		else if (d->ring.features & ZCS_FEAT_DEFER_TASKRUN)
+			io_uring_get_events(&d->ring.uring);
+		ring_drain(d);
+		if (!d->ring.pending)
+			return;
+	}
+	event_active(d->ring.ev, EV_READ, 0);	/* more: after others run */
 }
 
 static void ring_cb(evutil_socket_t fd, short what, void *arg)
@@ -115,7 +135,7 @@ static void ring_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_warn("reading the ring's eventfd");
-	ring_reap(arg);
+	ring_run(arg);
 }
 
 /*
@@ -189,8 +209,10 @@ struct io_uring_sqe *ring_sqe(struct zcsd *d)
 
 /*
  * ring_submit - one io_uring_enter for everything prepared since the last
- * call. A refusal (-EBUSY while the CQ overflows) leaves the SQEs queued;
- * reaping makes room and the next call submits them.
+ * call, collecting completions as it goes (DEFER_TASKRUN); they are
+ * handled by the next ring_run(). A refusal (-EBUSY while the CQ
+ * overflows) leaves the SQEs queued; reaping makes room and the next call
+ * submits them.
  */
 void ring_submit(struct zcsd *d)
 {
@@ -198,7 +220,10 @@ void ring_submit(struct zcsd *d)
 
 	if (!d->ring.pending)
 		return;
-	ret = io_uring_submit(&d->ring.uring);
+	if (d->ring.features & ZCS_FEAT_DEFER_TASKRUN)
+		ret = io_uring_submit_and_get_events(&d->ring.uring);
+	else
+		ret = io_uring_submit(&d->ring.uring);
 	if (ret < 0) {
 		log_debug("io_uring_submit: %s", strerror(-ret));
 		event_active(d->ring.ev, EV_READ, 0);

@@ -225,6 +225,7 @@ int ring_init(struct zcsd *d);
 void ring_fini(struct zcsd *d);
 struct io_uring_sqe *ring_sqe(struct zcsd *d);
 void ring_submit(struct zcsd *d);
+void ring_run(struct zcsd *d);
 int ring_slots_alloc(struct zcsd *d, uint32_t n, uint32_t *first);
 void ring_slots_free(struct zcsd *d, uint32_t first, uint32_t n);
 
