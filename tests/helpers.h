@@ -199,6 +199,9 @@ void th_recv_dest(const struct th_recv *rv, char *buf, size_t size);
  */
 int th_listen_lo(uint16_t *port, int rcvbuf);
 
+/* th_fd_count - open fds of @pid (entries of /proc/PID/fd), or -1. */
+int th_fd_count(pid_t pid);
+
 /* $BUILD or "build". */
 const char *th_build_dir(void);
 

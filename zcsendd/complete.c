@@ -109,7 +109,7 @@ static void batch_write(struct flow *f)
 		len = batch_encode(f, k, d->txbuf);
 		if (send(c->fd, d->txbuf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			if (errno != EAGAIN) {
-				conn_kill(c, strerror(errno));
+				conn_lost(c, -errno);
 				return;
 			}
 			f->flush_due = true;

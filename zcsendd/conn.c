@@ -110,7 +110,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 				conn_want_write(c);
 				return;
 			}
-			conn_kill(c, strerror(errno));
+			conn_lost(c, -errno);
 			return;
 		}
 		STAILQ_REMOVE_HEAD(&c->outq, entry);
@@ -258,6 +258,19 @@ void conn_kill(struct client *c, const char *why)
 	conn_maybe_free(c);
 }
 
+/*
+ * conn_lost - a write to the client failed with @err. A client that
+ * closed its end (EPIPE, ECONNRESET) simply left; anything else is
+ * worth a warning.
+ */
+void conn_lost(struct client *c, int err)
+{
+	if (err == -EPIPE || err == -ECONNRESET)
+		conn_kill(c, NULL);
+	else
+		conn_kill(c, strerror(-err));
+}
+
 /* conn_maybe_free - free a dead client once the kernel is done with it.
  * Deferred to the loop, so callers may still touch @c on return. */
 void conn_maybe_free(struct client *c)
@@ -324,7 +337,7 @@ int conn_send(struct client *c, const void *msg, size_t len, int fd)
 			return 0;
 		if (errno != EAGAIN || fd >= 0) {
 			err = -errno;
-			conn_kill(c, strerror(errno));
+			conn_lost(c, err);
 			return err;
 		}
 	}

@@ -202,7 +202,7 @@ int sendq_handle(struct client *c, const uint8_t *payload, size_t n)
 	struct flow *f;
 	int err;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !c->dead; i++) {
 		memcpy(&s, payload + i * sizeof(s), sizeof(s));
 		err = sendq_check(c, &s, &f);
 		if (!err)

@@ -20,11 +20,12 @@ static int status_daemon(struct client *c, uint64_t cookie)
 	m.uptime_ms = now_ms() - d->start_ms;
 	m.pid = (uint32_t)getpid();
 	m.features = d->ring.features;
-	m.clients = d->nclients;
 	m.dests = d->ndests;
 	m.flows = d->nflows;
-	TAILQ_FOREACH(o, &d->clients, entry)
+	TAILQ_FOREACH(o, &d->clients, entry) {
 		m.inflight += o->inflight;
+		m.clients += o->pool.size && !o->dead;	/* as listed below */
+	}
 	m.ring_entries = d->ring.entries;
 	m.pool_bytes = d->pool_bytes;
 	m.st = d->st;

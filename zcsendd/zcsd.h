@@ -240,6 +240,7 @@ void listener_close(struct zcsd *d);
 /* conn.c */
 struct client *conn_new(struct zcsd *d, int fd);
 void conn_kill(struct client *c, const char *why);
+void conn_lost(struct client *c, int err);
 void conn_maybe_free(struct client *c);
 int conn_send(struct client *c, const void *msg, size_t len, int fd);
 int conn_reply(struct client *c, uint16_t type, uint64_t cookie,

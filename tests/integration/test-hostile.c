@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,22 +32,6 @@ struct good {
 	unsigned done;
 	void *bufs[GOOD_SENDS];
 };
-
-static int fd_count(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *dir;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	dir = opendir(path);
-	TH_CHECK(dir != NULL, "%s: %s", path, strerror(errno));
-	while ((e = readdir(dir)))
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
 
 /* The well-behaved client: GOOD_SENDS records, many in flight. */
 static void *good_client(void *arg)
@@ -238,7 +221,7 @@ int main(void)
 	TH_EQ(zcs_connect(daemon_.sock, 8u << 20, &g.c), 0);
 	TH_EQ(zcs_flow_open(g.c, dest, &g.flow), ZCS_PROTO_TCP);
 	th_sleep_ms(100);
-	before = fd_count(daemon_.pid);
+	before = th_fd_count(daemon_.pid);
 	TH_EQ(pthread_create(&t, NULL, good_client, &g), 0);
 	attach_fd();
 	oversized();
@@ -250,7 +233,7 @@ int main(void)
 	TH_EQ(rv.next_seq[GOOD_CLIENT], GOOD_SENDS);
 	for (i = 0, after = -1; i < 100 && after != before; i++) {
 		th_sleep_ms(50);	/* vanished clients are freed async */
-		after = fd_count(daemon_.pid);
+		after = th_fd_count(daemon_.pid);
 	}
 	TH_CHECK(after == before, "daemon fds: %d before, %d after", before,
 		 after);

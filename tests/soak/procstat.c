@@ -1,35 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the soak measures about the daemon from /proc: its open fds, its
- * memory (VmRSS, VmHWM), and how many datagrams the kernel dropped at a
- * UDP receiver's socket (so that a loss can be told from a bug).
+ * What the soak measures about the daemon from /proc: its memory (VmRSS,
+ * VmHWM), and how many datagrams the kernel dropped at a UDP receiver's
+ * socket (so that a loss can be told from a bug). Open fds are counted by
+ * th_fd_count() in tests/helpers.c.
  */
 #include <sys/types.h>
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "soak.h"
-
-/* proc_fd_count - entries of /proc/PID/fd, or -1 when unreadable. */
-int proc_fd_count(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *dir;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	while ((e = readdir(dir)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(dir);
-	return n;
-}
 
 /* proc_status_kb - a "Field:  N kB" line of /proc/PID/status, or -1. */
 long proc_status_kb(pid_t pid, const char *field)

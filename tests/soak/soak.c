@@ -195,7 +195,7 @@ static void soak_baseline(struct soak *s)
 	while (!soak_idle(s) && th_now_ms() < end)
 		th_sleep_ms(50);
 	TH_CHECK(soak_idle(s), "daemon not idle after the warm-up");
-	s->fds_before = proc_fd_count(s->d.pid);
+	s->fds_before = th_fd_count(s->d.pid);
 	s->rss_before = proc_status_kb(s->d.pid, "VmRSS");
 	s->rss_peak = s->rss_before;
 	s->asan = proc_maps_has(s->d.pid, "libasan");
@@ -216,7 +216,7 @@ static void soak_sample(struct soak *s, unsigned t)
 	       "rss %ld KiB fds %d\n", t, s->last.clients, s->last.flows,
 	       s->last.inflight, (unsigned long long)s->last.st.sends,
 	       (unsigned long long)(s->last.st.bytes >> 20), rss,
-	       proc_fd_count(s->d.pid));
+	       th_fd_count(s->d.pid));
 	fflush(stdout);
 }
 

@@ -73,7 +73,7 @@ static int at_baseline(struct soak *s)
 {
 	int idle = soak_idle(s);
 
-	s->fds_after = proc_fd_count(s->d.pid);
+	s->fds_after = th_fd_count(s->d.pid);
 	s->rss_after = proc_status_kb(s->d.pid, "VmRSS");
 	return idle && s->fds_after == s->fds_before &&
 	       (s->asan || s->rss_after <= s->rss_before + SOAK_RSS_SLACK_KB);
