@@ -126,23 +126,35 @@ static int handle_status(struct client *c, const struct zcs_hdr *h,
 	return 0;
 }
 
-static int handle_reload(struct client *c, const struct zcs_hdr *h,
-			 const uint8_t *payload)
+/* Administrative requests: root, our own uid, or the admin group. */
+static bool admin_or_refuse(struct client *c, const struct zcs_hdr *h)
 {
-	char err[ZCS_ERRMSG_MAX];
-	int ret;
+	if (access_is_admin(c->d, c))
+		return true;
+	log_warnx("client %u (pid %d uid %u): %s refused: not an admin",
+		  c->id, (int)c->pid, (unsigned)c->uid, zcs_msg_name(h->type));
+	conn_error(c, h->type, h->cookie, -EPERM, "only root, uid %u or the "
+		   "admin group may do this", (unsigned)c->d->uid);
+	return false;
+}
 
-	if (!access_is_admin(c->d, c)) {
-		conn_error(c, h->type, h->cookie, -EPERM, "only root, uid %u "
-			   "or the admin group may reload",
-			   (unsigned)c->d->uid);
-		return 0;
-	}
-	ret = reload_run(c->d, err, sizeof(err));
+/* OK, or ERROR with the reason the request failed. */
+static void reply_result(struct client *c, const struct zcs_hdr *h, int ret,
+			 const char *err)
+{
 	if (ret)
 		conn_error(c, h->type, h->cookie, ret, "%s", err);
 	else
 		conn_reply(c, ZCS_MSG_OK, h->cookie, NULL, 0);
+}
+
+static int handle_reload(struct client *c, const struct zcs_hdr *h,
+			 const uint8_t *payload)
+{
+	char err[ZCS_ERRMSG_MAX];
+
+	if (admin_or_refuse(c, h))
+		reply_result(c, h, reload_run(c->d, err, sizeof(err)), err);
 	return 0;
 }
 
@@ -151,14 +163,11 @@ static int handle_policy(struct client *c, const struct zcs_hdr *h,
 {
 	char err[ZCS_ERRMSG_MAX];
 	struct zcs_policy m;
-	int ret;
 
 	memcpy(&m, payload, sizeof(m));
-	ret = reload_policy(c, &m, err, sizeof(err));
-	if (ret)
-		conn_error(c, h->type, h->cookie, ret, "%s", err);
-	else
-		conn_reply(c, ZCS_MSG_OK, h->cookie, NULL, 0);
+	if (admin_or_refuse(c, h))
+		reply_result(c, h, reload_policy(c, &m, err, sizeof(err)),
+			     err);
 	return 0;
 }
 
