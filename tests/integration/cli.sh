@@ -37,6 +37,13 @@ got=$(sha256sum <"$T/tcp.bin" | cut -d' ' -f1)
 "$ZCSENDCTL" -s "$SOCK" send "tcp://127.0.0.1:$RECV_PORT" "$T/nonexistent" \
 	>/dev/null 2>&1 && fail "zcsendctl send of a missing file succeeded"
 
+# An unreachable UDP destination: every send completes with its error,
+# zcsendctl says so and fails, and the daemon serves on.
+head -c 140000 /dev/zero >"$T/small.bin"
+out=$("$ZCSENDCTL" -s "$SOCK" send udp://127.0.0.1:1 "$T/small.bin" \
+	--chunk 1400 2>&1) && fail "send to a closed UDP port succeeded"
+echo "$out" | grep -q "Connection refused" || fail "unclear failure: $out"
+
 status_json "$T/status.json"
 python3 - "$T/status.json" <<'PY' || fail "status --json: $(cat "$T/status.json")"
 import json, sys

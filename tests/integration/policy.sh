@@ -174,5 +174,19 @@ status_json "$T/s7.json"
 [ "$(dest_field "$T/s7.json" rl flush)" = immediate ] &&
 	[ "$(dest_field "$T/s7.json" fresh address)" = "udp://127.0.0.1:9" ] ||
 	fail "an invalid reload changed the running config"
+# --- ad-hoc destinations obey allow_adhoc and adhoc_networks.
+write_conf immediate no
+sed -i '/^\[daemon\]$/a adhoc_networks = 127.0.0.0/8' "$CONF"
+"$ZCSENDCTL" -s "$SOCK" reload || fail "reload with adhoc_networks"
+out=$(echo x | "$ZCSENDCTL" -s "$SOCK" send "udp://[::1]:$P1" - 2>&1) &&
+	fail "ad-hoc destination outside adhoc_networks accepted"
+echo "$out" | grep -q "Operation not permitted" || fail "unclear refusal: $out"
+echo x | "$ZCSENDCTL" -s "$SOCK" send "udp://127.0.0.1:$P1" - --quiet ||
+	fail "configured address refused"
+sed -i 's|^adhoc_networks = .*|allow_adhoc = no|' "$CONF"
+"$ZCSENDCTL" -s "$SOCK" reload || fail "reload with allow_adhoc = no"
+out=$(echo x | "$ZCSENDCTL" -s "$SOCK" send "udp://127.0.0.9:$P1" - 2>&1) &&
+	fail "ad-hoc destination accepted with allow_adhoc = no"
+echo "$out" | grep -q "Operation not permitted" || fail "unclear refusal: $out"
 stop_daemon
 echo "policy: ok"
