@@ -396,6 +396,22 @@ void conn_want_write(struct client *c)
 		conn_kill(c, "cannot watch socket");
 }
 
+/*
+ * conn_count - for status and STATUS=: clients holding a pool and not
+ * gone (the ones status lists), and sends in flight over all clients.
+ */
+void conn_count(const struct zcsd *d, uint32_t *clients, uint32_t *inflight)
+{
+	const struct client *c;
+
+	*clients = 0;
+	*inflight = 0;
+	TAILQ_FOREACH(c, &d->clients, entry) {
+		*clients += c->pool.size && !c->dead;
+		*inflight += c->inflight;
+	}
+}
+
 /* conn_free_all - at exit: drop every client the kernel is done with. */
 void conn_free_all(struct zcsd *d)
 {

@@ -114,6 +114,20 @@ static int dest_new(struct zcsd *d, uint16_t proto,
 	return 0;
 }
 
+/*
+ * Parse a udp:// or tcp:// address and write its canonical text, the key
+ * destinations are found by. Returns 0 or -EINVAL.
+ */
+static int dest_canonical(const char *spec, uint16_t *proto,
+			  struct sockaddr_storage *sa, socklen_t *salen,
+			  char address[CONFIG_ADDR_MAX])
+{
+	if (addr_parse(spec, proto, sa, salen))
+		return -EINVAL;
+	addr_format(*proto, (struct sockaddr *)sa, address, CONFIG_ADDR_MAX);
+	return 0;
+}
+
 /* Is an ad-hoc address one that clients may name? */
 static int dest_adhoc_allowed(struct zcsd *d,
 			      const struct sockaddr_storage *sa)
@@ -137,14 +151,13 @@ static int dest_by_address(struct zcsd *d, const char *spec,
 			   struct dest **out)
 {
 	struct sockaddr_storage sa;
-	char address[64];
+	char address[CONFIG_ADDR_MAX];
 	socklen_t salen;
 	uint16_t proto;
 	int err;
 
-	if (addr_parse(spec, &proto, &sa, &salen))
+	if (dest_canonical(spec, &proto, &sa, &salen, address))
 		return -EINVAL;
-	addr_format(proto, (struct sockaddr *)&sa, address, sizeof(address));
 	*out = dest_lookup(d, NULL, address);
 	if (*out && (*out)->named)
 		return 0;
@@ -181,39 +194,39 @@ int dest_get(struct zcsd *d, const char *spec, struct dest **out)
 struct dest *dest_find_any(struct zcsd *d, const char *spec)
 {
 	struct sockaddr_storage sa;
-	char address[64];
+	char address[CONFIG_ADDR_MAX];
 	socklen_t salen;
 	uint16_t proto;
 
-	if (!addr_parse(spec, &proto, &sa, &salen)) {
-		addr_format(proto, (struct sockaddr *)&sa, address,
-			    sizeof(address));
+	if (!dest_canonical(spec, &proto, &sa, &salen, address))
 		return dest_lookup(d, NULL, address);
-	}
 	return dest_lookup(d, spec, NULL);
 }
 
-/* dest_put - a flow is gone. A removed destination goes with its last. */
+/* A removed destination goes with its last flow. Returns true if freed. */
+static bool dest_reap(struct zcsd *d, struct dest *dst)
+{
+	if (!dst->removed || dst->flows)
+		return false;
+	log_info("destination %s removed", dst->name);
+	dest_free(d, dst);
+	return true;
+}
+
+/* dest_put - a flow is gone. */
 void dest_put(struct zcsd *d, struct dest *dst)
 {
 	dst->flows--;
-	if (dst->removed && dst->flows == 0) {
-		log_info("destination %s removed", dst->name);
-		dest_free(d, dst);
-	}
+	dest_reap(d, dst);
 }
 
 /* Retire a destination: no new flows; freed when its last flow closes. */
 static void dest_retire(struct zcsd *d, struct dest *dst)
 {
 	dst->removed = true;
-	if (dst->flows == 0) {
-		log_info("destination %s removed", dst->name);
-		dest_free(d, dst);
-	} else {
+	if (!dest_reap(d, dst))
 		log_info("destination %s removed; %u flows finish first",
 			 dst->name, dst->flows);
-	}
 }
 
 /*
@@ -235,14 +248,14 @@ static int dest_apply_one(struct zcsd *d, const struct zcsd_dest_conf *dc)
 {
 	struct sockaddr_storage sa;
 	struct dest *dst = dest_lookup(d, dc->name, NULL);
-	char address[64];
+	char address[CONFIG_ADDR_MAX];
 	socklen_t salen;
 	uint16_t proto;
 	int err;
 
-	if (addr_parse(dc->address, &proto, &sa, &salen))
-		return -EINVAL;	/* the config parser checked it already */
-	addr_format(proto, (struct sockaddr *)&sa, address, sizeof(address));
+	/* The config parser checked the address already. */
+	if (dest_canonical(dc->address, &proto, &sa, &salen, address))
+		return -EINVAL;
 	if (dst && strcmp(dst->address, address)) {
 		dest_retire(d, dst);	/* moved: a new one takes the name */
 		dst = NULL;

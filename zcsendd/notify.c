@@ -14,16 +14,6 @@
 
 #define STATUS_EVERY_US	1000000ull
 
-static uint32_t notify_inflight(const struct zcsd *d)
-{
-	const struct client *c;
-	uint32_t n = 0;
-
-	TAILQ_FOREACH(c, &d->clients, entry)
-		n += c->inflight;
-	return n;
-}
-
 /*
  * notify_send - one sd_notify state line. A failure is logged once: the
  * status tick would otherwise repeat it every second.
@@ -43,12 +33,14 @@ static void notify_status(struct zcsd *d, uint64_t elapsed_us)
 {
 	uint64_t bytes = d->st.bytes - d->notify_bytes;
 	double mbps = elapsed_us ? (double)bytes / (double)elapsed_us : 0;
+	uint32_t clients, inflight;
 	char line[160];
 
+	conn_count(d, &clients, &inflight);
 	d->notify_bytes = d->st.bytes;
 	snprintf(line, sizeof(line), "STATUS=%s%u clients, %u flows, %u sends "
 		 "in flight, %.1f MB/s", d->draining ? "draining: " : "",
-		 d->nclients, d->nflows, notify_inflight(d), mbps);
+		 clients, d->nflows, inflight, mbps);
 	notify_send(d, line);
 }
 

@@ -13,7 +13,6 @@ static int status_daemon(struct client *c, uint64_t cookie)
 {
 	struct zcsd *d = c->d;
 	struct zcs_status_daemon m;
-	struct client *o;
 
 	memset(&m, 0, sizeof(m));
 	strncpy(m.version, ZCSD_VERSION, sizeof(m.version) - 1);
@@ -22,10 +21,7 @@ static int status_daemon(struct client *c, uint64_t cookie)
 	m.features = d->ring.features;
 	m.dests = d->ndests;
 	m.flows = d->nflows;
-	TAILQ_FOREACH(o, &d->clients, entry) {
-		m.inflight += o->inflight;
-		m.clients += o->pool.size && !o->dead;	/* as listed below */
-	}
+	conn_count(d, &m.clients, &m.inflight);
 	m.ring_entries = d->ring.entries;
 	m.pool_bytes = d->pool_bytes;
 	m.st = d->st;

@@ -251,6 +251,7 @@ int conn_error(struct client *c, uint16_t req_type, uint64_t cookie,
 void conn_resume(struct client *c);
 void conn_want_write(struct client *c);
 void conn_free_all(struct zcsd *d);
+void conn_count(const struct zcsd *d, uint32_t *clients, uint32_t *inflight);
 
 /* dispatch.c */
 int dispatch_msg(struct client *c, const uint8_t *buf, size_t len);
