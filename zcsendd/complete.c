@@ -58,9 +58,7 @@ void complete_req(struct req *r)
 		zcauto_report(c->d, f->d, r->copied);
 	f->inflight--;
 	if (c->dead) {
-		sendq_release(r);
-		flow_maybe_free(f);
-		conn_maybe_free(c);
+		sendq_release(r);	/* nobody will read its completion */
 		return;
 	}
 	req_list_push(&f->batch, r);
@@ -139,15 +137,12 @@ void complete_flush(struct flow *f)
 		conn_want_write(c);
 		return;
 	}
-	f->hold++;
 	batch_write(f);
 	if (!f->batch.n) {
 		f->flush_due = false;
 		evtimer_del(f->batch_timer);
 	}
-	f->hold--;
 	conn_resume(c);
-	flow_maybe_free(f);
 }
 
 /* complete_flush_client - the socket has room again: write what waited. */

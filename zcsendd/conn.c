@@ -6,6 +6,7 @@
  */
 #include <sys/socket.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 /* File descriptors a client might (wrongly) attach to one message. */
 #define FDS_MAX		16
 
-static void conn_free_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_linger_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Close every fd that came with a message: clients never send any. */
 static int conn_drop_fds(struct msghdr *mh)
@@ -43,7 +44,21 @@ static int conn_drop_fds(struct msghdr *mh)
 	return n;
 }
 
-/* Receive one message into d->rxbuf. Returns its length or -errno. */
+/*
+ * A SEQPACKET read of 0 bytes is either the peer's end of stream or an
+ * empty packet; only the first leaves the socket hung up.
+ */
+static bool conn_hung_up(const struct client *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP));
+}
+
+/*
+ * Receive one message into d->rxbuf. Returns its length or -errno. Any
+ * descriptor that came with it is closed first, whatever the outcome.
+ */
 static ssize_t conn_recv(struct client *c)
 {
 	union {
@@ -59,10 +74,10 @@ static ssize_t conn_recv(struct client *c)
 
 	if (n < 0)
 		return -errno;
-	if (n == 0)
-		return -EPIPE;
 	if (conn_drop_fds(&mh) || (mh.msg_flags & MSG_CTRUNC))
 		return -EBADMSG;
+	if (n == 0)
+		return conn_hung_up(c) ? -EPIPE : -EBADMSG;
 	if (mh.msg_flags & MSG_TRUNC)
 		return -EMSGSIZE;
 	return n;
@@ -83,7 +98,9 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 		if (n < 0) {
-			conn_error(c, 0, 0, (int)n, "unreadable message");
+			conn_error(c, 0, 0, (int)n, "malformed message: %s",
+				   n == -EBADMSG ? "empty, or carrying "
+				   "descriptors" : strerror((int)-n));
 			conn_kill(c, strerror((int)-n));
 			break;
 		}
@@ -153,7 +170,7 @@ struct client *conn_new(struct zcsd *d, int fd)
 	STAILQ_INIT(&c->outq);
 	c->rev = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->wev = event_new(d->base, fd, EV_WRITE, conn_write_cb, c);
-	c->linger = evtimer_new(d->base, conn_free_cb, c);
+	c->linger = evtimer_new(d->base, conn_linger_cb, c);
 	if (!c->rev || !c->wev || !c->linger || event_add(c->rev, NULL)) {
 		log_warnx("cannot watch client pid %d", (int)c->pid);
 		goto err_events;
@@ -174,19 +191,14 @@ err_events:
 	return NULL;
 }
 
-static void conn_free(struct client *c)
+/*
+ * conn_free - free a dead client that owes nothing: its flows are gone and
+ * no op of its is in the kernel. Only the reaper calls it.
+ */
+void conn_free(struct client *c)
 {
 	struct zcsd *d = c->d;
-	struct flow *f;
-	struct flow *next;
 
-	for (f = TAILQ_FIRST(&c->flows); f; f = next) {
-		next = TAILQ_NEXT(f, entry);
-		flow_maybe_free(f);
-	}
-	if (c->nflows)
-		log_warnx("client %u: %u flows still busy at free", c->id,
-			  c->nflows);
 	pool_close(c);
 	sendq_fini(c);
 	event_free(c->rev);
@@ -194,32 +206,47 @@ static void conn_free(struct client *c)
 	event_free(c->linger);
 	TAILQ_REMOVE(&d->clients, c, entry);
 	d->nconns--;
+	d->dying--;
 	log_debug("client %u freed", c->id);
 	free(c);
 }
 
 /*
- * The linger timer does two jobs: after linger_ms it shuts down the TCP
- * flows of a dead client whose sends are stuck, and it is fired at once
- * to free a client whose last kernel op has ended.
+ * linger_ms after a client died, sends of its that the kernel still holds
+ * are stuck behind a peer that does not read: abort those connections so
+ * the kernel drops what it queued and lets go of the pages.
  */
-static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
+static void conn_linger_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
 	struct flow *f;
 
-	if (c->inflight == 0 && c->kernel_ops == 0) {
-		conn_free(c);
-		return;
-	}
+	log_info("client %u: %u sends still in the kernel after %u ms, "
+		 "aborting its TCP connections", c->id, c->inflight,
+		 c->d->cfg.linger_ms);
 	TAILQ_FOREACH(f, &c->flows, entry)
-		flow_shutdown(f);
+		flow_abort(f);
+}
+
+static void conn_log_exit(const struct client *c, const char *why)
+{
+	if (why)
+		log_warnx("dropping client %u (pid %d uid %u): %s", c->id,
+			  (int)c->pid, (unsigned)c->uid, why);
+	else if (c->pool.size)
+		log_info("client %u (%s pid %d uid %u) left after %llu sends, "
+			 "%llu bytes", c->id, c->name, (int)c->pid,
+			 (unsigned)c->uid, (unsigned long long)c->st.sends,
+			 (unsigned long long)c->st.bytes);
+	else
+		log_debug("client %u disconnected", c->id);
 }
 
 /*
  * conn_kill - the client is gone or misbehaved: close its socket and stop
- * everything it asked for that has not reached the kernel. What has stays
- * until its CQEs arrive; conn_maybe_free() then frees the client.
+ * everything it asked for that has not reached the kernel. It is only
+ * marked dead: callers may go on using @c, and the reaper frees it once
+ * the kernel has returned every op (aborted after linger_ms).
  * @why: logged when the client did not simply disconnect.
  */
 void conn_kill(struct client *c, const char *why)
@@ -231,17 +258,9 @@ void conn_kill(struct client *c, const char *why)
 
 	if (c->dead)
 		return;
-	if (why)
-		log_warnx("dropping client %u (pid %d uid %u): %s", c->id,
-			  (int)c->pid, (unsigned)c->uid, why);
-	else if (c->pool.size)
-		log_info("client %u (%s pid %d uid %u) left after %llu sends, "
-			 "%llu bytes", c->id, c->name, (int)c->pid,
-			 (unsigned)c->uid, (unsigned long long)c->st.sends,
-			 (unsigned long long)c->st.bytes);
-	else
-		log_debug("client %u disconnected", c->id);
+	conn_log_exit(c, why);
 	c->dead = true;
+	c->d->dying++;
 	event_del(c->rev);
 	event_del(c->wev);
 	close(c->fd);
@@ -253,9 +272,10 @@ void conn_kill(struct client *c, const char *why)
 	c->outq_bytes = 0;
 	TAILQ_FOREACH(f, &c->flows, entry)
 		flow_kill(f);
-	if (c->inflight || c->kernel_ops)
-		evtimer_add(c->linger, &tv);
-	conn_maybe_free(c);
+	if ((c->inflight || c->kernel_ops) && evtimer_add(c->linger, &tv))
+		log_warnx("client %u: no linger timer: stuck sends stay "
+			  "until their peer reads", c->id);
+	reap_schedule(c->d);
 }
 
 /*
@@ -269,14 +289,6 @@ void conn_lost(struct client *c, int err)
 		conn_kill(c, NULL);
 	else
 		conn_kill(c, strerror(-err));
-}
-
-/* conn_maybe_free - free a dead client once the kernel is done with it.
- * Deferred to the loop, so callers may still touch @c on return. */
-void conn_maybe_free(struct client *c)
-{
-	if (c->dead && c->inflight == 0 && c->kernel_ops == 0)
-		event_active(c->linger, EV_TIMEOUT, 0);
 }
 
 static int conn_queue(struct client *c, const void *msg, size_t len)
@@ -379,10 +391,13 @@ int conn_error(struct client *c, uint16_t req_type, uint64_t cookie, int err,
 	return conn_reply(c, ZCS_MSG_ERROR, cookie, &e, sizeof(e));
 }
 
-/* conn_resume - read again once completions freed in-flight room. */
+/*
+ * conn_resume - read again once completions freed in-flight room; never
+ * while draining, when no new request is read.
+ */
 void conn_resume(struct client *c)
 {
-	if (!c->read_paused || c->dead ||
+	if (!c->read_paused || c->dead || c->d->draining ||
 	    c->inflight >= c->d->cfg.max_inflight)
 		return;
 	c->read_paused = false;
@@ -397,8 +412,8 @@ void conn_want_write(struct client *c)
 }
 
 /*
- * conn_count - for status and STATUS=: clients holding a pool and not
- * gone (the ones status lists), and sends in flight over all clients.
+ * conn_count - for status and STATUS=: clients holding a pool (a dead one
+ * holds its place until it is freed), and sends in flight.
  */
 void conn_count(const struct zcsd *d, uint32_t *clients, uint32_t *inflight)
 {
@@ -407,20 +422,18 @@ void conn_count(const struct zcsd *d, uint32_t *clients, uint32_t *inflight)
 	*clients = 0;
 	*inflight = 0;
 	TAILQ_FOREACH(c, &d->clients, entry) {
-		*clients += c->pool.size && !c->dead;
+		*clients += c->pool.size != 0;
 		*inflight += c->inflight;
 	}
 }
 
-/* conn_free_all - at exit: drop every client the kernel is done with. */
+/* conn_free_all - at exit: kill every client, free those the kernel is
+ * done with; exit takes the rest. */
 void conn_free_all(struct zcsd *d)
 {
-	struct client *c, *next;
+	struct client *c;
 
-	for (c = TAILQ_FIRST(&d->clients); c; c = next) {
-		next = TAILQ_NEXT(c, entry);
+	TAILQ_FOREACH(c, &d->clients, entry)
 		conn_kill(c, NULL);
-		if (c->inflight == 0 && c->kernel_ops == 0)
-			conn_free(c);
-	}
+	reap_now(d);
 }

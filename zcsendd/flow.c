@@ -73,18 +73,20 @@ static void flow_batch_cb(evutil_socket_t fd, short what, void *arg)
 	complete_flush(arg);
 }
 
-static struct flow *flow_new(struct client *c, struct dest *dst)
+/* A new flow of @c to @dst in *@out. Returns 0, -ENOMEM or -ENFILE. */
+static int flow_new(struct client *c, struct dest *dst, struct flow **out)
 {
 	struct flow *f = calloc(1, sizeof(*f));
+	int err = -ENOMEM;
 
 	if (!f)
-		return NULL;
+		return -ENOMEM;
 	f->batch_timer = evtimer_new(c->d->base, flow_batch_cb, f);
-	if (!f->batch_timer || flow_id_alloc(c->d, f)) {
+	if (!f->batch_timer || (err = flow_id_alloc(c->d, f))) {
 		if (f->batch_timer)
 			event_free(f->batch_timer);
 		free(f);
-		return NULL;
+		return err;
 	}
 	f->c = c;
 	f->d = dst;
@@ -94,7 +96,25 @@ static struct flow *flow_new(struct client *c, struct dest *dst)
 	req_list_init(&f->batch);
 	TAILQ_INSERT_TAIL(&c->flows, f, entry);
 	c->nflows++;
-	return f;
+	*out = f;
+	return 0;
+}
+
+/*
+ * Mark @f closing: its id goes at once, so no new send can name it; the
+ * reaper frees it once nothing of it is taken or in the kernel.
+ */
+static void flow_set_closing(struct flow *f)
+{
+	struct zcsd *d = f->c->d;
+
+	flow_id_release(d, f);
+	if (f->state == FLOW_CLOSING)
+		return;
+	f->state = FLOW_CLOSING;
+	f->c->closing_flows++;
+	d->dying++;
+	reap_schedule(d);
 }
 
 static int flow_tcp_socket(struct flow *f)
@@ -110,7 +130,11 @@ static int flow_tcp_socket(struct flow *f)
 	return 0;
 }
 
-/* Queue the connect, linked to a timeout so a silent peer cannot hang it. */
+/*
+ * Queue the connect, linked to a timeout so a silent peer cannot hang it.
+ * Room for both SQEs is checked before either is taken: a lone connect
+ * left in the SQ would go out later, unlinked, for a flow long gone.
+ */
 static int flow_tcp_connect(struct flow *f)
 {
 	struct zcsd *d = f->c->d;
@@ -119,10 +143,10 @@ static int flow_tcp_connect(struct flow *f)
 
 	if (io_uring_sq_space_left(&d->ring.uring) < 2)
 		ring_submit(d);
-	sqe = ring_sqe(d);
-	tsqe = sqe ? ring_sqe(d) : NULL;
-	if (!tsqe)
+	if (io_uring_sq_space_left(&d->ring.uring) < 2)
 		return -EBUSY;
+	sqe = ring_sqe(d);
+	tsqe = ring_sqe(d);
 	io_uring_prep_connect(sqe, f->fd, (struct sockaddr *)&f->d->sa,
 			      f->d->salen);
 	io_uring_sqe_set_data64(sqe, (uintptr_t)f | UD_CONNECT);
@@ -169,10 +193,10 @@ int flow_open(struct client *c, const char *spec, uint64_t cookie)
 	err = dest_get(c->d, spec, &dst);
 	if (err)
 		return err;
-	f = flow_new(c, dst);
-	if (!f) {
+	err = flow_new(c, dst, &f);
+	if (err) {
 		dest_put(c->d, dst);
-		return -ENFILE;
+		return err;
 	}
 	f->open_cookie = cookie;
 	if (dst->proto == ZCS_PROTO_UDP) {
@@ -185,10 +209,8 @@ int flow_open(struct client *c, const char *spec, uint64_t cookie)
 	err = flow_tcp_socket(f);
 	if (!err)
 		err = flow_tcp_connect(f);
-	if (err) {
-		f->state = FLOW_CLOSING;
-		flow_maybe_free(f);
-	}
+	if (err)
+		flow_set_closing(f);
 	return err;
 }
 
@@ -199,10 +221,8 @@ void flow_connect_done(struct flow *f, int res)
 
 	c->kernel_ops--;
 	f->connect_pending = false;
-	if (c->dead) {
-		f->state = FLOW_CLOSING;
-		flow_maybe_free(f);
-		conn_maybe_free(c);
+	if (c->dead || f->state == FLOW_CLOSING) {
+		reap_schedule(c->d);	/* it was waiting for this CQE */
 		return;
 	}
 	if (res == -ECANCELED)
@@ -210,8 +230,7 @@ void flow_connect_done(struct flow *f, int res)
 	if (res < 0) {
 		conn_error(c, ZCS_MSG_FLOW_OPEN, f->open_cookie, res,
 			   "connect to %s: %s", f->d->address, strerror(-res));
-		f->state = FLOW_CLOSING;
-		flow_maybe_free(f);
+		flow_set_closing(f);
 		return;
 	}
 	f->state = FLOW_OPEN;
@@ -252,9 +271,7 @@ int flow_close(struct client *c, uint32_t id)
 
 	if (err)
 		return err;
-	f->state = FLOW_CLOSING;
-	flow_id_release(c->d, f);
-	flow_maybe_free(f);
+	flow_set_closing(f);
 	return 0;
 }
 
@@ -262,33 +279,46 @@ int flow_close(struct client *c, uint32_t id)
  * completions; sends in the kernel finish on their own. */
 void flow_kill(struct flow *f)
 {
-	f->state = FLOW_CLOSING;
-	flow_id_release(f->c->d, f);
+	flow_set_closing(f);
 	sendq_fail_flow(f, -ECANCELED);
 	complete_drop(f);
 }
 
-/* flow_shutdown - unstick sends of a dead client blocked on a slow peer. */
-void flow_shutdown(struct flow *f)
+/*
+ * flow_abort - a dead client's sends are stuck behind a peer that does not
+ * read. shutdown() would leave the queued data (and the client's pinned
+ * pages) in place; disconnecting with AF_UNSPEC resets the connection and
+ * drops the queue, so the kernel ends the sends and posts their
+ * notifications.
+ */
+void flow_abort(struct flow *f)
 {
-	if (f->d->proto == ZCS_PROTO_TCP && f->fd >= 0)
-		shutdown(f->fd, SHUT_RDWR);
+	struct sockaddr sa = { .sa_family = AF_UNSPEC };
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (f->d->proto != ZCS_PROTO_TCP || f->fd < 0)
+		return;
+	setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	if (connect(f->fd, &sa, sizeof(sa)))
+		log_warn("flow %u: aborting the connection", f->id);
 }
 
-/* flow_maybe_free - free a closing flow once nothing refers to it. */
-void flow_maybe_free(struct flow *f)
+/* flow_free - free a closing flow that owes nothing. Only the reaper
+ * calls it. */
+void flow_free(struct flow *f)
 {
 	struct client *c = f->c;
+	struct zcsd *d = c->d;
 
-	if (f->state != FLOW_CLOSING || f->inflight || f->batch.n ||
-	    f->hold || f->connect_pending)
-		return;
-	flow_id_release(c->d, f);
 	if (f->d->proto == ZCS_PROTO_TCP && f->fd >= 0)
 		close(f->fd);
-	dest_put(c->d, f->d);
+	if (f->sq_wait)
+		TAILQ_REMOVE(&d->sq_waiters, f, sq_entry);
+	dest_put(d, f->d);
 	event_free(f->batch_timer);
 	TAILQ_REMOVE(&c->flows, f, entry);
 	c->nflows--;
+	c->closing_flows--;
+	d->dying--;
 	free(f);
 }

@@ -149,6 +149,7 @@ static void setup(struct zcsd *d)
 	d->listen_fd = -1;
 	TAILQ_INIT(&d->clients);
 	TAILQ_INIT(&d->dests);
+	TAILQ_INIT(&d->sq_waiters);
 	d->base = event_base_new();
 	if (!d->base)
 		fatalx("event_base_new failed");
@@ -156,7 +157,7 @@ static void setup(struct zcsd *d)
 	if (ring_init(d))
 		fatalx("cannot set up io_uring");
 	probe_log(d->ring.features);
-	if (flow_table_init(d) || signals_init(d))
+	if (flow_table_init(d) || signals_init(d) || reap_init(d))
 		fatalx("out of memory");
 	if (dest_apply_config(d))
 		fatalx("cannot set up the configured destinations");
@@ -170,6 +171,7 @@ static void teardown(struct zcsd *d)
 	listener_close(d);
 	conn_free_all(d);
 	dest_free_all(d);
+	reap_fini(d);
 	signals_fini(d);
 	ring_fini(d);
 	free(d->flow_table);

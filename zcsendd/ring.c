@@ -128,8 +128,8 @@ static unsigned ring_drain(struct zcsd *d)
  * only when asked, so each round is one io_uring_enter that submits and
  * collects together: a send that completes inline (a sink, a socket with
  * room) is answered in the same wake-up, without waiting for the eventfd.
- * Call it only from the top of a libevent callback: CQE handlers free
- * objects their callers might still hold.
+ * CQE handlers never free anything (the reaper does, later), so it may
+ * be called from any depth.
  */
 void ring_run(struct zcsd *d)
 {
@@ -141,6 +141,8 @@ void ring_run(struct zcsd *d)
 		else if (d->ring.features & ZCS_FEAT_DEFER_TASKRUN)
 			io_uring_get_events(&d->ring.uring);
 		ring_drain(d);
+		if (!TAILQ_EMPTY(&d->sq_waiters))
+			tcpchain_retry(d);
 		if (!d->ring.pending)
 			return;
 	}

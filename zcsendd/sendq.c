@@ -152,7 +152,10 @@ static struct req *sendq_take(struct client *c, struct flow *f,
 	return r;
 }
 
-/* sendq_release - give a finished request's slot back to its client. */
+/*
+ * sendq_release - give a finished request's slot back to its client. The
+ * last one of a dead client or a closing flow lets the reaper free it.
+ */
 void sendq_release(struct req *r)
 {
 	struct client *c = r->c;
@@ -160,6 +163,8 @@ void sendq_release(struct req *r)
 	r->next = c->free_reqs;
 	c->free_reqs = r;
 	c->inflight--;
+	if (c->dead || r->f->state == FLOW_CLOSING)
+		reap_schedule(c->d);
 }
 
 /* Start one valid record: UDP goes at once, TCP joins its flow's queue. */
@@ -272,6 +277,14 @@ static bool sendq_notif_follows(const struct req *r,
 void sendq_cqe(struct zcsd *d, struct req *r, const struct io_uring_cqe *cqe)
 {
 	if (cqe->flags & IORING_CQE_F_NOTIF) {
+		if (r->notifs <= 0) {
+			/* Not one we counted on: never let the count go
+			 * negative, or the request would never complete. */
+			log_warnx("flow %u: unexpected zerocopy notification "
+				  "(tag %llu), ignored", r->f->id,
+				  (unsigned long long)r->tag);
+			return;
+		}
 		r->notifs--;
 		if ((d->ring.features & ZCS_FEAT_REPORT_USAGE) &&
 		    ((uint32_t)cqe->res & IORING_NOTIF_USAGE_ZC_COPIED))

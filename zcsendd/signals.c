@@ -2,7 +2,7 @@
 /*
  * Signals: SIGTERM and SIGINT drain (stop accepting and reading, let every
  * send in flight finish and its completion go out, bounded in time), a
- * second one exits at once. SIGHUP reloads the config. SIGPIPE is ignored:
+ * second one exits at once, with status 1. SIGHUP reloads the config. SIGPIPE is ignored:
  * writes report EPIPE.
  */
 #include <errno.h>
@@ -35,7 +35,10 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
-	evtimer_add(d->drain_timer, &tv);
+	if (evtimer_add(d->drain_timer, &tv)) {
+		log_warnx("cannot arm the drain timer: exiting now");
+		event_base_loopexit(d->base, NULL);
+	}
 }
 
 static void drain_start(struct zcsd *d)
@@ -56,8 +59,10 @@ static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 	struct zcsd *d = arg;
 
 	if (d->draining) {
-		log_info("second signal: exiting now");
-		exit(0);
+		/* Sends were cut short: not a clean stop, and a non-zero
+		 * status lets Restart=on-failure see it. */
+		log_warnx("second signal: exiting now, drain aborted");
+		exit(1);
 	}
 	log_info("signal %d: draining", (int)sig);
 	d->draining = true;

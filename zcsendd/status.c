@@ -81,7 +81,7 @@ int status_reply(struct client *c, uint64_t cookie)
 	int err = status_daemon(c, cookie);
 
 	TAILQ_FOREACH(o, &c->d->clients, entry)
-		if (!err && o->pool.size && !o->dead)
+		if (!err && o->pool.size)
 			err = status_client(c, cookie, o);
 	TAILQ_FOREACH(dst, &c->d->dests, entry)
 		if (!err)

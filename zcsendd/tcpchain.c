@@ -40,11 +40,12 @@ void tcpchain_start(struct flow *f)
 		ring_submit(d);
 	n = min_u32(n, io_uring_sq_space_left(&d->ring.uring));
 	if (n == 0) {
-		/* The kernel refused the SQ; the stream cannot keep order. */
-		log_warnx("flow %u: submission queue stuck, failing stream",
-			  f->id);
-		f->err = -EBUSY;
-		sendq_fail_flow(f, f->err);
+		/* The kernel took none of the SQ for now: wait for room
+		 * (tcpchain_retry) rather than break the stream. */
+		if (!f->sq_wait) {
+			f->sq_wait = true;
+			TAILQ_INSERT_TAIL(&d->sq_waiters, f, sq_entry);
+		}
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -78,7 +79,6 @@ void tcpchain_op_done(struct flow *f)
 	struct req *r;
 
 	req_list_init(&again);
-	f->hold++;	/* completions below must not free @f under us */
 	while ((r = req_list_pop(&f->chain))) {
 		r->in_chain = 0;
 		if (!r->err && r->done < r->len) {
@@ -92,6 +92,22 @@ void tcpchain_op_done(struct flow *f)
 	}
 	tcpchain_requeue(f, &again);
 	tcpchain_start(f);
-	f->hold--;
-	flow_maybe_free(f);
+}
+
+/*
+ * tcpchain_retry - start the chains that found the SQ full, in the order
+ * they came, once the ring has been run and may have room again.
+ */
+void tcpchain_retry(struct zcsd *d)
+{
+	struct flow *f;
+
+	while ((f = TAILQ_FIRST(&d->sq_waiters)) &&
+	       io_uring_sq_space_left(&d->ring.uring) > 0) {
+		TAILQ_REMOVE(&d->sq_waiters, f, sq_entry);
+		f->sq_wait = false;
+		tcpchain_start(f);
+		if (f->sq_wait)
+			return;	/* still no room */
+	}
 }

@@ -124,7 +124,8 @@ struct flow {
 	struct event *batch_timer;
 	bool flush_due;		/* write the batch when the socket allows */
 	bool touched;		/* in this SEND message's flow set */
-	uint32_t hold;		/* callers still using it: do not free */
+	bool sq_wait;		/* on d->sq_waiters: chain waits for SQ room */
+	TAILQ_ENTRY(flow) sq_entry;
 	bool connect_pending;	/* its connect CQE is still to come */
 	struct __kernel_timespec connect_ts;	/* read at submit */
 };
@@ -143,7 +144,8 @@ struct client {
 	struct zcsd *d;
 	uint32_t id;
 	int fd;
-	struct event *rev, *wev, *linger;
+	struct event *rev, *wev;
+	struct event *linger;	/* a dead client's stuck sends: abort them */
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
@@ -152,7 +154,7 @@ struct client {
 	char name[ZCS_NAME_MAX];
 	bool hello_done;
 	bool read_paused;	/* at the in-flight bound */
-	bool dead;		/* socket gone, draining kernel ops */
+	bool dead;		/* socket gone: the reaper frees it once idle */
 	bool counted;		/* holds one of max_clients */
 	struct pool pool;
 	struct req *reqs;	/* max_inflight of them */
@@ -161,6 +163,7 @@ struct client {
 	uint32_t kernel_ops;	/* CQEs owed to this client's objects */
 	struct flow_list flows;
 	uint32_t nflows;
+	uint32_t closing_flows;	/* of nflows, closing: for the reaper */
 	struct outmsg_list outq;
 	uint32_t outq_bytes;
 	struct zcs_counters st;
@@ -193,6 +196,9 @@ struct zcsd {
 	bool draining;
 	uint64_t drain_deadline_ms;
 	struct client_list clients;
+	struct event *reap_ev;
+	uint32_t dying;		/* dead clients plus closing flows */
+	struct flow_list sq_waiters;	/* TCP chains waiting for SQ room */
 	uint32_t nconns;	/* connections, with or without a pool */
 	uint32_t nclients;	/* pool-holding clients */
 	uint32_t next_client_id;
@@ -241,7 +247,7 @@ void listener_close(struct zcsd *d);
 struct client *conn_new(struct zcsd *d, int fd);
 void conn_kill(struct client *c, const char *why);
 void conn_lost(struct client *c, int err);
-void conn_maybe_free(struct client *c);
+void conn_free(struct client *c);
 int conn_send(struct client *c, const void *msg, size_t len, int fd);
 int conn_reply(struct client *c, uint16_t type, uint64_t cookie,
 	       const void *payload, size_t len);
@@ -290,9 +296,9 @@ int flow_open(struct client *c, const char *spec, uint64_t cookie);
 int flow_close(struct client *c, uint32_t id);
 int flow_lookup(struct client *c, uint32_t id, struct flow **out);
 void flow_connect_done(struct flow *f, int res);
-void flow_shutdown(struct flow *f);
+void flow_abort(struct flow *f);
 void flow_kill(struct flow *f);
-void flow_maybe_free(struct flow *f);
+void flow_free(struct flow *f);
 
 /* sendq.c */
 int sendq_init(struct client *c);
@@ -307,6 +313,13 @@ void sendq_fail_flow(struct flow *f, int err);
 /* tcpchain.c */
 void tcpchain_start(struct flow *f);
 void tcpchain_op_done(struct flow *f);
+void tcpchain_retry(struct zcsd *d);
+
+/* reap.c */
+int reap_init(struct zcsd *d);
+void reap_fini(struct zcsd *d);
+void reap_schedule(struct zcsd *d);
+void reap_now(struct zcsd *d);
 
 /* complete.c */
 void complete_req(struct req *r);
