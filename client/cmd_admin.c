@@ -21,9 +21,9 @@ static int admin_request(const char *sock, uint16_t type, const void *payload,
 	uint64_t cookie;
 	int err;
 
-	err = zcsi_open(sock, 0, &c);
-	if (!err)
-		err = zcsi_request(c, type, payload, size, &cookie);
+	if (ctl_open(sock, &c))
+		return CTL_FAIL;	/* said why */
+	err = zcsi_request(c, type, payload, size, &cookie);
 	if (!err)
 		err = zcsi_wait_reply(c, cookie, &hdr);
 	if (err == ZCS_MSG_ERROR) {
@@ -34,8 +34,7 @@ static int admin_request(const char *sock, uint16_t type, const void *payload,
 	}
 	if (err >= 0 && err != ZCS_MSG_OK)
 		err = -EPROTO;
-	if (c)
-		zcs_close(c);
+	zcs_close(c);
 	if (err < 0) {
 		ctl_err(what, err);
 		return CTL_FAIL;

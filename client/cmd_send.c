@@ -52,8 +52,25 @@ struct send_state {
 	unsigned limit;
 	int eof;		/* no more input, or stopped after a failure */
 	uint64_t input_off;
+	uint64_t issued;	/* sends handed to zcs_send() */
 	uint64_t bytes, sends, zc, copied, failed;
 };
+
+/*
+ * Say what failed. A daemon that went away is named as the cause, with
+ * what it had confirmed by then: the other sends may or may not have left.
+ */
+static void send_err(const struct send_state *st, const char *what, int err)
+{
+	if (err != -EPIPE) {
+		ctl_err(what, err);
+		return;
+	}
+	ctl_errx("send: zcsendd closed the connection; %llu of %llu sends "
+		 "confirmed (%.1f MiB)", (unsigned long long)st->sends,
+		 (unsigned long long)st->issued,
+		 (double)st->bytes / (1024.0 * 1024.0));
+}
 
 static int parse_arg(struct send_opts *o, int argc, char **argv, int *i)
 {
@@ -173,9 +190,10 @@ static int fill_one(struct send_state *st)
 	st->input_off += (uint64_t)n;
 	err = zcs_send(st->c, st->flow, buf, (size_t)n, tag);
 	if (err) {
-		ctl_err("send: queue", err);
+		send_err(st, "send: queue", err);
 		return err;
 	}
+	st->issued++;
 	return 1;
 }
 
@@ -245,7 +263,7 @@ static int reap(struct send_state *st)
 
 	n = zcs_reap(st->c, comp, REAP_BATCH, -1);
 	if (n < 0) {
-		ctl_err("send: reap", n);
+		send_err(st, "send: reap", n);
 		return n;
 	}
 	for (i = 0; i < n; i++) {
@@ -323,19 +341,18 @@ static int state_init(struct send_state *st, const struct send_opts *o,
 static int send_setup(struct send_state *st, const struct send_opts *o)
 {
 
-	char path[128], what[160];
+	char reason[ZCS_ERRBUF_SIZE];
 	int proto, err;
 
-	err = zcs_connect(o->sock, pool_wanted(o), &st->c);
+	err = zcs_connect_err(o->sock, pool_wanted(o), &st->c, reason,
+			      sizeof(reason));
 	if (err) {
-		snprintf(what, sizeof(what), "connect %s",
-			 ctl_sock_name(o->sock, path, sizeof(path)));
-		ctl_err(what, err);
+		ctl_connect_err(o->sock, err, reason);
 		return err;
 	}
 	proto = zcs_flow_open(st->c, o->dest, &st->flow);
 	if (proto < 0) {
-		ctl_err(o->dest, proto);
+		send_err(st, o->dest, proto);
 		return proto;
 	}
 	return state_init(st, o, proto);
@@ -375,7 +392,7 @@ int cmd_send(int argc, char **argv, const char *sock)
 	if (!err)
 		err = pump(&st);
 	if (!err && (err = zcs_flow_close(st.c, st.flow)) < 0)
-		ctl_err("send: close flow", err);
+		send_err(&st, "send: close flow", err);
 	if (st.failed > ERRORS_SHOWN)
 		ctl_errx("send: %llu more sends failed",
 			 (unsigned long long)(st.failed - ERRORS_SHOWN));

@@ -75,23 +75,18 @@ static int status_take(struct zcs_client *c, struct status *st, int type,
 	return -EPROTO;
 }
 
-static int status_fetch(const char *sock, struct status *st)
+static int status_fetch(struct zcs_client *c, struct status *st)
 {
-	struct zcs_client *c;
 	struct zcs_hdr hdr;
 	uint64_t cookie;
 	int err, have_daemon = 0;
 
-	err = zcsi_open(sock, 0, &c);
-	if (err)
-		return err;
 	err = zcsi_request(c, ZCS_MSG_STATUS, NULL, 0, &cookie);
 	while (!err) {
 		err = zcsi_wait_reply(c, cookie, &hdr);
 		if (err >= 0)
 			err = status_take(c, st, err, &have_daemon);
 	}
-	zcs_close(c);
 	return err < 0 ? err : 0;
 }
 
@@ -415,11 +410,15 @@ static void text_clients(const struct status *st)
 /* Fetch and print once. Returns a CTL_* code. */
 static int status_once(const char *sock, int json, int clear)
 {
+	struct zcs_client *c;
 	struct status st;
 	int err;
 
+	if (ctl_open(sock, &c))
+		return CTL_FAIL;	/* said why */
 	memset(&st, 0, sizeof(st));
-	err = status_fetch(sock, &st);
+	err = status_fetch(c, &st);
+	zcs_close(c);
 	if (err) {
 		char path[ZCSI_PATH_MAX], what[ZCSI_PATH_MAX + 16];
 

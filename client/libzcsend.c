@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,8 @@
 #include <unistd.h>
 
 #include "libzcsend_int.h"
+
+_Static_assert(ZCS_ERRBUF_SIZE == ZCS_ERRMSG_MAX, "ZCS_ERRBUF_SIZE");
 
 #ifndef ZCSD_VERSION
 #define ZCSD_VERSION "0.0.0"
@@ -61,34 +64,74 @@ int zcsi_remote_errno(int32_t err)
 	return err < 0 && err > -4096 ? err : -EPROTO;
 }
 
+/*
+ * How long connect and HELLO may take together: $ZCSEND_CONNECT_TIMEOUT_MS
+ * (0 waits forever), else ZCSI_CONNECT_TIMEOUT_MS. A daemon that is stuck,
+ * or a socket whose listener is not zcsendd, must not hang the caller.
+ */
+static int connect_timeout(void)
+{
+	const char *env = secure_getenv("ZCSEND_CONNECT_TIMEOUT_MS");
+	unsigned long v;
+	char *end;
+
+	if (!env || *env < '0' || *env > '9')
+		return ZCSI_CONNECT_TIMEOUT_MS;
+	errno = 0;
+	v = strtoul(env, &end, 10);
+	if (errno || *end != '\0' || v > INT32_MAX)
+		return ZCSI_CONNECT_TIMEOUT_MS;
+	return v ? (int)v : -1;
+}
+
+/* Bound a blocking connect(): on AF_UNIX it waits for room in a full
+ * backlog for up to SO_SNDTIMEO, then fails with EAGAIN. */
+static int set_sndtimeo(int fd, int64_t deadline)
+{
+	int left = zcsi_remaining(deadline);
+	struct timeval tv = { 0, 0 };
+
+	if (left == 0)
+		return -ETIMEDOUT;
+	if (left > 0) {
+		tv.tv_sec = left / 1000;
+		tv.tv_usec = (left % 1000) * 1000 + 1;	/* never 0: forever */
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Connect blocking (a non-blocking AF_UNIX connect fails on a full
- * backlog instead of waiting), then switch to non-blocking for I/O. */
-static int sock_open(const char *path)
+ * backlog instead of waiting) until @deadline, then switch to
+ * non-blocking for I/O. @path is resolved already. */
+static int sock_open(const char *path, int64_t deadline)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char def[ZCSI_PATH_MAX];
 	int fd, err;
 
-	if (!path) {
-		err = zcsi_socket_path(def, sizeof(def));
-		if (err)
-			return err;
-		path = def;
-	}
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		goto err_close;
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+	do {
+		err = set_sndtimeo(fd, deadline);
+		if (err)
+			goto err_close;
+		err = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ?
+		      -errno : 0;
+	} while (err == -EINTR);
+	if (err == -EAGAIN)
+		err = -ETIMEDOUT;
+	if (!err && fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		err = -errno;
+	if (err)
 		goto err_close;
 	return fd;
 
 err_close:
-	err = -errno;
 	close(fd);
 	return err;
 }
@@ -163,15 +206,33 @@ static int hello_ok(struct zcs_client *c, int fd)
 	return fd >= 0 ? pool_map(c, fd, ok.pool_bytes) : 0;
 }
 
-static int hello_reply(struct zcs_client *c)
+/* The daemon's refusal: its errno, and its reason kept for the caller. */
+static int hello_refused(struct zcs_client *c)
 {
 	struct zcs_error e;
+
+	memcpy(&e, zcsi_payload(c), sizeof(e));
+	memcpy(c->errmsg, e.msg, sizeof(c->errmsg));
+	c->errmsg[sizeof(c->errmsg) - 1] = '\0';
+	return zcsi_remote_errno(e.err);
+}
+
+/*
+ * Wait for the answer to HELLO until @deadline. Any ERROR is that answer,
+ * whatever its cookie: a daemon may refuse a peer at accept, before it
+ * has read the HELLO (cookie 0 then).
+ */
+static int hello_reply(struct zcs_client *c, int64_t deadline)
+{
 	struct zcs_hdr hdr;
 	int fd = -1, n, err;
 
-	while ((n = zcsi_msg_read(c, &hdr, &fd)) == 0)
-		if ((err = zcsi_poll(c, POLLIN, -1)) < 0)
+	while ((n = zcsi_msg_read(c, &hdr, &fd)) == 0) {
+		if (zcsi_remaining(deadline) == 0)
+			return -ETIMEDOUT;
+		if ((err = zcsi_poll(c, POLLIN, zcsi_remaining(deadline))) < 0)
 			return err;
+	}
 	if (n < 0)
 		return n;
 	switch (hdr.type) {
@@ -179,8 +240,7 @@ static int hello_reply(struct zcs_client *c)
 		err = hello_ok(c, fd);
 		break;
 	case ZCS_MSG_ERROR:
-		memcpy(&e, zcsi_payload(c), sizeof(e));
-		err = zcsi_remote_errno(e.err);
+		err = hello_refused(c);
 		break;
 	case ZCS_MSG_VERSION:
 		err = -EPROTONOSUPPORT;
@@ -194,41 +254,80 @@ static int hello_reply(struct zcs_client *c)
 }
 
 /*
+ * Connect and say HELLO within the connect timeout. A HELLO that cannot
+ * be written because the daemon already closed is no answer yet: the
+ * daemon may have said why before it closed, so read that first.
+ */
+static int handshake(struct zcs_client *c, const char *path,
+		     uint64_t pool_bytes)
+{
+	int64_t deadline = zcsi_deadline(connect_timeout());
+	char def[ZCSI_PATH_MAX];
+	int err;
+
+	if (!path) {
+		err = zcsi_socket_path(def, sizeof(def));
+		if (err)
+			return err;
+		path = def;
+	}
+	c->fd = sock_open(path, deadline);
+	if (c->fd < 0)
+		return c->fd;
+	err = hello_send(c, pool_bytes);
+	if (err == -EPIPE)
+		c->err = 0;	/* read what is left; EOF says -EPIPE again */
+	else if (err)
+		return err;
+	return hello_reply(c, deadline);
+}
+
+/*
  * zcsi_open - connect and say HELLO. @pool_bytes 0 makes a control-only
  * connection (no pool, no fd back), which is what zcsendctl status uses.
+ * @errbuf, if not NULL, gets the daemon's reason when it refused us, and
+ * an empty string on success or any other failure.
  */
-int zcsi_open(const char *path, uint64_t pool_bytes, struct zcs_client **out)
+int zcsi_open(const char *path, uint64_t pool_bytes, struct zcs_client **out,
+	      char *errbuf, size_t errbuf_size)
 {
 	struct zcs_client *c;
 	int err;
 
+	if (errbuf && errbuf_size)
+		errbuf[0] = '\0';
 	err = client_alloc(&c);
 	if (err)
 		return err;
-	c->fd = sock_open(path);
-	if (c->fd < 0) {
-		err = c->fd;
-		goto err_client;
-	}
-	err = hello_send(c, pool_bytes);
-	if (!err)
-		err = hello_reply(c);
+	err = handshake(c, path, pool_bytes);
 	if (err)
 		goto err_client;
 	*out = c;
 	return 0;
 
 err_client:
+	if (errbuf && errbuf_size)
+		snprintf(errbuf, errbuf_size, "%s", c->errmsg);
 	zcs_close(c);
 	return err;
+}
+
+ZCS_EXPORT int zcs_connect_err(const char *path, size_t pool_bytes,
+			       struct zcs_client **out, char *errbuf,
+			       size_t errbuf_size)
+{
+	if (errbuf && errbuf_size)
+		errbuf[0] = '\0';
+	if (!out)
+		return -EINVAL;
+	return zcsi_open(path, pool_bytes ? pool_bytes : ZCSI_POOL_DEFAULT, out,
+			 errbuf, errbuf_size);
 }
 
 ZCS_EXPORT int zcs_connect(const char *path, size_t pool_bytes,
 			   struct zcs_client **out)
 {
-	if (!out)
-		return -EINVAL;
-	return zcsi_open(path, pool_bytes ? pool_bytes : ZCSI_POOL_DEFAULT, out);
+	return zcs_connect_err(path, pool_bytes, out, NULL, 0);
 }
 
 ZCS_EXPORT void zcs_close(struct zcs_client *c)

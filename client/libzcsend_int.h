@@ -21,6 +21,7 @@
 #define ZCSI_GRANULE		256u		/* allocator unit, bytes */
 #define ZCSI_INFLIGHT_CAP	(1u << 20)	/* local bound on max_inflight */
 #define ZCSI_PATH_MAX		108u		/* sizeof(sun_path) */
+#define ZCSI_CONNECT_TIMEOUT_MS	10000		/* connect + HELLO, by default */
 
 /* Pool allocator state: one bit per granule, and at an allocation's first
  * granule its length in granules (0 everywhere else). */
@@ -34,6 +35,7 @@ struct zcsi_alloc {
 struct zcs_client {
 	int fd;			/* SOCK_SEQPACKET, non-blocking */
 	int err;		/* sticky: once the connection broke, 0 before */
+	char errmsg[ZCS_ERRMSG_MAX];	/* the daemon's reason for a refusal */
 	uint64_t next_cookie;	/* never 0: COMPLETE messages use cookie 0 */
 
 	unsigned char *pool;
@@ -62,7 +64,8 @@ struct zcs_client {
 };
 
 /* libzcsend.c */
-int zcsi_open(const char *path, uint64_t pool_bytes, struct zcs_client **out);
+int zcsi_open(const char *path, uint64_t pool_bytes, struct zcs_client **out,
+	      char *errbuf, size_t errbuf_size);
 int zcsi_socket_path(char *buf, size_t size);
 int zcsi_fail(struct zcs_client *c, int err);
 int zcsi_remote_errno(int32_t err);
@@ -71,6 +74,8 @@ int zcsi_remote_errno(int32_t err);
 int zcsi_msg_write(struct zcs_client *c, const void *buf, size_t len);
 int zcsi_msg_read(struct zcs_client *c, struct zcs_hdr *hdr, int *fdp);
 int zcsi_poll(struct zcs_client *c, short events, int timeout_ms);
+int64_t zcsi_deadline(int timeout_ms);
+int zcsi_remaining(int64_t deadline);
 int zcsi_request(struct zcs_client *c, uint16_t type, const void *payload,
 		 size_t size, uint64_t *cookie);
 int zcsi_wait_reply(struct zcs_client *c, uint64_t cookie,

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 
 #include "libzcsend_int.h"
 
@@ -134,34 +133,15 @@ ZCS_EXPORT int zcs_send(struct zcs_client *c, uint32_t flow, const void *buf,
 	return c->queued == ZCS_SEND_BATCH_MAX ? zcs_flush(c) : 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left until @deadline for poll(); -1 waits forever. */
-static int remaining(int64_t deadline)
-{
-	int64_t left;
-
-	if (deadline < 0)
-		return -1;
-	left = deadline - now_ms();
-	return left > 0 ? (int)left : 0;
-}
-
 /* Wait until a completion is buffered, the deadline passes, or nothing
  * is left that could complete (waiting then would never end). */
 static int reap_wait(struct zcs_client *c, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = zcsi_deadline(timeout_ms);
 	int left, ev, err;
 
 	while (!c->cq_count && c->sent && !c->err) {
-		left = remaining(deadline);
+		left = zcsi_remaining(deadline);
 		if (left == 0)
 			break;
 		ev = zcsi_poll(c, POLLIN, left);

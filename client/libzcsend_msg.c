@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libzcsend_int.h"
@@ -52,13 +53,20 @@ static int fds_check(const struct zcs_hdr *hdr, const int *fds, int nfds,
 	return 0;
 }
 
+/*
+ * One recvmsg. A peer that closes with our messages still unread in its
+ * queue leaves us ECONNRESET, and the kernel reports that before the
+ * messages it sent us first (a refusal, typically): the error is cleared
+ * once reported, so read on and let EOF say that the peer is gone.
+ */
 static int recv_raw(struct zcs_client *c, struct msghdr *mh)
 {
+	int resets = 0;
 	ssize_t n;
 
 	do
 		n = recvmsg(c->fd, mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !resets++)));
 	if (n > 0)
 		return (int)n;
 	if (n == 0 || errno == ECONNRESET)
@@ -119,6 +127,30 @@ int zcsi_poll(struct zcs_client *c, short events, int timeout_ms)
 	if (n < 0)
 		return errno == EINTR ? 0 : zcsi_fail(c, -errno);
 	return n ? pfd.revents : 0;
+}
+
+/* zcsi_deadline - the CLOCK_MONOTONIC ms at which @timeout_ms from now
+ * ends; -1 (never) for a negative @timeout_ms. */
+int64_t zcsi_deadline(int timeout_ms)
+{
+	struct timespec ts;
+
+	if (timeout_ms < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+}
+
+/* zcsi_remaining - milliseconds left until @deadline, for poll(): 0 once
+ * it has passed, -1 (wait forever) for no deadline. */
+int zcsi_remaining(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - zcsi_deadline(0);
+	return left > 0 ? (left < INT32_MAX ? (int)left : INT32_MAX) : 0;
 }
 
 /* The socket is full: read what the daemon sends meanwhile, so that it

@@ -64,6 +64,51 @@ const char *ctl_sock_name(const char *sock, char *buf, size_t size)
 }
 
 /*
+ * ctl_connect_err - say why connecting to @sock (NULL: the default socket)
+ * failed with @err: the daemon's own @reason when it refused us, else the
+ * path tried, with a hint when nothing listens there.
+ */
+void ctl_connect_err(const char *sock, int err, const char *reason)
+{
+	char path[ZCSI_PATH_MAX];
+	const char *hint = "";
+	int dflt = !sock && !secure_getenv("ZCSENDD_SOCKET");
+
+	if (reason && *reason) {
+		ctl_errx("zcsendd refused the connection: %s (%s)", reason,
+			 strerror(-err));
+		return;
+	}
+	if (!sock && zcsi_socket_path(path, sizeof(path)) == -ENOENT) {
+		ctl_errx("cannot connect: no socket path (XDG_RUNTIME_DIR is "
+			 "unset; use -s SOCKET or set ZCSENDD_SOCKET)");
+		return;
+	}
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		hint = dflt ? " (is zcsendd running? set ZCSENDD_SOCKET)" :
+			      " (is zcsendd running?)";
+	else if (err == -ETIMEDOUT)
+		hint = " (no answer from the daemon)";
+	ctl_errx("cannot connect to %s: %s%s",
+		 ctl_sock_name(sock, path, sizeof(path)), strerror(-err), hint);
+}
+
+/*
+ * ctl_open - a control-only connection (no pool) for status and the admin
+ * requests. Returns 0, or -errno after saying why.
+ */
+int ctl_open(const char *sock, struct zcs_client **c)
+{
+	char reason[ZCS_ERRBUF_SIZE];
+	int err;
+
+	err = zcsi_open(sock, 0, c, reason, sizeof(reason));
+	if (err)
+		ctl_connect_err(sock, err, reason);
+	return err;
+}
+
+/*
  * ctl_opt - does argv[*@i] name option @name, as "NAME VALUE" or
  * "NAME=VALUE"? Returns 1 with *@val set (and *@i past a separate value),
  * 0 if it is another argument, -EINVAL (reported) if the value is missing.

@@ -23,8 +23,12 @@ int cmd_status(int argc, char **argv, const char *sock);
 int cmd_reload(int argc, char **argv, const char *sock);
 int cmd_policy(int argc, char **argv, const char *sock);
 
+struct zcs_client;
+
 /* zcsendctl.c */
 void ctl_err(const char *what, int err);
+void ctl_connect_err(const char *sock, int err, const char *reason);
+int ctl_open(const char *sock, struct zcs_client **c);
 const char *ctl_sock_name(const char *sock, char *buf, size_t size);
 void ctl_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_opt(int argc, char **argv, int *i, const char *name,

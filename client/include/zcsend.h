@@ -48,11 +48,32 @@ struct zcs_completion {
  * @pool_bytes: pool size wanted; 0 asks for the library default of 4 MiB.
  *        The daemon may grant less: zcs_pool_size() tells what was mapped.
  * @out: the new handle.
+ * Connecting and the daemon's answer together may take up to 10 s, or
+ * $ZCSEND_CONNECT_TIMEOUT_MS milliseconds (0: no limit), so that a daemon
+ * that is stuck, or a listener that is not zcsendd, cannot hang the caller.
  * RETURN VALUE: 0, or -errno: -ENOENT/-ECONNREFUSED when no daemon listens,
- * -EPROTONOSUPPORT on a protocol version mismatch, or the daemon's refusal
- * (-EUSERS: too many clients, -ENOMEM: no pool memory left).
+ * -ETIMEDOUT when nothing answered in time, -EPROTONOSUPPORT on a protocol
+ * version mismatch, or the daemon's refusal (-EACCES: this user may not
+ * connect, -EUSERS: too many clients, -ENOMEM: no pool memory left); use
+ * zcs_connect_err() to learn the daemon's reason.
  */
 int zcs_connect(const char *path, size_t pool_bytes, struct zcs_client **out);
+
+/*
+ * zcs_connect_err - zcs_connect(), keeping the daemon's reason on failure.
+ * @errbuf: NULL, or room for the reason (ZCS_ERRBUF_SIZE holds any): when
+ *        the daemon refused the connection, the text it gave, e.g. "uid 1001
+ *        may not use this daemon"; otherwise, and on success, "". A reason is
+ *        cut to fit @errbuf_size and always NUL-terminated.
+ * There is no handle when connecting fails, so the reason goes to a buffer
+ * of the caller's; once connected, errors are errno values as elsewhere.
+ * RETURN VALUE: as zcs_connect(). An empty @errbuf with an error means the
+ * daemon gave no reason: strerror(-ret) says what went wrong.
+ */
+int zcs_connect_err(const char *path, size_t pool_bytes,
+		    struct zcs_client **out, char *errbuf, size_t errbuf_size);
+
+#define ZCS_ERRBUF_SIZE		112	/* the longest reason, NUL included */
 
 /*
  * zcs_close - drop the connection and unmap the pool. NULL is ignored.
