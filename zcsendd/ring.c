@@ -123,25 +123,41 @@ static unsigned ring_drain(struct zcsd *d)
 }
 
 /*
+ * Work left for another round: SQEs not yet submitted, or CQEs the kernel
+ * keeps on its overflow list because the CQ was full. Overflowed CQEs
+ * reach the CQ only through an io_uring_enter with GETEVENTS, and posting
+ * them does not signal the eventfd: without this check, in the coop and
+ * plain set-ups, sends whose CQEs overflowed stayed in flight for ever.
+ */
+static bool ring_more(struct zcsd *d)
+{
+	return d->ring.pending || io_uring_cq_has_overflow(&d->ring.uring);
+}
+
+/*
  * ring_run - submit what is prepared and handle what completed, until
- * handling prepares nothing more. With DEFER_TASKRUN the kernel posts CQEs
- * only when asked, so each round is one io_uring_enter that submits and
- * collects together: a send that completes inline (a sink, a socket with
- * room) is answered in the same wake-up, without waiting for the eventfd.
+ * neither SQEs nor overflowed CQEs are left. With DEFER_TASKRUN the kernel
+ * posts CQEs only when asked, so each round is one io_uring_enter that
+ * submits and collects together: a send that completes inline (a sink, a
+ * socket with room) is answered in the same wake-up, without waiting for
+ * the eventfd. In every set-up, a CQ overflow is flushed by asking for
+ * events (io_uring_submit asks by itself when it sees the flag).
  * Call it only from the top of a libevent callback: CQE handlers free
  * objects their callers might still hold.
  */
 void ring_run(struct zcsd *d)
 {
+	struct io_uring *ring = &d->ring.uring;
 	unsigned rounds;
 
 	for (rounds = 0; rounds < RUN_ROUNDS; rounds++) {
 		if (d->ring.pending)
 			ring_submit(d);
-		else if (d->ring.features & ZCS_FEAT_DEFER_TASKRUN)
-			io_uring_get_events(&d->ring.uring);
+		else if ((d->ring.features & ZCS_FEAT_DEFER_TASKRUN) ||
+			 io_uring_cq_has_overflow(ring))
+			io_uring_get_events(ring);
 		ring_drain(d);
-		if (!d->ring.pending)
+		if (!ring_more(d))
 			return;
 	}
 	event_active(d->ring.ev, EV_READ, 0);	/* more: after others run */
