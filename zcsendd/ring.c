@@ -51,7 +51,11 @@ static int ring_setup(struct zcsd *d)
 	for (i = ring_first_setup(); i < sizeof(setups) / sizeof(setups[0]);
 	     i++) {
 		memset(&p, 0, sizeof(p));
-		/* Each zerocopy send posts two CQEs; leave room for both. */
+		/*
+		 * Each zerocopy send posts two CQEs; leave room for both.
+		 * The config bounds ring_entries to 8192 so that the CQ stays
+		 * within the kernel's 65536 (IORING_MAX_CQ_ENTRIES).
+		 */
 		p.flags = setups[i].flags | IORING_SETUP_CQSIZE |
 			  IORING_SETUP_SUBMIT_ALL;
 		p.cq_entries = d->cfg.ring_entries * 8;
