@@ -44,7 +44,8 @@ static struct key keys[] = {
 	{ D(socket_path), 0, 0 },
 	{ D(socket_mode), 0, 0777 },
 	{ D(socket_gid), 0, 0 },
-	{ D(ring_entries), 8, 32768 },
+	/* The CQ is 8 times the SQ; the kernel's CQ limit is 65536. */
+	{ D(ring_entries), 8, 8192 },
 	{ D(max_clients), 1, 4096 },
 	{ D(pool_bytes), 4096, 16 * GiB },
 	{ D(pool_total_bytes), 4096, 1024 * GiB },

@@ -174,10 +174,18 @@ static int handle_policy(struct client *c, const struct zcs_hdr *h,
 static int handle_send(struct client *c, const struct zcs_hdr *h,
 		       const uint8_t *payload)
 {
+	int err;
+
 	if (!c->pool.size) {
 		conn_error(c, h->type, h->cookie, -EPROTO,
 			   "SEND on a connection without a pool");
 		return -EPROTO;
+	}
+	err = pool_pin(c);	/* the first SEND seals and pins the pool */
+	if (err) {
+		conn_error(c, h->type, h->cookie, err, "pool not usable: %s",
+			   strerror(-err));
+		return err;
 	}
 	return sendq_handle(c, payload, zcs_send_count(h));
 }

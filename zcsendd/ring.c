@@ -51,7 +51,11 @@ static int ring_setup(struct zcsd *d)
 	for (i = ring_first_setup(); i < sizeof(setups) / sizeof(setups[0]);
 	     i++) {
 		memset(&p, 0, sizeof(p));
-		/* Each zerocopy send posts two CQEs; leave room for both. */
+		/*
+		 * Each zerocopy send posts two CQEs; leave room for both.
+		 * The config bounds ring_entries to 8192 so that the CQ stays
+		 * within the kernel's 65536 (IORING_MAX_CQ_ENTRIES).
+		 */
 		p.flags = setups[i].flags | IORING_SETUP_CQSIZE |
 			  IORING_SETUP_SUBMIT_ALL;
 		p.cq_entries = d->cfg.ring_entries * 8;
@@ -123,27 +127,44 @@ static unsigned ring_drain(struct zcsd *d)
 }
 
 /*
+ * Work left for another round: SQEs not yet submitted, or CQEs the kernel
+ * keeps on its overflow list because the CQ was full. Overflowed CQEs
+ * reach the CQ only through an io_uring_enter with GETEVENTS, and posting
+ * them does not signal the eventfd: without this check, in the coop and
+ * plain set-ups, sends whose CQEs overflowed stayed in flight for ever.
+ */
+static bool ring_more(struct zcsd *d)
+{
+	return d->ring.pending || io_uring_cq_has_overflow(&d->ring.uring);
+}
+
+/*
  * ring_run - submit what is prepared and handle what completed, until
- * handling prepares nothing more. With DEFER_TASKRUN the kernel posts CQEs
- * only when asked, so each round is one io_uring_enter that submits and
- * collects together: a send that completes inline (a sink, a socket with
- * room) is answered in the same wake-up, without waiting for the eventfd.
+ * neither SQEs nor overflowed CQEs are left. With DEFER_TASKRUN the kernel
+ * posts CQEs only when asked, so each round is one io_uring_enter that
+ * submits and collects together: a send that completes inline (a sink, a
+ * socket with room) is answered in the same wake-up, without waiting for
+ * the eventfd. In every set-up, a CQ overflow is flushed by asking for
+ * events (io_uring_submit asks by itself when it sees the flag). TCP
+ * chains that found the SQ full start again once CQEs made room.
  * CQE handlers never free anything (the reaper does, later), so it may
  * be called from any depth.
  */
 void ring_run(struct zcsd *d)
 {
+	struct io_uring *ring = &d->ring.uring;
 	unsigned rounds;
 
 	for (rounds = 0; rounds < RUN_ROUNDS; rounds++) {
 		if (d->ring.pending)
 			ring_submit(d);
-		else if (d->ring.features & ZCS_FEAT_DEFER_TASKRUN)
-			io_uring_get_events(&d->ring.uring);
+		else if ((d->ring.features & ZCS_FEAT_DEFER_TASKRUN) ||
+			 io_uring_cq_has_overflow(ring))
+			io_uring_get_events(ring);
 		ring_drain(d);
 		if (!TAILQ_EMPTY(&d->sq_waiters))
 			tcpchain_retry(d);
-		if (!d->ring.pending)
+		if (!ring_more(d))
 			return;
 	}
 	event_active(d->ring.ev, EV_READ, 0);	/* more: after others run */

@@ -72,6 +72,7 @@ struct pool {
 	uint64_t size;
 	uint32_t first_slot;	/* in the ring's sparse buffer table */
 	uint32_t nslots;
+	bool pinned;		/* sealed and registered: pool_pin() */
 };
 
 /*
@@ -264,6 +265,7 @@ int dispatch_msg(struct client *c, const uint8_t *buf, size_t len);
 
 /* pool.c */
 int pool_open(struct client *c, uint64_t want);
+int pool_pin(struct client *c);
 void pool_close(struct client *c);
 
 /* dest.c */

@@ -179,7 +179,7 @@ static void test_bad_values(void)
 		     "max_clients");	/* the first bad line, its own text */
 	expect_error("[daemon]\nmax_clients = -1\n", ":2:", NULL);
 	expect_error("[daemon]\nmax_clients = 12x\n", ":2:", NULL);
-	expect_error("[daemon]\nring_entries = 4\n", ":2:", "8 to 32768");
+	expect_error("[daemon]\nring_entries = 4\n", ":2:", "8 to 8192");
 	expect_error("[daemon]\npool_bytes = 99G\n", ":2:", "pool_bytes");
 	expect_error("[daemon]\npool_bytes = 18446744073709551615G\n", ":2:",
 		     NULL);
@@ -238,6 +238,24 @@ static void test_too_many_dests(void)
 	expect_error(text, "max_destinations is 1", NULL);
 }
 
+/*
+ * The ring's CQ is ring_entries * 8 and the kernel takes at most 65536 CQ
+ * entries (IORING_MAX_CQ_ENTRIES): 8192 is the largest SQ the daemon can
+ * set up, and anything above must fail the check, naming the range.
+ */
+static void test_ring_bounds(void)
+{
+	struct zcsd_config c;
+
+	config_defaults(&c);
+	CHECK(config_parse_string(&c, "[daemon]\nring_entries = 8192\n") == 0);
+	CHECK(c.ring_entries == 8192);
+	expect_error("[daemon]\nring_entries = 8193\n", ":2:", "8 to 8192");
+	expect_error("[daemon]\nring_entries = 16384\n", ":2:", "8 to 8192");
+	expect_error("[daemon]\nring_entries = 32768\n", ":2:",
+		     "ring_entries");
+}
+
 static void test_missing_file(void)
 {
 	struct zcsd_config c;
@@ -256,6 +274,7 @@ int main(void)
 	test_bad_values();
 	test_cross_checks();
 	test_too_many_dests();
+	test_ring_bounds();
 	test_missing_file();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);
