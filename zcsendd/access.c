@@ -102,6 +102,7 @@ int access_peer_read(int fd, struct peer *p)
 	return 0;
 }
 
+/* access_peer_fini - free what access_peer_read() allocated. */
 void access_peer_fini(struct peer *p)
 {
 	free(p->groups);

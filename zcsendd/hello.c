@@ -73,6 +73,7 @@ void hello_watch(struct zcsd *d, struct client *c)
 		hello_arm(d, d->cfg.hello_timeout_ms);
 }
 
+/* hello_fini - at exit, after the clients are gone. */
 void hello_fini(struct zcsd *d)
 {
 	if (d->hello_timer)
