@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Who may connect and who may administer, from the peer's credentials
- * (SO_PEERCRED, and SO_PEERGROUPS for supplementary groups). Root and the
- * daemon's own user always may; others only as the config allows.
+ * (SO_PEERCRED, and SO_PEERGROUPS for supplementary groups), read once at
+ * accept. Root and the daemon's own user always may; others only as the
+ * config allows. A refused peer is answered and closed at accept.
  */
 #include <sys/socket.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "zcsd.h"
+
+/* The kernel's NGROUPS_MAX: no peer is in more groups than this. */
+#define PEER_GROUPS_MAX	65536u
+/* Enough for most peers in one call; a longer list takes one more. */
+#define PEER_GROUPS_FIRST 32u
 
 static bool id_listed(const struct id_list *l, uint32_t id)
 {
@@ -19,57 +28,140 @@ static bool id_listed(const struct id_list *l, uint32_t id)
 	return false;
 }
 
-static bool in_group(const struct client *c, gid_t gid)
+static bool in_group(gid_t gid, const gid_t *groups, uint32_t n, gid_t want)
 {
 	uint32_t i;
 
-	if (c->gid == gid)
+	if (gid == want)
 		return true;
-	for (i = 0; i < c->ngroups; i++)
-		if (c->groups[i] == gid)
+	for (i = 0; i < n; i++)
+		if (groups[i] == want)
 			return true;
 	return false;
 }
 
 /*
- * access_read_groups - the peer's supplementary groups. Returns 0 or
- * -errno; a peer in more groups than we keep is judged on its primary
- * group alone (the kernel fills nothing when the buffer is short).
+ * The peer's supplementary groups, however many. With a short buffer
+ * SO_PEERGROUPS fails with ERANGE and sets the length it needs; the list
+ * was fixed at connect, so one retry at that size is enough.
  */
-int access_read_groups(struct client *c)
+static int peer_read_groups(int fd, struct peer *p)
 {
-	socklen_t len = sizeof(c->groups);
+	socklen_t len = PEER_GROUPS_FIRST * sizeof(gid_t), have;
+	gid_t *g = NULL, *ng;
+	int tries, err = -E2BIG;
 
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len)) {
-		c->ngroups = 0;
-		return errno == ERANGE ? 0 : -errno;
+	for (tries = 0; tries < 2; tries++) {
+		have = len;
+		ng = realloc(g, have ? have : sizeof(gid_t));
+		if (!ng) {
+			free(g);
+			return -ENOMEM;
+		}
+		g = ng;
+		if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len)) {
+			p->groups = g;
+			p->ngroups = len / sizeof(gid_t);
+			return 0;
+		}
+		if (errno != ERANGE) {
+			err = -errno;
+			break;
+		}
+		if (len <= have || len > PEER_GROUPS_MAX * sizeof(gid_t))
+			break;
 	}
-	c->ngroups = len / sizeof(gid_t);
+	free(g);
+	return err;
+}
+
+/*
+ * access_peer_read - the credentials of the peer on @fd into @p.
+ * Returns 0 or -errno (logged). When only the group list cannot be read,
+ * the peer is judged on its uid and primary group, and 0 is returned.
+ * Release with access_peer_fini().
+ */
+int access_peer_read(int fd, struct peer *p)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		err = -errno;
+		log_warn("SO_PEERCRED");
+		return err;
+	}
+	p->pid = cred.pid;
+	p->uid = cred.uid;
+	p->gid = cred.gid;
+	err = peer_read_groups(fd, p);
+	if (err)
+		log_errno(err, "SO_PEERGROUPS of pid %d", (int)p->pid);
 	return 0;
 }
 
-static bool is_self(const struct zcsd *d, const struct client *c)
+/* access_peer_fini - free what access_peer_read() allocated. */
+void access_peer_fini(struct peer *p)
 {
-	return c->uid == 0 || c->uid == d->uid;
+	free(p->groups);
+	p->groups = NULL;
+	p->ngroups = 0;
+}
+
+static bool is_self(const struct zcsd *d, uid_t uid)
+{
+	return uid == 0 || uid == d->uid;
 }
 
 /* access_may_connect - allowed_users, allowed_groups, root and us. */
-bool access_may_connect(const struct zcsd *d, const struct client *c)
+bool access_may_connect(const struct zcsd *d, const struct peer *p)
 {
 	uint32_t i;
 
-	if (is_self(d, c) || id_listed(&d->cfg.allow_users, c->uid))
+	if (is_self(d, p->uid) || id_listed(&d->cfg.allow_users, p->uid))
 		return true;
 	for (i = 0; i < d->cfg.allow_groups.n; i++)
-		if (in_group(c, d->cfg.allow_groups.id[i]))
+		if (in_group(p->gid, p->groups, p->ngroups,
+			     d->cfg.allow_groups.id[i]))
 			return true;
 	return false;
+}
+
+/*
+ * access_refuse - tell a refused peer why, before the caller closes @fd:
+ * one ERROR answering HELLO (cookie 0, -EACCES), whether or not the peer
+ * has sent its HELLO yet, so a client finds the reason waiting. A fresh
+ * socket has room for it; if not, the peer learns from the close alone.
+ */
+void access_refuse(int fd, const struct peer *p)
+{
+	uint8_t msg[sizeof(struct zcs_hdr) + sizeof(struct zcs_error)];
+	struct zcs_error e;
+	struct zcs_hdr h;
+
+	memset(&e, 0, sizeof(e));
+	e.err = -EACCES;
+	e.req_type = ZCS_MSG_HELLO;
+	snprintf(e.msg, sizeof(e.msg), "uid %u may not use this daemon (not "
+		 "in allowed_users or allowed_groups)", (unsigned)p->uid);
+	zcs_hdr_init(&h, ZCS_MSG_ERROR, sizeof(e), 0);
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), &e, sizeof(e));
+	log_warnx("refusing client pid %d uid %u: not an allowed user or "
+		  "group", (int)p->pid, (unsigned)p->uid);
+	if (send(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("refused pid %d: cannot tell it: %s", (int)p->pid,
+			  strerror(errno));
 }
 
 /* access_is_admin - may change policy and reload: root, us, admin_group. */
 bool access_is_admin(const struct zcsd *d, const struct client *c)
 {
-	if (is_self(d, c))
+	if (is_self(d, c->uid))
 		return true;
-	return d->cfg.admin_gid >= 0 && in_group(c, (gid_t)d->cfg.admin_gid);
+	return d->cfg.admin_gid >= 0 &&
+	       in_group(c->gid, c->groups, c->ngroups,
+			(gid_t)d->cfg.admin_gid);
 }

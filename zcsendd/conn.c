@@ -139,33 +139,29 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * conn_new - take an accepted connection: record its credentials and
- * start reading. Returns the client, or NULL (logged) on failure.
+ * conn_new - take an accepted connection whose peer @p (credentials read
+ * and allowed at accept) may connect, and start reading. Returns the
+ * client, or NULL (logged) on failure.
  */
-struct client *conn_new(struct zcsd *d, int fd)
+struct client *conn_new(struct zcsd *d, int fd, const struct peer *p)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	struct client *c;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-		log_warn("SO_PEERCRED");
-		return NULL;
-	}
-	c = calloc(1, sizeof(*c));
+	c = calloc(1, sizeof(*c) + (size_t)p->ngroups * sizeof(gid_t));
 	if (!c) {
 		log_warnx("out of memory for a client");
 		return NULL;
 	}
 	c->d = d;
 	c->fd = fd;
-	c->pid = cred.pid;
-	c->uid = cred.uid;
-	c->gid = cred.gid;
+	c->pid = p->pid;
+	c->uid = p->uid;
+	c->gid = p->gid;
+	c->ngroups = p->ngroups;
+	if (p->ngroups)
+		memcpy(c->groups, p->groups, p->ngroups * sizeof(gid_t));
 	c->id = ++d->next_client_id;
 	c->pool.memfd = -1;
-	if (access_read_groups(c))
-		log_warn("SO_PEERGROUPS of pid %d", (int)c->pid);
 	TAILQ_INIT(&c->flows);
 	STAILQ_INIT(&c->outq);
 	c->rev = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);

@@ -53,14 +53,7 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 	}
 	c->hello_done = true;
 	name_copy(c->name, m.name, sizeof(c->name));
-	if (!access_may_connect(c->d, c)) {
-		log_warnx("refusing client pid %d uid %u: not an allowed user "
-			  "or group", (int)c->pid, (unsigned)c->uid);
-		conn_error(c, h->type, h->cookie, -EACCES,
-			   "uid %u may not use this daemon", (unsigned)c->uid);
-		conn_kill(c, NULL);	/* logged above, once */
-		return -EACCES;
-	}
+	/* Who may connect was decided at accept (listener.c). */
 	if (m.pool_bytes) {
 		err = pool_open(c, m.pool_bytes);
 		if (!err && (err = sendq_init(c)))

@@ -2,7 +2,9 @@
 /*
  * The control socket: take it from systemd (socket activation) or bind the
  * configured path, refusing to steal it from a live daemon, and accept
- * clients with their credentials (SO_PEERCRED).
+ * clients: allowed peers (SO_PEERCRED, access.c) get a connection place,
+ * refused ones an answer and a close. Out of descriptors, accepting
+ * pauses instead of spinning on a socket that stays readable.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,6 +17,9 @@
 #include <systemd/sd-daemon.h>
 
 #include "zcsd.h"
+
+/* How long to stop accepting when out of descriptors. */
+#define ACCEPT_PAUSE_MS	250
 
 static int listener_addr(const char *path, struct sockaddr_un *sun)
 {
@@ -72,24 +77,79 @@ static int listener_bind(struct zcsd *d)
 	return fd;
 }
 
+/*
+ * Out of descriptors (or kernel memory): the pending connection stays in
+ * the backlog and the socket stays readable, so retrying at once would
+ * spin. Stop watching it for a moment; say so once per episode.
+ */
+static void listener_pause(struct zcsd *d, int err)
+{
+	struct timeval tv = { .tv_sec = 0,
+			      .tv_usec = ACCEPT_PAUSE_MS * 1000 };
+
+	if (!d->accept_short)
+		log_warnx("accept: %s, with %u connections open: not "
+			  "accepting for %d ms at a time until some close",
+			  strerror(err), d->nconns, ACCEPT_PAUSE_MS);
+	d->accept_short = true;
+	event_del(d->listen_ev);
+	if (evtimer_add(d->accept_timer, &tv)) {
+		log_warnx("cannot arm the accept timer: accepting again now");
+		if (event_add(d->listen_ev, NULL))
+			log_warnx("cannot watch the listening socket");
+	}
+}
+
+static void listener_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct zcsd *d = arg;
+
+	if (d->listen_ev && event_add(d->listen_ev, NULL))
+		log_warnx("cannot watch the listening socket");
+}
+
+/* Refused peers are answered and closed here, before they hold a place. */
+static void listener_take(struct zcsd *d, int fd)
+{
+	struct client *c;
+	struct peer p;
+
+	if (access_peer_read(fd, &p)) {
+		close(fd);
+		return;
+	}
+	if (!access_may_connect(d, &p)) {
+		access_refuse(fd, &p);
+		close(fd);
+	} else if (d->nconns >= d->cfg.max_clients + LISTENER_SPARE_CONNS) {
+		log_warnx("refusing a connection: %u already open", d->nconns);
+		close(fd);
+	} else if (!(c = conn_new(d, fd, &p))) {
+		close(fd);
+	} else {
+		hello_watch(d, c);
+	}
+	access_peer_fini(&p);
+}
+
 static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 {
 	struct zcsd *d = arg;
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)
+			listener_pause(d, errno);
+		else if (errno != EAGAIN && errno != EINTR &&
+			 errno != ECONNABORTED)
 			log_warn("accept");
 		return;
 	}
-	/* Room for status queries beyond the pool-holding clients. */
-	if (d->nconns >= d->cfg.max_clients + 16) {
-		log_warnx("refusing a connection: %u already open", d->nconns);
-		close(fd);
-		return;
-	}
-	if (!conn_new(d, fd))
-		close(fd);
+	if (d->accept_short)
+		log_info("accepting connections again");
+	d->accept_short = false;
+	listener_take(d, fd);
 }
 
 /*
@@ -128,15 +188,22 @@ int listener_open(struct zcsd *d)
 	d->listen_fd = fd;
 	d->listen_ev = event_new(d->base, fd, EV_READ | EV_PERSIST,
 				 listener_accept_cb, d);
-	if (!d->listen_ev || event_add(d->listen_ev, NULL)) {
+	d->accept_timer = evtimer_new(d->base, listener_resume_cb, d);
+	if (!d->listen_ev || !d->accept_timer ||
+	    event_add(d->listen_ev, NULL)) {
 		log_warnx("cannot watch the listening socket");
 		return -ENOMEM;
 	}
 	return 0;
 }
 
+/* listener_close - stop accepting for good (drain, exit). */
 void listener_close(struct zcsd *d)
 {
+	if (d->accept_timer) {
+		event_free(d->accept_timer);
+		d->accept_timer = NULL;
+	}
 	if (d->listen_ev) {
 		event_free(d->listen_ev);
 		d->listen_ev = NULL;

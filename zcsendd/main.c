@@ -4,7 +4,6 @@
  * main() reads the command line and config, sets up the ring and the
  * control socket, runs the event loop, and tears down.
  */
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <errno.h>
 #include <getopt.h>
@@ -114,26 +113,6 @@ static void pick_socket(struct zcsd *d, const struct args *a)
 		mkdir("/run/zcsendd", 0755);
 }
 
-/*
- * Registered buffers are pinned memory counted against RLIMIT_MEMLOCK
- * without CAP_IPC_LOCK: take the hard limit, and say so when it is small.
- */
-static void raise_memlock(struct zcsd *d)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_MEMLOCK, &rl))
-		return;
-	rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_MEMLOCK, &rl);
-	if (rl.rlim_cur != RLIM_INFINITY && geteuid() != 0 &&
-	    rl.rlim_cur < d->cfg.pool_bytes * 2)
-		log_warnx("RLIMIT_MEMLOCK is %llu bytes: pools of %llu bytes "
-			  "will fit only a few clients",
-			  (unsigned long long)rl.rlim_cur,
-			  (unsigned long long)d->cfg.pool_bytes);
-}
-
 uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -153,7 +132,9 @@ static void setup(struct zcsd *d)
 	d->base = event_base_new();
 	if (!d->base)
 		fatalx("event_base_new failed");
-	raise_memlock(d);
+	limits_memlock_raise(d);
+	limits_nofile_raise();
+	limits_nofile_check(d);
 	if (ring_init(d))
 		fatalx("cannot set up io_uring");
 	probe_log(d->ring.features);
@@ -170,6 +151,7 @@ static void teardown(struct zcsd *d)
 	notify_stop(d);
 	listener_close(d);
 	conn_free_all(d);
+	hello_fini(d);
 	dest_free_all(d);
 	reap_fini(d);
 	signals_fini(d);

@@ -69,6 +69,7 @@ static int reload_config(struct zcsd *d, char *err, size_t errlen)
 	}
 	d->cfg = *next;
 	free(next);
+	limits_nofile_check(d);
 	ret = dest_apply_config(d);
 	log_info("reloaded %s: %u destinations configured",
 		 d->config_path[0] ? d->config_path : "embedded defaults",

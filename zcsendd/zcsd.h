@@ -140,6 +140,15 @@ struct outmsg {
 };
 STAILQ_HEAD(outmsg_list, outmsg);
 
+/* A peer's credentials, read at accept (access.c). */
+struct peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	uint32_t ngroups;
+	gid_t *groups;		/* supplementary, SO_PEERGROUPS; malloc'd */
+};
+
 struct client {
 	TAILQ_ENTRY(client) entry;
 	struct zcsd *d;
@@ -147,11 +156,10 @@ struct client {
 	int fd;
 	struct event *rev, *wev;
 	struct event *linger;	/* a dead client's stuck sends: abort them */
-	pid_t pid;
+	pid_t pid;		/* credentials: struct peer at accept */
 	uid_t uid;
 	gid_t gid;
-	uint32_t ngroups;	/* supplementary groups, SO_PEERGROUPS */
-	gid_t groups[32];
+	uint64_t accept_ms;	/* HELLO is due hello_timeout_ms later */
 	char name[ZCS_NAME_MAX];
 	bool hello_done;
 	bool read_paused;	/* at the in-flight bound */
@@ -168,6 +176,8 @@ struct client {
 	struct outmsg_list outq;
 	uint32_t outq_bytes;
 	struct zcs_counters st;
+	uint32_t ngroups;	/* supplementary groups, SO_PEERGROUPS */
+	gid_t groups[];		/* sized at conn_new; keep last */
 };
 TAILQ_HEAD(client_list, client);
 
@@ -192,6 +202,9 @@ struct zcsd {
 	char config_path[CONFIG_PATH_MAX * 4];	/* "" = embedded defaults */
 	uid_t uid;		/* our own: always allowed, an admin */
 	struct event *listen_ev;
+	struct event *accept_timer;	/* accepting again after EMFILE */
+	bool accept_short;	/* out of descriptors: logged once */
+	struct event *hello_timer;	/* closes who has not said HELLO */
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *drain_timer;
 	bool draining;
@@ -241,11 +254,22 @@ uint32_t probe_features(struct io_uring *ring);
 void probe_log(uint32_t features);
 
 /* listener.c */
+/* Control connections allowed beyond max_clients (status, admin). */
+#define LISTENER_SPARE_CONNS	16
 int listener_open(struct zcsd *d);
 void listener_close(struct zcsd *d);
 
+/* hello.c */
+void hello_watch(struct zcsd *d, struct client *c);
+void hello_fini(struct zcsd *d);
+
+/* limits.c */
+void limits_memlock_raise(const struct zcsd *d);
+void limits_nofile_raise(void);
+void limits_nofile_check(const struct zcsd *d);
+
 /* conn.c */
-struct client *conn_new(struct zcsd *d, int fd);
+struct client *conn_new(struct zcsd *d, int fd, const struct peer *p);
 void conn_kill(struct client *c, const char *why);
 void conn_lost(struct client *c, int err);
 void conn_free(struct client *c);
@@ -288,9 +312,11 @@ int reload_policy(struct client *c, const struct zcs_policy *m, char *err,
 		  size_t errlen);
 
 /* access.c */
-bool access_may_connect(const struct zcsd *d, const struct client *c);
+int access_peer_read(int fd, struct peer *p);
+void access_peer_fini(struct peer *p);
+bool access_may_connect(const struct zcsd *d, const struct peer *p);
+void access_refuse(int fd, const struct peer *p);
 bool access_is_admin(const struct zcsd *d, const struct client *c);
-int access_read_groups(struct client *c);
 
 /* flow.c */
 int flow_table_init(struct zcsd *d);
