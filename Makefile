@@ -228,6 +228,15 @@ fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 check: tests
 	$(Q)BUILD=$(BUILD) tests/run.sh
 
+# Not part of check: boots a Debian 12 tree under systemd-nspawn (root,
+# and a debootstrap the first time) and runs the service as an admin would.
+$(BUILD)/tests/boot/rlimit-probe: tests/boot/rlimit-probe.c
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fPIE $(LDFLAGS) -pie -o $@ $<
+check-boot: all $(BUILD)/tests/zcs-recv $(BUILD)/tests/boot/rlimit-probe
+	$(Q)BUILD=$(BUILD) tests/boot/check-boot.sh
+
 demo: all $(BUILD)/tests/zcs-recv
 	$(Q)BUILD=$(BUILD) tests/demo.sh
 
@@ -291,6 +300,6 @@ deps-ci: deps
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests check demo install deps deps-ci clean bench bench-plot soak fuzz FORCE
+.PHONY: all tests check check-boot demo install deps deps-ci clean bench bench-plot soak fuzz FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
