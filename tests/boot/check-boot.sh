@@ -40,7 +40,7 @@ fi
 
 "$HERE/mktree.sh" "$CACHE" || die "cannot make the Debian 12 tree in $CACHE"
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/zcs-boot.XXXXXX") || die "mktemp"
-NSPID= INIT=
+NSPID='' INIT=''
 cleanup() {
 	if [ -n "$INIT" ] && kill -0 "$INIT" 2>/dev/null; then
 		kill -RTMIN+3 "$INIT"	# systemd: poweroff

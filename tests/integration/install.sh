@@ -18,7 +18,7 @@ MAKEARGS=(--no-print-directory -C "$SRC" BUILD="$BUILD")
 CCFLAGS=()
 if ldd "$BUILD/libzcsend.so.1" | grep -q libasan; then
 	MAKEARGS+=(SANITIZE=1)
-	CCFLAGS=(-fsanitize=address,undefined)
+	CCFLAGS=("-fsanitize=address,undefined")
 fi
 
 # --- PREFIX given at install time only, as after a plain `make`.

@@ -31,7 +31,7 @@ grep -q -- '-D_FORTIFY_SOURCE=3' "$T/default.out" ||
 
 # --- no build dependencies: one message, naming `make deps`.
 mkdir -p "$T/nopc"
-PKG_CONFIG_LIBDIR=$T/nopc PKG_CONFIG_PATH= "${M[@]}" BUILD="$T/n" all \
+PKG_CONFIG_LIBDIR=$T/nopc PKG_CONFIG_PATH='' "${M[@]}" BUILD="$T/n" all \
 	>"$T/nodeps.out" 2>&1 && fail "make without the libraries succeeded"
 echo "without the libraries, make says:"
 sed 's/^/  /' "$T/nodeps.out" | head -5
@@ -40,7 +40,7 @@ n=$(grep -c "was not found\|No package" "$T/nodeps.out")
 grep -q "make deps" "$T/nodeps.out" || fail "the message does not name 'make deps'"
 [ ! -e "$T/n/obj" ] || fail "make compiled without the libraries"
 # `make deps` itself must not be stopped by the check (dry run).
-PKG_CONFIG_LIBDIR=$T/nopc PKG_CONFIG_PATH= "${M[@]}" -n deps \
+PKG_CONFIG_LIBDIR=$T/nopc PKG_CONFIG_PATH='' "${M[@]}" -n deps \
 	>"$T/deps.out" 2>&1 || fail "make -n deps: $(cat "$T/deps.out")"
 grep -q "apt-get install" "$T/deps.out" || fail "make -n deps: $(cat "$T/deps.out")"
 echo "makeflags: ok"
