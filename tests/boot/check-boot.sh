@@ -94,10 +94,13 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 [ -n "$INIT" ] || die "no init in the container"
-# systemctl fails until the container's systemd has its socket up.
+# Until it has exec'd systemd and systemd has its socket up, systemctl
+# says "offline" or cannot connect.
 for _ in $(seq 90); do
-	state=$(timeout 90 nsenter -t "$INIT" -a systemctl is-system-running --wait 2>&1)
-	case $state in *"connect to bus"*) sleep 1 ;; *) break ;; esac
+	state=offline
+	[ "$(cat "/proc/$INIT/comm" 2>/dev/null)" = systemd ] &&
+		state=$(timeout 90 nsenter -t "$INIT" -a systemctl is-system-running --wait 2>&1)
+	case $state in *"connect to bus"* | offline) sleep 1 ;; *) break ;; esac
 done
 case $state in
 running | degraded) ;;

@@ -19,7 +19,7 @@ command -v debootstrap >/dev/null || {
 }
 rm -rf "$DIR"
 mkdir -p "$(dirname "$DIR")"
-echo "  BOOT   debootstrap bookworm into $DIR (once; a few minutes)"
+echo "  BOOT   debootstrap bookworm into $DIR (once; about a minute)"
 debootstrap --variant=minbase --include="$PKGS" bookworm "$DIR" "$MIRROR" \
 	>"$DIR.log" 2>&1 || {
 	tail -20 "$DIR.log" >&2
