@@ -32,21 +32,39 @@ WERROR ?= 1
 ifeq ($(WERROR),1)
 override CFLAGS += -Werror
 endif
-override CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=3 \
-	-DZCSD_VERSION='"$(VERSION)"' -Iproto -Iconf -Iclient/include \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+# A packager's own level (Debian passes -D_FORTIFY_SOURCE=2) wins; else
+# ours, replacing any the compiler defines itself. Not under ASan.
+ifneq ($(SANITIZE),1)
+FORTIFY := $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,\
+	-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=3)
+endif
+# Each is asked once, when first used: `make deps` installs them first.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)))$(PKG_LIBS)
+override CPPFLAGS += -D_GNU_SOURCE $(FORTIFY) \
+	-DZCSD_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
+	-Iproto -Iconf -Iclient/include $(PKG_CFLAGS)
 LDFLAGS_HARD := -Wl,-z,relro,-z,now
-# Expanded when used, so `make deps` can install them first.
-PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
 
 ifeq ($(SANITIZE),1)
 BUILD ?= build-san
 override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 override LDFLAGS += -fsanitize=address,undefined
-override CPPFLAGS := $(filter-out -D_FORTIFY_SOURCE=3,$(CPPFLAGS))
 else
 BUILD ?= build
+endif
+
+# Without the libraries every compile would print pkg-config's errors:
+# check once, before anything is built, and say what to run.
+NODEPS_GOALS := deps deps-ci clean
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+PKGS_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell \
+	$(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),,$(p))))
+ifneq ($(PKGS_MISSING),)
+$(error pkg-config does not find $(PKGS_MISSING): run `make deps` (as root, \
+	or with sudo) to install the build dependencies)
+endif
 endif
 
 ifneq ($(V),1)
@@ -80,8 +98,15 @@ ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRCS))
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 TEST_BINS := $(UNIT_BINS) $(ITEST_BINS) $(TOOL_BINS)
 
-all: $(ZCSENDD) $(ZCSENDCTL) $(LIB_SO) $(LIB_A) $(EXAMPLE) \
-	$(BUILD)/libzcsend.pc
+all: $(ZCSENDD) $(ZCSENDCTL) $(LIB_SO) $(LIB_A) $(EXAMPLE)
+
+# The daemon's default config path comes from SYSCONFDIR: rebuild it
+# when that changes (the stamp is rewritten only then).
+$(BUILD)/sysconfdir.stamp: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)[ "$$(cat $@ 2>/dev/null)" = '$(SYSCONFDIR)' ] || \
+		echo '$(SYSCONFDIR)' > $@
+$(call obj,$(DAEMON_SRCS)): $(BUILD)/sysconfdir.stamp
 
 $(BUILD)/obj/%.o: %.c
 	$(call msg,CC,$@)
@@ -120,13 +145,6 @@ $(EXAMPLE): $(call obj,client/example.c) $(LIB_SO)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $(LDFLAGS_HARD) -pie -o $@ $< \
 		-L$(BUILD) -lzcsend -Wl,-rpath,'$$ORIGIN'
-
-$(BUILD)/libzcsend.pc: client/libzcsend.pc.in Makefile
-	$(call msg,GEN,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-		$< > $@
 
 # Unit tests link the pieces they test; integration tests and tools link
 # the shared library, as a user's program would.
@@ -210,6 +228,15 @@ fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 check: tests
 	$(Q)BUILD=$(BUILD) tests/run.sh
 
+# Not part of check: boots a Debian 12 tree under systemd-nspawn (root,
+# and a debootstrap the first time) and runs the service as an admin would.
+$(BUILD)/tests/boot/rlimit-probe: tests/boot/rlimit-probe.c
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fPIE $(LDFLAGS) -pie -o $@ $<
+check-boot: all $(BUILD)/tests/zcs-recv $(BUILD)/tests/boot/rlimit-probe
+	$(Q)BUILD=$(BUILD) tests/boot/check-boot.sh
+
 demo: all $(BUILD)/tests/zcs-recv
 	$(Q)BUILD=$(BUILD) tests/demo.sh
 
@@ -223,13 +250,26 @@ install: all
 	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libzcsend.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libzcsend.so
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
-	install -m 0644 $(BUILD)/libzcsend.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	# The paths are the ones given to this install, not to the build.
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		client/libzcsend.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libzcsend.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libzcsend.pc
 	install -d $(DESTDIR)$(SYSCONFDIR)/zcsendd
-	install -m 0644 conf/zcsendd.conf $(DESTDIR)$(SYSCONFDIR)/zcsendd/
+	@# An admin's edited config is kept; the new defaults go beside it.
+	@conf=$(DESTDIR)$(SYSCONFDIR)/zcsendd/zcsendd.conf; \
+	if [ ! -e "$$conf" ]; then \
+		echo "install -m 0644 conf/zcsendd.conf $$conf"; \
+		install -m 0644 conf/zcsendd.conf "$$conf"; \
+	elif cmp -s conf/zcsendd.conf "$$conf"; then :; else \
+		install -m 0644 conf/zcsendd.conf "$$conf.dist"; \
+		echo "kept $$conf as it is; the shipped defaults are in $$conf.dist"; \
+	fi
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	sed -e 's|/usr/sbin/zcsendd|$(SBINDIR)/zcsendd|' \
 		-e 's|/usr/bin/zcsendctl|$(BINDIR)/zcsendctl|' systemd/zcsendd.service \
 		> $(DESTDIR)$(UNITDIR)/zcsendd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/zcsendd.service
 	install -m 0644 systemd/zcsendd.socket $(DESTDIR)$(UNITDIR)/
 	install -m 0644 systemd/zcsendd.sysusers \
 		$(DESTDIR)$(SYSUSERSDIR)/zcsendd.conf
@@ -260,6 +300,6 @@ deps-ci: deps
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests check demo install deps deps-ci clean bench bench-plot soak fuzz
+.PHONY: all tests check check-boot demo install deps deps-ci clean bench bench-plot soak fuzz FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -13,7 +13,11 @@
 
 #include "addr.h"
 
-#define CONFIG_DEFAULT_FILE	"/etc/zcsendd/zcsendd.conf"
+/* The Makefile passes its SYSCONFDIR; /etc whatever the prefix otherwise. */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR		"/etc"
+#endif
+#define CONFIG_DEFAULT_FILE	SYSCONFDIR "/zcsendd/zcsendd.conf"
 #define CONFIG_PATH_MAX		108	/* sun_path */
 #define CONFIG_ERR_MAX		256
 #define CONFIG_NAME_MAX		64	/* destination names */

@@ -1,0 +1,275 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The service scenario of `make check-boot`, run as root inside the booted
+# Debian 12 container, as an admin would after `make install PREFIX=/usr`:
+# sysusers, a member of zcsend allowed by allowed_groups, the socket
+# enabled; then sends as root and as that member, status, a good and a bad
+# reload, a stop during a transfer, socket activation, SIGKILL and the
+# restart, the unit's rlimits and system-call filter, and the journal.
+# Every step prints PASS or FAIL; the last line is "N passed, N failed".
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+SOCK=/run/zcsendd/zcsendd.sock
+CONF=/etc/zcsendd/zcsendd.conf
+D=/var/tmp/zcs-boot
+passed=0 failed=0
+
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+# check NAME CMD...: PASS if CMD succeeds, else FAIL with its output.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(echo "$out" | tail -3)"; fi
+}
+ALICE=(timeout 60 setpriv --reuid=alice --regid=alice --init-groups)
+as_alice() { "${ALICE[@]}" "$@"; }
+# wait_for SECONDS CMD...: until CMD succeeds.
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+mainpid() { systemctl show -P MainPID zcsendd; }
+
+# recv NAME: a loopback TCP receiver in the background; sets PORT, RPID.
+recv() {
+	rm -f "$D/$1.port" "$D/$1.bin"
+	"$HERE/zcs-recv" tcp 127.0.0.1 0 --out "$D/$1.bin" \
+		--port-file "$D/$1.port" --timeout 60 >"$D/$1.out" 2>&1 &
+	RPID=$!
+	wait_for 10 test -s "$D/$1.port"
+	PORT=$(cat "$D/$1.port")
+}
+# send_as NAME WHO: send $D/data.bin through zcsendd as WHO, check bytes.
+send_as() {
+	local name=$1 who=$2 out rc
+	recv "$name"
+	if [ "$who" = root ]; then
+		out=$(timeout 60 zcsendctl send "tcp://127.0.0.1:$PORT" "$D/data.bin" 2>&1)
+	else
+		out=$("${ALICE[@]}" zcsendctl -s $SOCK send \
+			"tcp://127.0.0.1:$PORT" "$D/data.bin" 2>&1)
+	fi
+	rc=$?
+	[ $rc -eq 0 ] || kill "$RPID" 2>/dev/null
+	wait "$RPID"
+	if [ $rc -ne 0 ]; then
+		fail "$name" "zcsendctl send as $who: $out"
+	elif ! cmp -s "$D/data.bin" "$D/$name.bin"; then
+		fail "$name" "received $(stat -c %s "$D/$name.bin") bytes that differ"
+	else
+		pass "$name"
+	fi
+}
+
+# --- what the admin does after make install.
+setup() {
+	mkdir -p $D && chmod 0755 $D
+	head -c $((8 << 20)) /dev/urandom >$D/data.bin
+	chmod 0644 $D/data.bin
+	systemd-sysusers
+	getent passwd alice >/dev/null || useradd -m -G zcsend alice
+	getent passwd bob >/dev/null || useradd -m bob
+	sed -i 's/^#allowed_groups = zcsend/allowed_groups = zcsend/' $CONF
+	grep -q '^allowed_groups = zcsend' $CONF || echo "setup: no allowed_groups in $CONF"
+	systemctl daemon-reload
+	systemctl enable --now zcsendd.socket 2>&1 | sed 's/^/     /'
+}
+
+step_start() {
+	check "systemctl start zcsendd" systemctl start zcsendd
+	check "service active" systemctl is-active zcsendd
+	check "socket unit active" systemctl is-active zcsendd.socket
+	local st
+	st=$(stat -L -c '%U:%G %a' $SOCK 2>&1)
+	[ "$st" = "root:zcsend 660" ] && pass "socket is root:zcsend 0660" ||
+		fail "socket is root:zcsend 0660" "$SOCK is $st ($(ls -ld /run/zcsendd))"
+	st=$(namei -m $SOCK | awk 'NR > 1 && $1 ~ /^d/ && $1 !~ /r.x$/ { print $0 }')
+	[ -z "$st" ] && pass "socket directory open to others" ||
+		fail "socket directory open to others" "$(namei -l $SOCK | tr '\n' ';')"
+}
+
+step_sends() {
+	send_as "send as root" root
+	send_as "send as alice (member of zcsend)" alice
+	local out
+	out=$(setpriv --reuid=bob --regid=bob --init-groups zcsendctl -s $SOCK status 2>&1) &&
+		fail "bob (not allowed) refused" "status worked: $out" ||
+		pass "bob (not allowed) refused"
+	check "zcsendctl status as root" zcsendctl status
+	check "zcsendctl status as alice" as_alice zcsendctl -s $SOCK status
+	out=$(systemctl show -P StatusText zcsendd)
+	case $out in *clients*) pass "STATUS= in systemctl" ;;
+	*) fail "STATUS= in systemctl" "StatusText='$out'" ;; esac
+}
+
+step_reload() {
+	local pid out
+	pid=$(mainpid)
+	check "good systemctl reload" systemctl reload zcsendd
+	[ "$(mainpid)" = "$pid" ] && systemctl is-active -q zcsendd &&
+		pass "same process after reload" ||
+		fail "same process after reload" "MainPID $pid -> $(mainpid)"
+	cp $CONF $D/conf.good
+	printf '\n[daemon]\nno_such_key = 1\n' >>$CONF
+	if out=$(timeout 60 systemctl reload zcsendd 2>&1); then
+		fail "bad systemctl reload fails" "reload of a bad file succeeded"
+	else
+		pass "bad systemctl reload fails"
+	fi
+	systemctl is-active -q zcsendd && [ "$(mainpid)" = "$pid" ] &&
+		pass "still running after a bad reload" ||
+		fail "still running after a bad reload" "$(systemctl is-active zcsendd) $(mainpid)"
+	cp $D/conf.good $CONF
+	check "reload after fixing the file" systemctl reload zcsendd
+	send_as "send after reloads" alice
+}
+
+# A sender streams from a pipe; its receiver stops reading with 4 MiB in,
+# so the next sends sit in flight; stop the service under it (the receiver
+# reads again 2 s later): it drains, exits cleanly and in time, and what
+# arrived is the stream's beginning, every byte right.
+step_stop() {
+	local spid t0 secs out got
+	recv stop
+	rm -f $D/fifo && mkfifo -m 0644 $D/fifo
+	"${ALICE[@]}" zcsendctl -s $SOCK send "tcp://127.0.0.1:$PORT" - <$D/fifo \
+		>$D/stop-send.out 2>&1 &
+	spid=$!
+	# The write end stays open: the sender's stream has no end yet.
+	exec 3>$D/fifo
+	head -c $((64 << 20)) /dev/urandom >$D/big.bin
+	head -c $((4 << 20)) $D/big.bin >&3
+	wait_for 30 sh -c "[ \"\$(stat -c %s $D/stop.bin)\" = $((4 << 20)) ]" &&
+		pass "4 MiB delivered, the sender's stream still open" ||
+		fail "transfer before stop" "received $(stat -c %s $D/stop.bin)"
+	kill -STOP "$RPID"
+	tail -c +$(((4 << 20) + 1)) $D/big.bin >&3 &
+	sleep 1
+	echo "     at stop: $(zcsendctl status | grep -o '[0-9]* in flight')"
+	(sleep 2 && kill -CONT "$RPID" 2>/dev/null) &
+	t0=$(date +%s%N)
+	check "systemctl stop during a transfer" timeout 30 systemctl stop zcsendd
+	secs=$(( ($(date +%s%N) - t0) / 1000000 ))
+	kill -CONT "$RPID" 2>/dev/null
+	[ $secs -lt 20000 ] && pass "stop took $secs ms" || fail "stop in time" "$secs ms"
+	out=$(systemctl show -P Result zcsendd)
+	[ "$out" = success ] && pass "stopped cleanly (Result=success)" ||
+		fail "stopped cleanly (Result=success)" "Result=$out"
+	# The sender learns of it when it next sends, and says so.
+	exec 3>&-
+	if wait_for 10 sh -c "! kill -0 $spid"; then
+		wait "$spid" && fail "sender fails after the stop" "it exited 0" ||
+			pass "sender fails after the stop"
+		echo "     sender: $(tr '\n' ' ' <$D/stop-send.out)"
+	else
+		fail "sender fails after the stop" "zcsendctl still running"
+	fi
+	wait_for 30 sh -c "! kill -0 $RPID"
+	kill "$spid" "$RPID" 2>/dev/null
+	wait
+	got=$(stat -c %s $D/stop.bin)
+	[ "$got" -ge $((4 << 20)) ] && cmp -s -n "$got" $D/big.bin $D/stop.bin &&
+		pass "received $got bytes, the stream's beginning" ||
+		fail "bytes before stop intact" "$got bytes, $(cmp -n "$got" $D/big.bin $D/stop.bin)"
+	rm -f $D/big.bin $D/stop.bin
+}
+
+step_activation() {
+	check "service inactive, socket listening" sh -c \
+		"! systemctl is-active -q zcsendd && systemctl is-active -q zcsendd.socket"
+	check "connect starts the service (as alice)" as_alice zcsendctl -s $SOCK status
+	check "service active after the connect" wait_for 10 systemctl is-active zcsendd
+	send_as "send after activation" alice
+}
+
+step_kill() {
+	local pid
+	pid=$(mainpid)
+	check "systemctl kill -s KILL" systemctl kill -s KILL zcsendd
+	if wait_for 15 sh -c "[ \"\$(systemctl show -P MainPID zcsendd)\" != $pid ] &&
+	    [ \"\$(systemctl show -P MainPID zcsendd)\" != 0 ] &&
+	    systemctl is-active -q zcsendd"; then
+		pass "restarted after SIGKILL (NRestarts=$(systemctl show -P NRestarts zcsendd))"
+	else
+		fail "restarted after SIGKILL" "$(systemctl status zcsendd --no-pager | head -5)"
+	fi
+	send_as "send after the restart" alice
+	local st
+	st=$(stat -L -c '%U:%G %a' $SOCK 2>&1)
+	[ "$st" = "root:zcsend 660" ] && pass "socket still root:zcsend 0660" ||
+		fail "socket still root:zcsend 0660" "$st"
+}
+
+# limit_check NAME LIMITS-ROW WANT PID: the unit sets Limit$NAME=WANT,
+# and the daemon's hard limit is WANT or, where the host's own hard limit
+# (PID 1's, without CAP_SYS_RESOURCE) is lower, that.
+limit_check() {
+	local unit ceil got want=$3
+	unit=$(systemctl show -P "Limit$1" zcsendd)
+	ceil=$(awk -v r="^$2" '$0 ~ r { print $(NF - 1) }' /proc/1/limits)
+	got=$(awk -v r="^$2" '$0 ~ r { print $(NF - 1) }' /proc/$4/limits)
+	[ "$ceil" != unlimited ] && [ "$ceil" -lt "$want" ] && want=$ceil
+	[ "$unit" = "$3" ] && [ "$got" = "$want" ] &&
+		pass "Limit$1=$unit (hard $got, host allows $ceil)" ||
+		fail "Limit$1" "unit $unit, hard $got, host allows $ceil"
+}
+
+# The unit's limits, and setrlimit under its own system-call filter: a
+# drop-in runs rlimit-probe as an ExecStartPre= of the real unit.
+step_limits() {
+	local pid n
+	pid=$(mainpid)
+	limit_check NOFILE "Max open files" 65536 "$pid"
+	limit_check MEMLOCK "Max locked memory" $((1 << 30)) "$pid"
+	mkdir -p /run/systemd/system/zcsendd.service.d
+	cp "$HERE/rlimit-probe" /usr/local/sbin/zcs-rlimit-probe
+	printf '[Service]\nExecStartPre=/usr/local/sbin/zcs-rlimit-probe\n' \
+		>/run/systemd/system/zcsendd.service.d/probe.conf
+	systemctl daemon-reload
+	timeout 60 systemctl restart zcsendd
+	n=$(journalctl -b -u zcsendd -o cat --no-pager | grep rlimit-probe | tail -1)
+	systemctl is-active -q zcsendd && pass "setrlimit allowed by the unit's filter" ||
+		fail "setrlimit allowed by the unit's filter" "${n:-no probe output}"
+	echo "     ${n:-no probe output}"
+	rm -rf /run/systemd/system/zcsendd.service.d /usr/local/sbin/zcs-rlimit-probe
+	systemctl daemon-reload
+	timeout 60 systemctl restart zcsendd
+}
+
+step_journal() {
+	local lines
+	lines=$(journalctl -b -u zcsendd -o cat --no-pager _PID="$(mainpid)")
+	echo "$lines" | grep -q ready && ! echo "$lines" | grep -q '^zcsendd: ' &&
+		pass "journal lines without a second name" ||
+		fail "journal lines without a second name" "$(echo "$lines" | head -2 | tr '\n' ';')"
+	journalctl -b -u zcsendd -o short --no-pager _PID="$(mainpid)" | grep -m1 ready | sed 's/^/     /'
+}
+
+step_security() {
+	local out score
+	out=$(systemd-analyze security --no-pager zcsendd.service 2>&1)
+	score=$(echo "$out" | sed -n 's/.*Overall exposure level for zcsendd.service: \([0-9.]*\).*/\1/p')
+	[ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' &&
+		pass "systemd-analyze security: exposure $score" ||
+		fail "systemd-analyze security" "$(echo "$out" | tail -2)"
+}
+
+setup
+step_start
+step_sends
+step_reload
+step_stop
+step_activation
+step_kill
+step_limits
+step_journal
+step_security
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
