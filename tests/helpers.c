@@ -193,6 +193,24 @@ void th_daemon_start(struct th_daemon *d, const char *const *extra)
 		 strerror(-err));
 }
 
+void th_conf_write(char *path, size_t size, const char *fmt, ...)
+{
+	static unsigned seq;
+	const char *tmp = getenv("TMPDIR");
+	va_list ap;
+	FILE *f;
+	int ok;
+
+	snprintf(path, size, "%s/zcsendd.%d.%u.conf", tmp ? tmp : "/tmp",
+		 (int)getpid(), seq++);
+	f = fopen(path, "w");
+	TH_CHECK(f, "%s: %s", path, strerror(errno));
+	va_start(ap, fmt);
+	ok = vfprintf(f, fmt, ap) >= 0;
+	va_end(ap);
+	TH_CHECK(fclose(f) == 0 && ok, "writing %s", path);
+}
+
 int th_daemon_alive(struct th_daemon *d)
 {
 	int status;
@@ -218,6 +236,15 @@ static int reap_within(pid_t pid, unsigned ms, int *status)
 		th_sleep_ms(10);
 	} while (th_now_ms() < end);
 	return -ETIMEDOUT;
+}
+
+int th_daemon_wait_exit(struct th_daemon *d, unsigned ms)
+{
+	int status = -1;
+
+	if (d->pid > 0 && reap_within(d->pid, ms, &status) == 0)
+		d->pid = -1;
+	return status;
 }
 
 int th_daemon_stop(struct th_daemon *d)

@@ -64,6 +64,18 @@ struct th_daemon {
  * that th_fail() prints its log and exit kills it.
  */
 void th_daemon_start(struct th_daemon *d, const char *const *extra);
+/*
+ * th_conf_write - write a config file from @fmt into $TMPDIR (a new name
+ * each call) and put its path in @path, for th_daemon_start's "-c".
+ * Fails the test when it cannot.
+ */
+void th_conf_write(char *path, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * th_daemon_wait_exit - wait up to @ms for the daemon to exit by itself
+ * (no signal sent). Returns its wait status, or -1 if it still runs.
+ */
+int th_daemon_wait_exit(struct th_daemon *d, unsigned ms);
 /* SIGTERM, wait up to 15 s, then SIGKILL; reap. Returns the wait status. */
 int th_daemon_stop(struct th_daemon *d);
 /* Print the daemon's log to stderr (last @max bytes; 0 for all). */

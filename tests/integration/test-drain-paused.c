@@ -72,8 +72,6 @@ static void send_records(struct th_raw *r, uint32_t flow, uint64_t tag0)
 
 int main(void)
 {
-	static const char conf[] = "[daemon]\nmax_inflight = 8\n"
-				   "pool_bytes = 16M\ndrain_timeout_ms = 20000\n";
 	struct zcs_msg_completion comp[2 * BOUND];
 	const char *extra[] = { "-c", NULL, NULL };
 	char path[256], dest[64];
@@ -82,12 +80,9 @@ int main(void)
 	uint16_t port;
 	pthread_t t;
 	long flow;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/drain.conf",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	f = fopen(path, "w");
-	TH_CHECK(f && fputs(conf, f) >= 0 && fclose(f) == 0, "%s", path);
+	th_conf_write(path, sizeof(path), "[daemon]\nmax_inflight = %d\n"
+		      "pool_bytes = 16M\ndrain_timeout_ms = 20000\n", BOUND);
 	extra[1] = path;
 	lfd = th_listen_lo(&port, 4096);
 	snprintf(dest, sizeof(dest), "tcp://127.0.0.1:%u", port);
@@ -112,13 +107,10 @@ int main(void)
 			 (unsigned long long)comp[i].tag);
 		TH_EQ(comp[i].result, LEN);
 	}
-	status = -1;	/* it must exit by itself: no second signal */
-	for (i = 0; i < 200 && waitpid(daemon_.pid, &status, WNOHANG) == 0; i++)
-		th_sleep_ms(50);
+	status = th_daemon_wait_exit(&daemon_, 10000);	/* no second signal */
 	TH_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		 "daemon did not exit 0 by itself after draining (%#x)",
 		 status);
-	daemon_.pid = -1;
 	th_daemon_stop(&daemon_);
 	TH_EQ(pthread_join(t, NULL), 0);
 	TH_EQ(peer_bytes, (uint64_t)BOUND * LEN);

@@ -111,7 +111,7 @@ int main(void)
 	unsigned before, got;
 	uint32_t flow;
 	uint16_t port;
-	int lfd, fd, i, status = -1;
+	int lfd, fd, status;
 
 	write_config(conf, sizeof(conf));
 	args[1] = conf;
@@ -131,12 +131,10 @@ int main(void)
 	TH_CHECK(got == N, "%u of %u completions after SIGTERM", got, N);
 	TH_EQ(pthread_join(thread, NULL), 0);
 	zcs_close(c);
-	for (i = 0; i < 200 && waitpid(daemon_.pid, &status, WNOHANG) == 0; i++)
-		th_sleep_ms(50);
+	status = th_daemon_wait_exit(&daemon_, 10000);
 	TH_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		 "daemon did not exit 0 by itself after draining (%#x)",
 		 status);
-	daemon_.pid = -1;
 	printf("test-drain: %u sends in flight at SIGTERM, all %u completed\n",
 	       N - before, N);
 	th_daemon_stop(&daemon_);

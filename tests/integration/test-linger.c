@@ -97,21 +97,16 @@ static int try_pool(void)
 
 int main(void)
 {
-	static const char conf[] = "[daemon]\nmax_clients = 1\n"
-				   "linger_ms = 500\n";
 	const char *extra[] = { "-c", NULL, NULL };
 	char path[256], dest[64];
 	uint16_t port;
 	int lfd, peer, pipefd[2], err, waited_ms, status;
 	uint64_t t0;
-	FILE *f;
 	pid_t pid;
 	char c;
 
-	snprintf(path, sizeof(path), "%s/linger.conf",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	f = fopen(path, "w");
-	TH_CHECK(f && fputs(conf, f) >= 0 && fclose(f) == 0, "%s", path);
+	th_conf_write(path, sizeof(path), "[daemon]\nmax_clients = 1\n"
+		      "linger_ms = %d\n", LINGER_MS);
 	extra[1] = path;
 	lfd = th_listen_lo(&port, 4096);	/* a small window, never read */
 	snprintf(dest, sizeof(dest), "tcp://127.0.0.1:%u", port);

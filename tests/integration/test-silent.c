@@ -26,30 +26,17 @@
 #define HELLO_MS_KEY	"hello_timeout_ms = 300"
 
 static struct th_daemon daemon_;
-static char conf_dir[128];
-
-static void write_conf(const char *extra)
-{
-	char path[200];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/zcsendd.conf", conf_dir);
-	f = fopen(path, "w");
-	TH_CHECK(f, "%s: %s", path, strerror(errno));
-	/* Bound: max_clients + 16 = 32 connections, fewer than NSILENT. */
-	fprintf(f, "[daemon]\nsocket_mode = 0666\nmax_clients = 16\n%s\n",
-		extra);
-	fclose(f);
-}
 
 static void start(const char *extra)
 {
 	char path[200];
 	const char *args[] = { "-c", path, NULL };
 
-	write_conf(extra);
-	snprintf(path, sizeof(path), "%s/zcsendd.conf", conf_dir);
+	/* Bound: max_clients + 16 = 32 connections, fewer than NSILENT. */
+	th_conf_write(path, sizeof(path), "[daemon]\nsocket_mode = 0666\n"
+		      "max_clients = 16\n%s\n", extra);
 	th_daemon_start(&daemon_, args);
+	unlink(path);	/* read; it lives in the shared /tmp */
 	/* uid 65534 must reach the socket (mode 0666 from the config). */
 	TH_CHECK(chmod(daemon_.dir, 0755) == 0, "chmod: %s", strerror(errno));
 }
@@ -193,13 +180,8 @@ static void allowed_silent(void)
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	if (geteuid() != 0)
 		th_skip("needs root (connects as uid 65534)");
-	snprintf(conf_dir, sizeof(conf_dir), "%s/silent.XXXXXX",
-		 tmp ? tmp : "/tmp");
-	TH_CHECK(mkdtemp(conf_dir), "mkdtemp: %s", strerror(errno));
 	/* A daemon directory other users can reach. */
 	setenv("TMPDIR", "/tmp", 1);
 	refused_silent();
