@@ -67,8 +67,8 @@ int fz_config_write(const struct fz_env *e, const char *path)
 
 	if (!f)
 		return -errno;
-	fprintf(f, "[daemon]\nmax_clients = 48\npool_bytes = 1M\n"
-		   "pool_total_bytes = 64M\nmax_inflight = 64\nmax_flows = 8\n"
+	fprintf(f, "[daemon]\nmax_clients = 96\npool_bytes = 1M\n"
+		   "pool_total_bytes = 128M\nmax_inflight = 64\nmax_flows = 8\n"
 		   "max_send_bytes = 256K\nmax_destinations = 24\n"
 		   "allow_adhoc = yes\nadhoc_networks = 127.0.0.0/8, ::1/128\n"
 		   "connect_timeout_ms = 300\nlinger_ms = 200\n"

@@ -40,9 +40,11 @@ struct run {
 	pid_t sink;
 	int sink_ctl;
 	int fds0, fds1;
+	int dstatus;		/* the daemon's wait status once it ended */
 	unsigned adhoc0, adhoc1;
 	uint64_t t0, t1;
 	int findings;
+	char first[256];	/* the first finding, repeated at the end */
 	char confdir[128], conf[192];
 };
 
@@ -94,7 +96,7 @@ static void parse_args(int argc, char **argv, struct fz_env *e)
 	int o;
 
 	e->sessions = 3000;
-	e->jobs = 4;
+	e->jobs = 8;
 	e->check_every = 500;
 	e->settle_ms = 10000;
 	e->max_ms = 3000;
@@ -188,20 +190,43 @@ static unsigned workers_reap(struct run *r, bool block)
 	return n;
 }
 
+/* Is the daemon still running? Keeps its wait status once it is not. */
+static bool daemon_alive(struct run *r)
+{
+	if (r->d.pid <= 0)
+		return false;
+	if (waitpid(r->d.pid, &r->dstatus, WNOHANG) != r->d.pid)
+		return true;
+	r->d.pid = -1;
+	return false;
+}
+
+/* "killed by signal 11" or "exit 1", for a wait status. */
+static const char *wait_text(int st, char *buf, size_t size)
+{
+	if (WIFSIGNALED(st))
+		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(st),
+			 strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, size, "exit %d", WEXITSTATUS(st));
+	return buf;
+}
+
 static void finding(struct run *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void finding(struct run *r, const char *fmt, ...)
 {
+	char msg[256];
 	va_list ap;
 
-	r->findings++;
-	fprintf(stderr, "sockfuzz: FINDING (seed %llu): ",
-		(unsigned long long)r->e.seed);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (!r->findings++)
+		snprintf(r->first, sizeof(r->first), "%s", msg);
+	fprintf(stderr, "sockfuzz: FINDING (seed %llu): %s\n",
+		(unsigned long long)r->e.seed, msg);
 }
 
 /* Print session @c - 1 (0: none) as a candidate to replay. */
@@ -224,18 +249,22 @@ static void report_death(struct run *r)
 {
 	struct fz_shared *sh = r->e.sh;
 	unsigned w, k;
+	char how[64];
 
-	finding(r, "daemon died after %llu sessions (first to find it "
-		   "gone: session %lld)", (unsigned long long)sh->done,
-		(long long)sh->gone_at - 1);
+	finding(r, "daemon died (%s) after %llu sessions (first to find it "
+		   "gone: session %lld)",
+		wait_text(r->dstatus, how, sizeof(how)),
+		(unsigned long long)sh->done, (long long)sh->gone_at - 1);
 	for (w = 0; w < r->e.jobs; w++) {
 		candidate(r, atomic_load(&sh->cur[w]), "was running");
 		for (k = 0; k < FZ_LAST; k++)
 			candidate(r, atomic_load(&sh->last[w][k]),
 				  "ended just before");
 	}
-	if (fz_log_scan(r->d.log, true) <= 0)
-		th_daemon_dump_log(&r->d, 4096);
+	if (fz_log_scan(r->d.log, true) <= 0) {
+		fprintf(stderr, "  (no sanitizer report; the log ends:)\n");
+		th_daemon_dump_log(&r->d, 1024);
+	}
 }
 
 static void progress(struct run *r, const char *what)
@@ -262,7 +291,7 @@ static void monitor(struct run *r)
 
 	while (workers_reap(r, false)) {
 		usleep(50000);
-		if (!th_daemon_alive(&r->d)) {
+		if (!daemon_alive(r)) {
 			atomic_store(&sh->stop, 1);
 			report_death(r);
 			break;
@@ -271,7 +300,7 @@ static void monitor(struct run *r)
 			continue;
 		next_check += r->e.check_every;
 		err = fz_status(r->d.sock, &sd, &adhoc, 5000);
-		if (err && th_daemon_alive(&r->d)) {
+		if (err && daemon_alive(r)) {
 			atomic_store(&sh->stop, 1);
 			finding(r, "no STATUS answer after %llu sessions: %s",
 				(unsigned long long)sh->done, strerror(-err));
@@ -332,7 +361,7 @@ static void settle(struct run *r)
 
 	do {
 		usleep(100000);
-		if (!th_daemon_alive(&r->d)) {
+		if (!daemon_alive(r)) {
 			report_death(r);
 			return;
 		}
@@ -389,6 +418,8 @@ static void summary(const struct run *r, int exit_status)
 	       (unsigned long long)deaths, secs,
 	       secs > 0 ? (double)sh->done / secs : 0, r->fds0, r->fds1,
 	       exit_status, r->findings);
+	if (r->findings)
+		printf("sockfuzz: first finding: %s\n", r->first);
 }
 
 /* Config, daemon, baseline. Exits 2 (or 77 when not built) on failure. */
@@ -468,9 +499,9 @@ int main(int argc, char **argv)
 	monitor(&r);
 	fz_sink_stop(r.sink, r.sink_ctl);
 	st = -1;
-	if (th_daemon_alive(&r.d))
+	if (daemon_alive(&r))
 		settle(&r);
-	if (th_daemon_alive(&r.d)) {
+	if (daemon_alive(&r)) {
 		st = th_daemon_stop(&r.d);
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			finding(&r, "daemon exit status %#x on SIGTERM", st);

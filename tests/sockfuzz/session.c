@@ -100,12 +100,9 @@ static void tx_zero(struct fz_sess *s)
 {
 	struct fz_anc anc = { ANC_NONE, 0 };
 
-	if (!(s->env->avoid & FZ_AVOID_ZEROFD) && fz_pct(&s->r, 75)) {
+	if (fz_pct(&s->r, 75))
 		fz_anc_pick(s, &anc);
-		if (anc.kind != ANC_CREDS && anc.kind != ANC_CREDS_ODD)
-			atomic_fetch_add(&s->env->sh->zero_fd, 1);
-	}
-	tx(s, 0, &anc);
+	tx(s, 0, &anc);	/* fz_send_pkt() counts or drops the fds */
 }
 
 static void act_flow_open(struct fz_sess *s)

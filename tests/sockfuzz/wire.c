@@ -137,6 +137,13 @@ int fz_send_pkt(struct fz_sess *s, const void *buf, size_t len,
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
+	if (anc && anc->kind != ANC_NONE && len == 0 &&
+	    anc->kind != ANC_CREDS && anc->kind != ANC_CREDS_ODD) {
+		if (s->env->avoid & FZ_AVOID_ZEROFD)
+			anc = NULL;	/* also when a mutant was cut to 0 */
+		else
+			atomic_fetch_add(&s->env->sh->zero_fd, 1);
+	}
 	if (anc && anc->kind != ANC_NONE) {
 		mh.msg_control = cb.b;
 		mh.msg_controllen = anc_build(s, anc, &cb);
