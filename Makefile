@@ -201,6 +201,26 @@ SOAK_SECONDS ?= 600
 soak: all $(SOAK)
 	$(Q)ZCSENDD=$(ZCSENDD) $(SOAK) --seconds $(SOAK_SECONDS)
 
+# sockfuzz: a protocol fuzzer over the daemon's real socket, with clients
+# that die at random points. `make sockfuzz-run` runs it against the ASan
+# build for SOCKFUZZ_SESSIONS sessions.
+SOCKFUZZ_SRCS := $(wildcard tests/sockfuzz/*.c)
+SOCKFUZZ := $(BUILD)/tests/sockfuzz
+SOCKFUZZ_SESSIONS ?= 100000
+SOCKFUZZ_ARGS ?=
+$(SOCKFUZZ): $(call obj,$(SOCKFUZZ_SRCS) $(TEST_HELPER_SRCS) $(PROTO_SRCS))
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -pie -o $@ $^ -lpthread
+$(call obj,$(SOCKFUZZ_SRCS)): override CPPFLAGS += -Itests
+tests: $(if $(SOCKFUZZ_SRCS),$(SOCKFUZZ))
+sockfuzz: all $(SOCKFUZZ)
+sockfuzz-run:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 sockfuzz
+	$(Q)BUILD=build-san build-san/tests/sockfuzz \
+		--sessions $(SOCKFUZZ_SESSIONS) $(SOCKFUZZ_ARGS)
+.PHONY: sockfuzz sockfuzz-run
+
 # libFuzzer harnesses for the wire validator and the config parser.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
