@@ -12,8 +12,8 @@ for t in make pkg-config cc; do
 	command -v $t >/dev/null || skip "no $t (make deps installs it)"
 done
 # A packager's make, not one that inherits `make check SANITIZE=1`'s
-# variables through MAKEFLAGS (under ASan there is no _FORTIFY_SOURCE).
-unset MAKEFLAGS MFLAGS MAKELEVEL
+# variables (under ASan there is no _FORTIFY_SOURCE).
+unset MAKEFLAGS MFLAGS MAKELEVEL SANITIZE
 M=(make --no-print-directory -C "$SRC")
 
 # --- a packager's _FORTIFY_SOURCE is taken, not redefined.
