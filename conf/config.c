@@ -60,6 +60,7 @@ static struct key keys[] = {
 	{ D(adhoc_nets), 0, 0 },
 	{ D(connect_timeout_ms), 1, 600000 },
 	{ D(hello_timeout_ms), 1, 600000 },
+	{ D(reply_timeout_ms), 1, 600000 },
 	{ D(linger_ms), 0, 600000 },
 	{ D(drain_timeout_ms), 0, 600000 },
 	{ P(flush), 0, 0 },
@@ -397,6 +398,7 @@ void config_defaults(struct zcsd_config *cfg)
 	cfg->allow_adhoc = true;
 	cfg->connect_timeout_ms = 5000;
 	cfg->hello_timeout_ms = 5000;
+	cfg->reply_timeout_ms = 30000;
 	cfg->linger_ms = 10000;
 	cfg->drain_timeout_ms = 5000;
 	cfg->defaults.flush = ZCS_FLUSH_BATCH;

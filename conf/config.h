@@ -66,6 +66,7 @@ struct zcsd_config {
 	struct addr_net adhoc_nets[CONFIG_LIST_MAX];
 	uint32_t connect_timeout_ms;
 	uint32_t hello_timeout_ms;	/* from accept; then the peer is closed */
+	uint32_t reply_timeout_ms;	/* replies unread so long: client dropped */
 	uint32_t linger_ms;		/* a dead client's sends may finish */
 	uint32_t drain_timeout_ms;	/* on SIGTERM, for sends in flight */
 	struct zcsd_policy defaults;

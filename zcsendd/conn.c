@@ -120,6 +120,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 	struct outmsg *m;
 
+	c->replies_taken = true;
 	while (!c->dead && (m = STAILQ_FIRST(&c->outq))) {
 		if (send(c->fd, m->data, m->len, MSG_DONTWAIT | MSG_NOSIGNAL) <
 		    0) {
@@ -167,7 +168,8 @@ struct client *conn_new(struct zcsd *d, int fd, const struct peer *p)
 	c->rev = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->wev = event_new(d->base, fd, EV_WRITE, conn_write_cb, c);
 	c->linger = evtimer_new(d->base, conn_linger_cb, c);
-	if (!c->rev || !c->wev || !c->linger || event_add(c->rev, NULL)) {
+	if (!c->rev || !c->wev || !c->linger || unread_init(c) ||
+	    event_add(c->rev, NULL)) {
 		log_warnx("cannot watch client pid %d", (int)c->pid);
 		goto err_events;
 	}
@@ -183,6 +185,7 @@ err_events:
 		event_free(c->wev);
 	if (c->linger)
 		event_free(c->linger);
+	unread_stop(c);
 	free(c);
 	return NULL;
 }
@@ -259,6 +262,7 @@ void conn_kill(struct client *c, const char *why)
 	c->d->dying++;
 	event_del(c->rev);
 	event_del(c->wev);
+	unread_stop(c);
 	close(c->fd);
 	c->fd = -1;
 	while ((m = STAILQ_FIRST(&c->outq))) {
@@ -401,10 +405,16 @@ void conn_resume(struct client *c)
 		conn_kill(c, "cannot watch socket");
 }
 
+/* conn_want_write - replies wait: write them when the socket takes them. */
 void conn_want_write(struct client *c)
 {
-	if (!c->dead && event_add(c->wev, NULL))
+	if (c->dead)
+		return;
+	if (event_add(c->wev, NULL)) {
 		conn_kill(c, "cannot watch socket");
+		return;
+	}
+	unread_watch(c);
 }
 
 /*

@@ -156,6 +156,9 @@ struct client {
 	int fd;
 	struct event *rev, *wev;
 	struct event *linger;	/* a dead client's stuck sends: abort them */
+	struct event *unread_timer;	/* replies wait: is it reading? */
+	int unread_mark;	/* its unread bytes when the timer was armed */
+	bool replies_taken;	/* its socket became writable since then */
 	pid_t pid;		/* credentials: struct peer at accept */
 	uid_t uid;
 	gid_t gid;
@@ -283,6 +286,11 @@ void conn_resume(struct client *c);
 void conn_want_write(struct client *c);
 void conn_free_all(struct zcsd *d);
 void conn_count(const struct zcsd *d, uint32_t *clients, uint32_t *inflight);
+
+/* unread.c */
+int unread_init(struct client *c);
+void unread_watch(struct client *c);
+void unread_stop(struct client *c);
 
 /* dispatch.c */
 int dispatch_msg(struct client *c, const uint8_t *buf, size_t len);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sockfuzz and the daemon under test: its config (small bounds, so the
- * fuzzer reaches them; a short linger_ms, so dead clients go quickly;
- * ad-hoc destinations limited to loopback), the destinations sessions may
- * name, a STATUS probe, and the scan of its log for sanitizer reports.
+ * fuzzer reaches them; short linger_ms and reply_timeout_ms, so dead and
+ * deaf clients go quickly; ad-hoc destinations limited to loopback), the
+ * destinations sessions may name, a STATUS probe, and the scan of its log
+ * for sanitizer reports.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -72,6 +73,7 @@ int fz_config_write(const struct fz_env *e, const char *path)
 		   "max_send_bytes = 256K\nmax_destinations = 24\n"
 		   "allow_adhoc = yes\nadhoc_networks = 127.0.0.0/8, ::1/128\n"
 		   "connect_timeout_ms = 300\nlinger_ms = 200\n"
+		   "reply_timeout_ms = 1000\n"
 		   "drain_timeout_ms = 2000\nring_entries = 256\n\n"
 		   "[defaults]\nflush = batch\nbatch_max = 16\n"
 		   "batch_usec = 500\nzerocopy = on\n"

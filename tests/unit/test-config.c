@@ -35,6 +35,7 @@ static const char all_keys[] =
 	"allow_adhoc = no\n"
 	"connect_timeout_ms = 250\n"
 	"linger_ms = 0\n"
+	"reply_timeout_ms = 750\n"
 	"drain_timeout_ms = 1500\n"
 	"socket_group = 0\n"
 	"allowed_users = root, 1000\n"
@@ -136,6 +137,7 @@ static void test_every_key(void)
 	CHECK(!c.allow_adhoc);
 	CHECK(c.connect_timeout_ms == 250);
 	CHECK(c.linger_ms == 0);
+	CHECK(c.reply_timeout_ms == 750);
 	CHECK(c.drain_timeout_ms == 1500);
 	CHECK(c.defaults.flush == ZCS_FLUSH_IMMEDIATE);
 	CHECK(c.defaults.batch_max == 32);
@@ -180,6 +182,8 @@ static void test_bad_values(void)
 	expect_error("[daemon]\nmax_clients = -1\n", ":2:", NULL);
 	expect_error("[daemon]\nmax_clients = 12x\n", ":2:", NULL);
 	expect_error("[daemon]\nring_entries = 4\n", ":2:", "8 to 8192");
+	expect_error("[daemon]\nreply_timeout_ms = 0\n", ":2:",
+		     "1 to 600000");
 	expect_error("[daemon]\npool_bytes = 99G\n", ":2:", "pool_bytes");
 	expect_error("[daemon]\npool_bytes = 18446744073709551615G\n", ":2:",
 		     NULL);

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Replies left unread. The daemon never blocks on a client: replies the
+ * socket does not take wait, and a client at its in-flight bound is not
+ * read until its completions are written. So a client that stops reading
+ * would hold its place, its pool and its requests for ever; alive or not,
+ * for its socket outlives it when it passed that socket to us in a
+ * message we have not read yet. While replies wait, a timer looks every
+ * reply_timeout_ms for progress: the socket became writable, or the bytes
+ * the client has not read went down. A client with none in a whole period
+ * is dropped; a slow reader never is.
+ */
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+
+#include "zcsd.h"
+
+/* Bytes (kernel accounting) written to @c that it has not read. */
+static int unread_bytes(const struct client *c)
+{
+	int n;
+
+	return ioctl(c->fd, SIOCOUTQ, &n) ? INT_MAX : n;
+}
+
+static void unread_arm(struct client *c)
+{
+	uint32_t ms = c->d->cfg.reply_timeout_ms;
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
+			      .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
+
+	c->unread_mark = unread_bytes(c);
+	c->replies_taken = false;
+	if (evtimer_add(c->unread_timer, &tv))
+		log_warnx("client %u: cannot arm the reply timer: it keeps "
+			  "its place while it reads nothing", c->id);
+}
+
+static void unread_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	char why[64];
+
+	if (c->dead || !event_pending(c->wev, EV_WRITE, NULL))
+		return;	/* nothing waits: the next wait arms it again */
+	if (c->replies_taken || unread_bytes(c) < c->unread_mark) {
+		unread_arm(c);
+		return;
+	}
+	snprintf(why, sizeof(why), "left its replies unread for %u ms",
+		 c->d->cfg.reply_timeout_ms);
+	conn_kill(c, why);
+}
+
+/* unread_init - @c's timer, at connect. 0 or -ENOMEM. */
+int unread_init(struct client *c)
+{
+	c->unread_timer = evtimer_new(c->d->base, unread_cb, c);
+	return c->unread_timer ? 0 : -ENOMEM;
+}
+
+/* unread_watch - replies now wait for @c's socket: time them, once. */
+void unread_watch(struct client *c)
+{
+	if (!evtimer_pending(c->unread_timer, NULL))
+		unread_arm(c);
+}
+
+/* unread_stop - @c is dead or freed: no more checks. */
+void unread_stop(struct client *c)
+{
+	if (c->unread_timer)
+		event_free(c->unread_timer);
+	c->unread_timer = NULL;
+}
