@@ -26,6 +26,7 @@ static const struct msg_shape shapes[] = {
 	{ ZCS_MSG_VERSION, 0, sizeof(struct zcs_msg_version), 0, "VERSION" },
 	{ ZCS_MSG_ERROR, 0, sizeof(struct zcs_error), 0, "ERROR" },
 	{ ZCS_MSG_OK, 0, 0, 0, "OK" },
+	{ ZCS_MSG_RINGS, ZCS_HDR_F_FD, sizeof(struct zcs_rings), 0, "RINGS" },
 	{ ZCS_MSG_FLOW_OPEN, 0, sizeof(struct zcs_flow_open), 0, "FLOW_OPEN" },
 	{ ZCS_MSG_FLOW_OK, 0, sizeof(struct zcs_flow_ok), 0, "FLOW_OK" },
 	{ ZCS_MSG_FLOW_CLOSE, 0, sizeof(struct zcs_flow_close), 0,
@@ -116,9 +117,43 @@ static int size_check(const struct msg_shape *shape, size_t payload)
 
 int zcs_hello_check(const struct zcs_hello *m)
 {
-	if (m->flags || m->reserved)
+	if (m->flags & ~ZCS_HELLO_F_ALL)
+		return -EINVAL;
+	if (!(m->flags & ZCS_HELLO_F_RINGS) && m->ring_entries)
+		return -EINVAL;
+	if (m->ring_entries > ZCS_RING_ENTRIES_MAX)
 		return -EINVAL;
 	return string_check(m->name, sizeof(m->name));
+}
+
+static int pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/*
+ * zcs_rings_check - a RINGS reply describes a layout that fits: power-of-
+ * two sizes within bounds, the control words first, arrays in order and
+ * inside the memfd.
+ */
+int zcs_rings_check(const struct zcs_rings *m)
+{
+	uint64_t sq_end, cq_end;
+
+	if (m->flags || m->reserved)
+		return -EINVAL;
+	if (!pow2(m->sq_entries) || m->sq_entries < ZCS_RING_ENTRIES_MIN ||
+	    m->sq_entries > ZCS_RING_ENTRIES_MAX ||
+	    m->cq_entries != 2 * m->sq_entries)
+		return -EINVAL;
+	sq_end = (uint64_t)m->sq_off +
+		 (uint64_t)m->sq_entries * sizeof(struct zcs_msg_send);
+	cq_end = (uint64_t)m->cq_off +
+		 (uint64_t)m->cq_entries * sizeof(struct zcs_msg_completion);
+	if (m->sq_off < sizeof(struct zcs_ring_ctl) || m->sq_off % 64 ||
+	    m->cq_off < sq_end || m->cq_off % 64 || cq_end > m->bytes)
+		return -EINVAL;
+	return 0;
 }
 
 int zcs_flow_open_check(const struct zcs_flow_open *m)
@@ -174,6 +209,7 @@ static int fixed_payload_check(uint16_t type, const void *p)
 {
 	union {
 		struct zcs_hello hello;
+		struct zcs_rings rings;
 		struct zcs_flow_open open;
 		struct zcs_flow_close close;
 		struct zcs_policy policy;
@@ -187,6 +223,9 @@ static int fixed_payload_check(uint16_t type, const void *p)
 	case ZCS_MSG_HELLO:
 		memcpy(&u.hello, p, sizeof(u.hello));
 		return zcs_hello_check(&u.hello);
+	case ZCS_MSG_RINGS:
+		memcpy(&u.rings, p, sizeof(u.rings));
+		return zcs_rings_check(&u.rings);
 	case ZCS_MSG_FLOW_OPEN:
 		memcpy(&u.open, p, sizeof(u.open));
 		return zcs_flow_open_check(&u.open);

@@ -16,7 +16,7 @@
  * Bump ZCS_PROTO_VERSION on any change to the structs or their meaning.
  * Type numbers are append-only; a retired one stays as a comment.
  */
-#define ZCS_PROTO_VERSION	1
+#define ZCS_PROTO_VERSION	2
 
 /* Largest message either side sends or accepts, header included. */
 #define ZCS_MSG_MAX		65536u
@@ -33,7 +33,7 @@ struct zcs_hdr {
 	uint64_t cookie;	/* chosen by the requester, echoed in replies */
 };
 
-#define ZCS_HDR_F_FD		0x01u	/* one file descriptor rides along */
+#define ZCS_HDR_F_FD		0x01u	/* descriptors ride along: 1, RINGS 3 */
 #define ZCS_HDR_F_ALL		ZCS_HDR_F_FD
 
 /* control: 1xx */
@@ -42,6 +42,7 @@ struct zcs_hdr {
 #define ZCS_MSG_VERSION		102	/* d->c: zcs_version, then close */
 #define ZCS_MSG_ERROR		103	/* d->c: zcs_error */
 #define ZCS_MSG_OK		104	/* d->c: no payload, a request done */
+#define ZCS_MSG_RINGS		105	/* d->c: zcs_rings (+ 3 fds), after HELLO_OK */
 #define ZCS_MSG_FLOW_OPEN	110	/* c->d: zcs_flow_open */
 #define ZCS_MSG_FLOW_OK		111	/* d->c: zcs_flow_ok */
 #define ZCS_MSG_FLOW_CLOSE	112	/* c->d: zcs_flow_close */
@@ -60,10 +61,14 @@ struct zcs_hdr {
 
 struct zcs_hello {
 	uint64_t pool_bytes;	/* wanted; 0 for a control-only connection */
-	uint32_t flags;		/* none defined yet: must be 0 */
-	uint32_t reserved;
+	uint32_t flags;		/* ZCS_HELLO_F_* */
+	uint32_t ring_entries;	/* with F_RINGS: SQ entries wanted, 0 default */
 	char name[ZCS_NAME_MAX];	/* NUL-terminated, for status and logs */
 };
+
+/* Ask for shared-memory rings (needs pool_bytes > 0). */
+#define ZCS_HELLO_F_RINGS	0x01u
+#define ZCS_HELLO_F_ALL		ZCS_HELLO_F_RINGS
 
 struct zcs_hello_ok {
 	uint64_t pool_bytes;	/* granted; the memfd has exactly this size */
@@ -140,6 +145,50 @@ struct zcs_msg_completion {
 #define ZCS_COMP_F_COPIED	0x02u	/* ... but the kernel copied the data */
 #define ZCS_COMP_F_USAGE	0x04u	/* ZC/COPIED are known, not guessed */
 
+/*
+ * Shared-memory rings (PROTOCOL.md, "Rings"). After HELLO_OK, a client
+ * that asked gets RINGS with three descriptors, in this order: the ring
+ * memfd (map it PROT_READ|PROT_WRITE, MAP_SHARED, zcs_rings.bytes long),
+ * the eventfd that wakes the daemon (the client writes it), and the
+ * eventfd that wakes the client (the daemon writes it).
+ */
+struct zcs_rings {
+	uint64_t bytes;		/* memfd size, whole pages */
+	uint32_t sq_entries;	/* power of two */
+	uint32_t cq_entries;	/* power of two */
+	uint32_t sq_off;	/* byte offset of zcs_msg_send[sq_entries] */
+	uint32_t cq_off;	/* byte offset of zcs_msg_completion[cq_entries] */
+	uint32_t flags;		/* none defined yet: 0 */
+	uint32_t reserved;
+};
+
+#define ZCS_RING_ENTRIES_MIN	8u
+#define ZCS_RING_ENTRIES_MAX	4096u	/* SQ; the CQ has twice as many */
+
+/* One index or flag word alone on its 64-byte cache line. */
+struct zcs_ring_word {
+	uint32_t v;		/* accessed only with C11 atomics */
+	uint32_t pad[15];
+};
+
+/*
+ * At offset 0 of the ring memfd. Indices run free (mod 2^32); entry i is
+ * at [i & (entries - 1)]. Each word has one writer.
+ */
+struct zcs_ring_ctl {
+	struct zcs_ring_word sq_head;	/* daemon: records taken */
+	struct zcs_ring_word sq_tail;	/* client: records written */
+	struct zcs_ring_word cq_head;	/* client: completions read */
+	struct zcs_ring_word cq_tail;	/* daemon: completions written */
+	struct zcs_ring_word daemon_flags;	/* ZCS_RING_NEED_WAKEUP */
+	struct zcs_ring_word client_flags;	/* ZCS_RING_WAITING */
+};
+
+/* The daemon sleeps: write its eventfd after new records or CQ room. */
+#define ZCS_RING_NEED_WAKEUP	0x01u
+/* The client sleeps: the daemon writes its eventfd after completions. */
+#define ZCS_RING_WAITING	0x01u
+
 /* Change a destination's policy at run time (administrators only). */
 struct zcs_policy {
 	char dest[64];		/* destination name or address */
@@ -162,6 +211,14 @@ struct zcs_counters {
 	uint64_t completion_msgs;	/* COMPLETE messages written */
 };
 
+/* The shared-memory fast path, per client and in all. */
+struct zcs_ring_counters {
+	uint64_t records;	/* SEND records taken from the ring */
+	uint64_t wakeups_in;	/* the client woke the daemon */
+	uint64_t wakeups_out;	/* the daemon woke the client */
+	uint64_t poll_ns;	/* daemon time spent polling rings */
+};
+
 struct zcs_status_daemon {
 	char version[16];	/* daemon version string */
 	uint64_t uptime_ms;
@@ -172,9 +229,10 @@ struct zcs_status_daemon {
 	uint32_t flows;
 	uint32_t inflight;
 	uint32_t ring_entries;
-	uint32_t reserved;
+	uint32_t poll_usec;	/* rings polled this long after work */
 	uint64_t pool_bytes;	/* all clients' pools */
 	struct zcs_counters st;
+	struct zcs_ring_counters rings;
 };
 
 struct zcs_status_client {
@@ -187,7 +245,12 @@ struct zcs_status_client {
 	uint32_t flows;
 	char name[ZCS_NAME_MAX];
 	struct zcs_counters st;
+	uint32_t flags;		/* ZCS_CLIENT_F_* */
+	uint32_t ring_entries;	/* SQ entries, with rings */
+	struct zcs_ring_counters rings;
 };
+
+#define ZCS_CLIENT_F_RINGS	0x01u	/* uses shared-memory rings */
 
 #define ZCS_FLUSH_IMMEDIATE	0
 #define ZCS_FLUSH_BATCH		1
@@ -236,8 +299,19 @@ _Static_assert(offsetof(struct zcs_msg_send, len) == 16, "zcs_send.len");
 _Static_assert(offsetof(struct zcs_msg_send, flow) == 20, "zcs_send.flow");
 _Static_assert(sizeof(struct zcs_msg_completion) == 16, "zcs_completion");
 _Static_assert(sizeof(struct zcs_counters) == 56, "zcs_counters");
-_Static_assert(sizeof(struct zcs_status_daemon) == 120, "zcs_status_daemon");
-_Static_assert(sizeof(struct zcs_status_client) == 120, "zcs_status_client");
+_Static_assert(sizeof(struct zcs_ring_counters) == 32, "zcs_ring_counters");
+_Static_assert(sizeof(struct zcs_status_daemon) == 152, "zcs_status_daemon");
+_Static_assert(sizeof(struct zcs_status_client) == 160, "zcs_status_client");
+_Static_assert(sizeof(struct zcs_rings) == 32, "zcs_rings");
+_Static_assert(sizeof(struct zcs_ring_word) == 64, "zcs_ring_word");
+_Static_assert(sizeof(struct zcs_ring_ctl) == 384, "zcs_ring_ctl");
+_Static_assert(offsetof(struct zcs_ring_ctl, sq_tail) == 64, "sq_tail");
+_Static_assert(offsetof(struct zcs_ring_ctl, cq_head) == 128, "cq_head");
+_Static_assert(offsetof(struct zcs_ring_ctl, cq_tail) == 192, "cq_tail");
+_Static_assert(offsetof(struct zcs_ring_ctl, daemon_flags) == 256,
+	       "daemon_flags");
+_Static_assert(offsetof(struct zcs_ring_ctl, client_flags) == 320,
+	       "client_flags");
 _Static_assert(sizeof(struct zcs_status_dest) == 272, "zcs_status_dest");
 _Static_assert(sizeof(struct zcs_policy) == 320, "zcs_policy");
 
@@ -245,6 +319,7 @@ _Static_assert(sizeof(struct zcs_policy) == 320, "zcs_policy");
 int zcs_hdr_check(const struct zcs_hdr *h, size_t avail);
 int zcs_payload_check(const struct zcs_hdr *h, const void *payload);
 int zcs_hello_check(const struct zcs_hello *m);
+int zcs_rings_check(const struct zcs_rings *m);
 int zcs_flow_open_check(const struct zcs_flow_open *m);
 int zcs_flow_close_check(const struct zcs_flow_close *m);
 int zcs_policy_check(const struct zcs_policy *m);

@@ -73,7 +73,7 @@ size_t fz_gen_hello(struct fz_sess *s, uint8_t *buf)
 	if (fz_pct(r, 3))
 		m.flags = 1u << fz_below(r, 32);
 	if (fz_pct(r, 3))
-		m.reserved = (uint32_t)fz_next(r) | 1;
+		m.ring_entries = (uint32_t)fz_next(r) | 1;
 	if (fz_pct(r, 3))
 		memset(m.name, 'n', sizeof(m.name));	/* no NUL */
 	if (fz_pct(r, 3))

@@ -158,7 +158,7 @@ static void test_hdr_version(void)
 static void test_hdr_type(void)
 {
 	static const uint16_t unknown[] = {
-		0, 1, 99, 105, 109, 114, 119, 125, 129, 132, 199, 201, 299, 301,
+		0, 1, 99, 106, 109, 114, 119, 125, 129, 132, 199, 201, 299, 301,
 		0xffff
 	};
 	struct zcs_hdr h;
@@ -287,15 +287,22 @@ static void test_hello(void)
 	memset(m.name, 'x', sizeof(m.name));
 	EXPECT_EQ(zcs_hello_check(&m), -EBADMSG);
 	memset(&m, 0, sizeof(m));
-	m.flags = 1;
+	m.flags = ZCS_HELLO_F_RINGS;
+	EXPECT_EQ(zcs_hello_check(&m), 0);
+	m.ring_entries = ZCS_RING_ENTRIES_MAX;
+	EXPECT_EQ(zcs_hello_check(&m), 0);
+	m.ring_entries = ZCS_RING_ENTRIES_MAX + 1;
+	EXPECT_EQ(zcs_hello_check(&m), -EINVAL);
+	m.flags = 2;
+	m.ring_entries = 0;
 	EXPECT_EQ(zcs_hello_check(&m), -EINVAL);
 	m.flags = 0x80000000u;
 	EXPECT_EQ(zcs_hello_check(&m), -EINVAL);
 	m.flags = 0;
-	m.reserved = 1;
+	m.ring_entries = 1;	/* sizes rings that were not asked for */
 	EXPECT_EQ(zcs_hello_check(&m), -EINVAL);
 	/* Through the message path every payload failure is -EBADMSG. */
-	m.reserved = 0;
+	m.ring_entries = 0;
 	memset(m.name, 'y', sizeof(m.name));
 	len = build(ZCS_MSG_HELLO, sizeof(m));
 	memcpy(buf + sizeof(struct zcs_hdr), &m, sizeof(m));
@@ -454,6 +461,49 @@ static void test_range_check(void)
 				  UINT64_MAX), 0);
 }
 
+/* A RINGS layout: sizes, order and bounds, each broken once. */
+static void test_rings_check(void)
+{
+	const struct zcs_rings good = {
+		.bytes = 8192, .sq_entries = 64, .cq_entries = 128,
+		.sq_off = 384, .cq_off = 384 + 64 * 32,
+	};
+	struct zcs_rings m = good;
+
+	EXPECT_EQ(zcs_rings_check(&m), 0);
+	m.cq_off = 384 + 64 * 32 + 64;	/* a gap is fine */
+	EXPECT_EQ(zcs_rings_check(&m), 0);
+	m = good;
+	m.sq_entries = 48;
+	m.cq_entries = 96;
+	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
+	m = good;
+	m.sq_entries = 4;
+	m.cq_entries = 8;
+	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
+	m = good;
+	m.cq_entries = 64;
+	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
+	m = good;
+	m.sq_off = 320;		/* over the control words */
+	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
+	m = good;
+	m.sq_off = 400;		/* not on a cache line */
+	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
+	m = good;
+	m.cq_off = 384 + 64 * 32 - 64;	/* overlaps the SQ */
+	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
+	m = good;
+	m.bytes = 384 + 64 * 32 + 128 * 16 - 1;	/* CQ past the end */
+	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
+	m = good;
+	m.cq_off = UINT32_MAX - 63;	/* no wrap */
+	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
+	m = good;
+	m.flags = 1;
+	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
+}
+
 int main(void)
 {
 	test_hdr_init();
@@ -470,6 +520,7 @@ int main(void)
 	test_strings();
 	test_send_check();
 	test_range_check();
+	test_rings_check();
 	printf("test-proto: %u checks, %u failed\n", checks, failures);
 	return failures ? EXIT_FAILURE : EXIT_SUCCESS;
 }
