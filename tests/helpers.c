@@ -690,6 +690,35 @@ void th_rec_build(void *buf, size_t len, uint32_t client, uint64_t seq)
 	memcpy(p, &h, sizeof(h));
 }
 
+/* One packet, with descriptors attached. */
+ssize_t th_send_fds(int sock, const void *buf, size_t len, const int *fds,
+		    int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(TH_FDS_MAX * sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = len ? 1 : 0 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (nfds < 0 || nfds > TH_FDS_MAX)
+		return -EINVAL;
+	memset(&cm, 0, sizeof(cm));
+	if (nfds) {
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+	}
+	n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	return n < 0 ? -errno : n;
+}
+
 /* ---- receivers ---- */
 
 int th_fd_count(pid_t pid)

@@ -211,6 +211,15 @@ void th_recv_dest(const struct th_recv *rv, char *buf, size_t size);
  */
 int th_listen_lo(uint16_t *port, int rcvbuf);
 
+/*
+ * th_send_fds - send @len bytes (0 allowed) as one packet on @sock with
+ * @nfds (at most TH_FDS_MAX) descriptors in one SCM_RIGHTS. Returns the
+ * bytes sent or -errno.
+ */
+#define TH_FDS_MAX 16
+ssize_t th_send_fds(int sock, const void *buf, size_t len, const int *fds,
+		    int nfds);
+
 /* th_fd_count - open fds of @pid (entries of /proc/PID/fd), or -1. */
 int th_fd_count(pid_t pid);
 

@@ -24,30 +24,15 @@ static struct th_daemon daemon_;
 /* A zero-length message carrying @nfds descriptors of /dev/null. */
 static void send_empty(int fd, int nfds)
 {
-	union {
-		char buf[CMSG_SPACE(FDS_PER_MSG * sizeof(int))];
-		struct cmsghdr align;
-	} cm;
 	int pass[FDS_PER_MSG], i;
-	struct msghdr mh = { 0 };
-	struct cmsghdr *c;
+	ssize_t n;
 
-	memset(&cm, 0, sizeof(cm));
 	for (i = 0; i < nfds; i++) {
 		pass[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		TH_CHECK(pass[i] >= 0, "open: %s", strerror(errno));
 	}
-	if (nfds) {
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), pass, nfds * sizeof(int));
-	}
-	TH_CHECK(sendmsg(fd, &mh, MSG_NOSIGNAL) == 0, "sendmsg: %s",
-		 strerror(errno));
+	n = th_send_fds(fd, NULL, 0, pass, nfds);
+	TH_CHECK(n == 0, "sendmsg: %s", strerror((int)-n));
 	for (i = 0; i < nfds; i++)
 		close(pass[i]);
 }

@@ -112,28 +112,14 @@ static void send_hello(int fd, uint64_t pool)
 /* A STATUS request with an fd riding along: the fd must be closed. */
 static void attach_fd(void)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cm;
 	struct zcs_hdr h;
-	struct iovec iov = { &h, sizeof(h) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cm.buf,
-			     .msg_controllen = sizeof(cm.buf) };
-	struct cmsghdr *c;
 	int fd = raw_conn(), pass = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
 
 	send_hello(fd, 0);
 	zcs_hdr_init(&h, ZCS_MSG_STATUS, 0, 2);
-	memset(&cm, 0, sizeof(cm));
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &pass, sizeof(int));
-	TH_CHECK(sendmsg(fd, &mh, MSG_NOSIGNAL) == sizeof(h), "sendmsg: %s",
-		 strerror(errno));
+	n = th_send_fds(fd, &h, sizeof(h), &pass, 1);
+	TH_CHECK(n == sizeof(h), "sendmsg: %s", strerror((int)-n));
 	close(pass);
 	expect_closed(fd, "message with an fd");
 }

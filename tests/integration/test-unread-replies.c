@@ -94,26 +94,12 @@ static void fill_until_paused(struct th_raw *r, uint32_t flow)
 /* Pass @fd itself in a message; the daemon reads it only if it resumes. */
 static void send_own_socket(int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cm;
 	struct zcs_hdr h;
-	struct iovec iov = { &h, sizeof(h) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cm.buf,
-			     .msg_controllen = sizeof(cm.buf) };
-	struct cmsghdr *c;
+	ssize_t n;
 
-	memset(&cm, 0, sizeof(cm));
 	zcs_hdr_init(&h, ZCS_MSG_STATUS, 0, 1);
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	TH_CHECK(sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(h),
-		 "sendmsg: %s", strerror(errno));
+	n = th_send_fds(fd, &h, sizeof(h), &fd, 1);
+	TH_CHECK(n == (ssize_t)sizeof(h), "sendmsg: %s", strerror((int)-n));
 }
 
 /* Clients holding a pool, from STATUS on a connection of its own. */
