@@ -183,5 +183,5 @@ void complete_error(struct client *c, struct zcs_msg_completion *v,
 	memcpy(buf + sizeof(h), v, n * sizeof(*v));
 	count_msg(&c->st, n);
 	count_msg(&c->d->st, n);
-	conn_send(c, buf, h.len, -1);
+	conn_send(c, buf, h.len);
 }

@@ -308,46 +308,76 @@ static int conn_queue(struct client *c, const void *msg, size_t len)
 	return 0;
 }
 
+/* Descriptors one message may carry: the ring memfd and two eventfds. */
+#define SEND_FDS_MAX	3
+
 static ssize_t conn_sendmsg(struct client *c, const void *msg, size_t len,
-			    int fd)
+			    const int *fds, unsigned nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))];
 		struct cmsghdr align;
 	} cmsg;
 	struct iovec iov = { (void *)(uintptr_t)msg, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
 
-	if (fd >= 0) {
+	if (nfds) {
 		memset(&cmsg, 0, sizeof(cmsg));
 		mh.msg_control = cmsg.buf;
-		mh.msg_controllen = sizeof(cmsg.buf);
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
 	}
 	return sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 /*
- * conn_send - write one whole message (and maybe an fd). When the socket
- * is full the message is queued in order, except one carrying an fd,
- * which is only ever the first message and so never waits.
- * Returns 0, or -errno after which the client has been killed.
+ * conn_send_fds - write one whole message carrying @nfds descriptors
+ * (at most 3) in one SCM_RIGHTS. Such a message is only sent right after
+ * HELLO, when nothing is queued, so it never waits: a full socket then
+ * drops the client. Returns 0, or -errno after which the client has been
+ * killed.
  */
-int conn_send(struct client *c, const void *msg, size_t len, int fd)
+int conn_send_fds(struct client *c, const void *msg, size_t len,
+		  const int *fds, unsigned nfds)
 {
 	int err;
 
 	if (c->dead)
 		return -EPIPE;
-	if (STAILQ_EMPTY(&c->outq) || fd >= 0) {
-		if (conn_sendmsg(c, msg, len, fd) >= 0)
+	if (nfds > SEND_FDS_MAX) {
+		log_warnx("client %u: %u descriptors in one message", c->id,
+			  nfds);
+		return -EINVAL;
+	}
+	if (nfds == 0)
+		return conn_send(c, msg, len);
+	if (conn_sendmsg(c, msg, len, fds, nfds) >= 0)
+		return 0;
+	err = -errno;
+	conn_lost(c, err);
+	return err;
+}
+
+/*
+ * conn_send - write one whole message. When the socket is full the
+ * message is queued in order. Returns 0, or -errno after which the client
+ * has been killed.
+ */
+int conn_send(struct client *c, const void *msg, size_t len)
+{
+	int err;
+
+	if (c->dead)
+		return -EPIPE;
+	if (STAILQ_EMPTY(&c->outq)) {
+		if (conn_sendmsg(c, msg, len, NULL, 0) >= 0)
 			return 0;
-		if (errno != EAGAIN || fd >= 0) {
+		if (errno != EAGAIN) {
 			err = -errno;
 			conn_lost(c, err);
 			return err;
@@ -372,7 +402,7 @@ int conn_reply(struct client *c, uint16_t type, uint64_t cookie,
 	memcpy(msg, &h, sizeof(h));
 	if (len)
 		memcpy(msg + sizeof(h), payload, len);
-	return conn_send(c, msg, sizeof(h) + len, -1);
+	return conn_send(c, msg, sizeof(h) + len);
 }
 
 /* conn_error - answer a request with ZCS_MSG_ERROR and a reason. */

@@ -26,7 +26,8 @@ static int hello_ok_send(struct client *c, uint64_t cookie,
 		h.flags = ZCS_HDR_F_FD;
 	memcpy(msg, &h, sizeof(h));
 	memcpy(msg + sizeof(h), ok, sizeof(*ok));
-	return conn_send(c, msg, sizeof(msg), c->pool.memfd);
+	return conn_send_fds(c, msg, sizeof(msg), &c->pool.memfd,
+			     c->pool.memfd >= 0);
 }
 
 /* A client's name goes into logs: printable ASCII only. */

@@ -276,7 +276,9 @@ struct client *conn_new(struct zcsd *d, int fd, const struct peer *p);
 void conn_kill(struct client *c, const char *why);
 void conn_lost(struct client *c, int err);
 void conn_free(struct client *c);
-int conn_send(struct client *c, const void *msg, size_t len, int fd);
+int conn_send(struct client *c, const void *msg, size_t len);
+int conn_send_fds(struct client *c, const void *msg, size_t len,
+		  const int *fds, unsigned nfds);
 int conn_reply(struct client *c, uint16_t type, uint64_t cookie,
 	       const void *payload, size_t len);
 int conn_error(struct client *c, uint16_t req_type, uint64_t cookie,
