@@ -198,6 +198,7 @@ void conn_free(struct client *c)
 {
 	struct zcsd *d = c->d;
 
+	shring_free(c);
 	pool_close(c);
 	sendq_fini(c);
 	event_free(c->rev);
@@ -263,6 +264,7 @@ void conn_kill(struct client *c, const char *why)
 	event_del(c->rev);
 	event_del(c->wev);
 	unread_stop(c);
+	shring_stop(c);
 	close(c->fd);
 	c->fd = -1;
 	while ((m = STAILQ_FIRST(&c->outq))) {
