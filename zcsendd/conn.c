@@ -23,6 +23,7 @@
 #define FDS_MAX		16
 
 static void conn_linger_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_hup_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Close every fd that came with a message: clients never send any. */
 static int conn_drop_fds(struct msghdr *mh)
@@ -167,8 +168,9 @@ struct client *conn_new(struct zcsd *d, int fd, const struct peer *p)
 	STAILQ_INIT(&c->outq);
 	c->rev = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->wev = event_new(d->base, fd, EV_WRITE, conn_write_cb, c);
+	c->hup = event_new(d->base, fd, EV_CLOSED, conn_hup_cb, c);
 	c->linger = evtimer_new(d->base, conn_linger_cb, c);
-	if (!c->rev || !c->wev || !c->linger || unread_init(c) ||
+	if (!c->rev || !c->wev || !c->hup || !c->linger || unread_init(c) ||
 	    event_add(c->rev, NULL)) {
 		log_warnx("cannot watch client pid %d", (int)c->pid);
 		goto err_events;
@@ -183,6 +185,8 @@ err_events:
 		event_free(c->rev);
 	if (c->wev)
 		event_free(c->wev);
+	if (c->hup)
+		event_free(c->hup);
 	if (c->linger)
 		event_free(c->linger);
 	unread_stop(c);
@@ -203,6 +207,7 @@ void conn_free(struct client *c)
 	sendq_fini(c);
 	event_free(c->rev);
 	event_free(c->wev);
+	event_free(c->hup);
 	event_free(c->linger);
 	TAILQ_REMOVE(&d->clients, c, entry);
 	d->nconns--;
@@ -263,6 +268,7 @@ void conn_kill(struct client *c, const char *why)
 	c->d->dying++;
 	event_del(c->rev);
 	event_del(c->wev);
+	event_del(c->hup);
 	unread_stop(c);
 	shring_stop(c);
 	close(c->fd);
@@ -424,6 +430,31 @@ int conn_error(struct client *c, uint16_t req_type, uint64_t cookie, int err,
 }
 
 /*
+ * A paused client hung up. Its sends may never complete (a TCP peer that
+ * does not read), so nothing would resume reading and see the EOF: it is
+ * gone now, and linger_ms starts.
+ */
+static void conn_hup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_kill(arg, NULL);
+}
+
+/*
+ * conn_pause - @c is at its in-flight bound: read nothing more from it
+ * until completions free room, but still notice when it hangs up.
+ */
+void conn_pause(struct client *c)
+{
+	if (c->read_paused || c->dead)
+		return;
+	c->read_paused = true;
+	event_del(c->rev);
+	if (event_add(c->hup, NULL))
+		log_warnx("client %u: cannot watch for its hang-up while it "
+			  "waits for completions", c->id);
+}
+
+/*
  * conn_resume - read again once completions freed in-flight room; never
  * while draining, when no new request is read.
  */
@@ -433,6 +464,7 @@ void conn_resume(struct client *c)
 	    c->inflight >= c->d->cfg.max_inflight)
 		return;
 	c->read_paused = false;
+	event_del(c->hup);
 	if (event_add(c->rev, NULL))
 		conn_kill(c, "cannot watch socket");
 }

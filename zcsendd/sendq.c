@@ -256,10 +256,8 @@ int sendq_handle(struct client *c, const uint8_t *payload, size_t n,
 		tcpchain_start(touched[i]);
 	}
 	send_errs_flush(c, &errs);
-	if (c->inflight >= c->d->cfg.max_inflight && !c->dead) {
-		c->read_paused = true;	/* completions will resume it */
-		event_del(c->rev);
-	}
+	if (c->inflight >= c->d->cfg.max_inflight)
+		conn_pause(c);	/* completions will resume it */
 	return 0;
 }
 

@@ -156,6 +156,7 @@ struct client {
 	uint32_t id;
 	int fd;
 	struct event *rev, *wev;
+	struct event *hup;	/* paused: it hung up (EV_CLOSED) */
 	struct event *linger;	/* a dead client's stuck sends: abort them */
 	struct event *unread_timer;	/* replies wait: is it reading? */
 	int unread_mark;	/* its unread bytes when the timer was armed */
@@ -291,6 +292,7 @@ int conn_reply(struct client *c, uint16_t type, uint64_t cookie,
 int conn_error(struct client *c, uint16_t req_type, uint64_t cookie,
 	       int err, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+void conn_pause(struct client *c);
 void conn_resume(struct client *c);
 void conn_want_write(struct client *c);
 void conn_free_all(struct zcsd *d);
