@@ -402,7 +402,7 @@ void config_defaults(struct zcsd_config *cfg)
 	cfg->reply_timeout_ms = 30000;
 	cfg->linger_ms = 10000;
 	cfg->drain_timeout_ms = 5000;
-	cfg->poll_usec = 50;	/* measured: see zcsendd.conf(5) */
+	cfg->poll_usec = 20;	/* measured: see zcsendd.conf(5) */
 	cfg->defaults.flush = ZCS_FLUSH_BATCH;
 	cfg->defaults.zerocopy = ZCS_ZC_ON;
 	cfg->defaults.batch_max = 64;
