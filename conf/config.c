@@ -63,6 +63,7 @@ static struct key keys[] = {
 	{ D(reply_timeout_ms), 1, 600000 },
 	{ D(linger_ms), 0, 600000 },
 	{ D(drain_timeout_ms), 0, 600000 },
+	{ D(poll_usec), 0, 1000000 },
 	{ P(flush), 0, 0 },
 	{ P(batch_max), 1, ZCS_COMPLETE_BATCH_MAX },
 	{ P(batch_usec), 0, 10000000 },
@@ -401,6 +402,7 @@ void config_defaults(struct zcsd_config *cfg)
 	cfg->reply_timeout_ms = 30000;
 	cfg->linger_ms = 10000;
 	cfg->drain_timeout_ms = 5000;
+	cfg->poll_usec = 20;	/* measured: see zcsendd.conf(5) */
 	cfg->defaults.flush = ZCS_FLUSH_BATCH;
 	cfg->defaults.zerocopy = ZCS_ZC_ON;
 	cfg->defaults.batch_max = 64;

@@ -69,6 +69,7 @@ struct zcsd_config {
 	uint32_t reply_timeout_ms;	/* replies unread so long: client dropped */
 	uint32_t linger_ms;		/* a dead client's sends may finish */
 	uint32_t drain_timeout_ms;	/* on SIGTERM, for sends in flight */
+	uint32_t poll_usec;		/* rings polled this long after work */
 	struct zcsd_policy defaults;
 	uint32_t ndests;
 	struct zcsd_dest_conf dests[CONFIG_DESTS_MAX];

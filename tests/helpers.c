@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,11 +360,13 @@ int th_raw_send_msg(struct th_raw *r, uint16_t type, uint8_t version,
 }
 
 /* Keep the first SCM_RIGHTS fd in *fd (or close it), close any others. */
-static void take_fds(struct msghdr *mh, int *fd)
+/* Keep up to @max of the fds that came (in @fds, count in *@nfds); close
+ * the rest. */
+static void take_fds(struct msghdr *mh, int *fds, int max, int *nfds)
 {
 	struct cmsghdr *c;
 	size_t i, n;
-	int fds[8];
+	int got[8];
 
 	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -371,12 +374,12 @@ static void take_fds(struct msghdr *mh, int *fd)
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		if (n > 8)
 			n = 8;
-		memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+		memcpy(got, CMSG_DATA(c), n * sizeof(int));
 		for (i = 0; i < n; i++) {
-			if (fd && *fd < 0)
-				*fd = fds[i];
+			if (*nfds < max)
+				fds[(*nfds)++] = got[i];
 			else
-				close(fds[i]);
+				close(got[i]);
 		}
 	}
 }
@@ -394,7 +397,8 @@ static int wait_readable(int fd, int timeout_ms)
 	return n ? 0 : -ETIMEDOUT;
 }
 
-static ssize_t raw_recvmsg(struct th_raw *r, void *buf, size_t size, int *fd)
+static ssize_t raw_recvmsg(struct th_raw *r, void *buf, size_t size,
+			   int *fds, int max, int *nfds)
 {
 	union {
 		char b[CMSG_SPACE(8 * sizeof(int))];
@@ -409,28 +413,27 @@ static ssize_t raw_recvmsg(struct th_raw *r, void *buf, size_t size, int *fd)
 
 	if (n < 0)
 		return -errno;
-	take_fds(&mh, fd);
+	take_fds(&mh, fds, max, nfds);
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 		return -EMSGSIZE;
 	return n;
 }
 
-int th_raw_recv(struct th_raw *r, struct zcs_hdr *h, void *payload,
-		size_t cap, int *fd, int timeout_ms)
+int th_raw_recv_fds(struct th_raw *r, struct zcs_hdr *h, void *payload,
+		    size_t cap, int *fds, int max, int *nfds, int timeout_ms)
 {
 	unsigned char *buf;
 	ssize_t n;
 	int err;
 
-	if (fd)
-		*fd = -1;
+	*nfds = 0;
 	err = wait_readable(r->fd, timeout_ms);
 	if (err)
 		return err;
 	buf = malloc(ZCS_MSG_MAX);
 	if (!buf)
 		return -ENOMEM;
-	n = raw_recvmsg(r, buf, ZCS_MSG_MAX, fd);
+	n = raw_recvmsg(r, buf, ZCS_MSG_MAX, fds, max, nfds);
 	if (n == 0)
 		err = -ECONNRESET;
 	else if (n < 0)
@@ -444,6 +447,18 @@ int th_raw_recv(struct th_raw *r, struct zcs_hdr *h, void *payload,
 	}
 	free(buf);
 	return err;
+}
+
+int th_raw_recv(struct th_raw *r, struct zcs_hdr *h, void *payload,
+		size_t cap, int *fd, int timeout_ms)
+{
+	int tmp = -1, nfds = 0, n;
+
+	n = th_raw_recv_fds(r, h, payload, cap, &tmp, fd ? 1 : 0, &nfds,
+			    timeout_ms);
+	if (fd)
+		*fd = nfds ? tmp : -1;
+	return n;
 }
 
 static int raw_map_pool(struct th_raw *r, int fd)
@@ -470,7 +485,8 @@ static int raw_map_pool(struct th_raw *r, int fd)
 	return 0;
 }
 
-int th_raw_hello(struct th_raw *r, uint64_t pool_bytes, const char *name)
+static int raw_hello(struct th_raw *r, uint64_t pool_bytes, uint32_t flags,
+		     uint32_t entries, const char *name)
 {
 	struct zcs_hello m;
 	struct zcs_hdr h;
@@ -478,6 +494,8 @@ int th_raw_hello(struct th_raw *r, uint64_t pool_bytes, const char *name)
 
 	memset(&m, 0, sizeof(m));
 	m.pool_bytes = pool_bytes;
+	m.flags = flags;
+	m.ring_entries = entries;
 	snprintf(m.name, sizeof(m.name), "%s", name);
 	err = th_raw_send_msg(r, ZCS_MSG_HELLO, ZCS_PROTO_VERSION, &m,
 			      sizeof(m));
@@ -503,6 +521,11 @@ int th_raw_hello(struct th_raw *r, uint64_t pool_bytes, const char *name)
 	else if (fd >= 0)
 		close(fd);
 	return err;
+}
+
+int th_raw_hello(struct th_raw *r, uint64_t pool_bytes, const char *name)
+{
+	return raw_hello(r, pool_bytes, 0, 0, name);
 }
 
 long th_raw_flow_open(struct th_raw *r, const char *dest)
@@ -1086,4 +1109,222 @@ void th_recv_dest(const struct th_recv *rv, char *buf, size_t size)
 	snprintf(buf, size, "%s://%s:%u",
 		 rv->proto == ZCS_PROTO_TCP ? "tcp" : "udp",
 		 rv->family == AF_INET ? "127.0.0.1" : "[::1]", rv->port);
+}
+
+int th_raw_status_client(struct th_raw *r, uint32_t id,
+			 struct zcs_status_client *out)
+{
+	unsigned char buf[sizeof(struct zcs_status_dest) * 2];
+	struct zcs_hdr h;
+	struct zcs_status_client m;
+	int n, have = 0;
+
+	n = th_raw_send_msg(r, ZCS_MSG_STATUS, ZCS_PROTO_VERSION, NULL, 0);
+	while (n == 0) {
+		n = th_raw_recv(r, &h, buf, sizeof(buf), NULL, 5000);
+		if (n < 0)
+			break;
+		if (h.type == ZCS_MSG_STATUS_END)
+			return have ? 0 : -ENOENT;
+		if (h.type == ZCS_MSG_STATUS_CLIENT) {
+			memcpy(&m, buf, sizeof(m));
+			if (m.id == id) {
+				*out = m;
+				have = 1;
+			}
+		}
+		n = 0;
+	}
+	return n;
+}
+
+/* ---- shared-memory rings ---- */
+
+static _Atomic uint32_t *ring_word(struct zcs_ring_word *w)
+{
+	return (_Atomic uint32_t *)(void *)&w->v;
+}
+
+static int rings_map(struct th_rings *rg, const int *fds)
+{
+	struct stat st;
+
+	rg->daemon_efd = fds[1];
+	rg->client_efd = fds[2];
+	if (fstat(fds[0], &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size != rg->lay.bytes) {
+		fprintf(stderr, "ring memfd size %lld, RINGS says %llu\n",
+			(long long)st.st_size,
+			(unsigned long long)rg->lay.bytes);
+		return -EPROTO;
+	}
+	rg->mem = mmap(NULL, rg->lay.bytes, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fds[0], 0);
+	if (rg->mem == MAP_FAILED) {
+		rg->mem = NULL;
+		return -errno;
+	}
+	rg->ctl = rg->mem;
+	rg->sq = (struct zcs_msg_send *)((char *)rg->mem + rg->lay.sq_off);
+	rg->cq = (struct zcs_msg_completion *)((char *)rg->mem +
+					       rg->lay.cq_off);
+	return 0;
+}
+
+/* RINGS and its three fds, or the ERROR that says why not. */
+static int rings_recv(struct th_raw *r, struct th_rings *rg)
+{
+	union {
+		struct zcs_rings lay;
+		struct zcs_error error;
+	} u;
+	struct zcs_hdr h;
+	int fds[3], nfds = 0, n, i, err = -EPROTO;
+
+	n = th_raw_recv_fds(r, &h, &u, sizeof(u), fds, 3, &nfds, 5000);
+	if (n < 0)
+		return n;
+	if (h.type == ZCS_MSG_ERROR && !nfds)
+		return u.error.req_type == ZCS_MSG_HELLO && u.error.err < 0
+			       ? u.error.err : -EPROTO;
+	if (h.type == ZCS_MSG_RINGS && nfds == 3) {
+		rg->lay = u.lay;
+		err = rings_map(rg, fds);
+		close(fds[0]);
+		if (!err)
+			return 0;
+		nfds = 1;	/* the eventfds go with th_rings_close */
+	}
+	fprintf(stderr, "rings: got %s with %d fds\n", zcs_msg_name(h.type),
+		nfds);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	return err;
+}
+
+int th_raw_hello_rings(struct th_raw *r, uint64_t pool_bytes,
+		       uint32_t entries, const char *name, struct th_rings *rg)
+{
+	int err;
+
+	memset(rg, 0, sizeof(*rg));
+	rg->daemon_efd = -1;
+	rg->client_efd = -1;
+	err = raw_hello(r, pool_bytes, ZCS_HELLO_F_RINGS, entries, name);
+	return err ? err : rings_recv(r, rg);
+}
+
+void th_rings_close(struct th_rings *rg)
+{
+	if (rg->mem)
+		munmap(rg->mem, rg->lay.bytes);
+	if (rg->daemon_efd >= 0)
+		close(rg->daemon_efd);
+	if (rg->client_efd >= 0)
+		close(rg->client_efd);
+	rg->mem = NULL;
+	rg->daemon_efd = rg->client_efd = -1;
+}
+
+/* After new records or freed CQ room: wake the daemon if it sleeps. */
+static void rings_wake_daemon(struct th_rings *rg)
+{
+	_Atomic uint32_t *flags = ring_word(&rg->ctl->daemon_flags);
+	uint64_t one = 1;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!(atomic_load_explicit(flags, memory_order_relaxed) &
+	      ZCS_RING_NEED_WAKEUP))
+		return;
+	if (atomic_fetch_and(flags, ~ZCS_RING_NEED_WAKEUP) &
+	    ZCS_RING_NEED_WAKEUP) {
+		if (write(rg->daemon_efd, &one, sizeof(one)) == sizeof(one))
+			rg->wakeups++;
+	}
+}
+
+uint32_t th_rings_submit(struct th_rings *rg, const struct zcs_msg_send *recs,
+			 uint32_t n)
+{
+	uint32_t head = atomic_load_explicit(ring_word(&rg->ctl->sq_head),
+					     memory_order_acquire);
+	uint32_t room = rg->lay.sq_entries - (rg->sq_tail - head), i;
+
+	if (n > room)
+		n = room;
+	for (i = 0; i < n; i++)
+		rg->sq[(rg->sq_tail + i) & (rg->lay.sq_entries - 1)] = recs[i];
+	if (!n)
+		return 0;
+	rg->sq_tail += n;
+	atomic_store_explicit(ring_word(&rg->ctl->sq_tail), rg->sq_tail,
+			      memory_order_release);
+	rings_wake_daemon(rg);
+	return n;
+}
+
+uint32_t th_rings_reap(struct th_rings *rg, struct zcs_msg_completion *out,
+		       uint32_t max)
+{
+	uint32_t tail = atomic_load_explicit(ring_word(&rg->ctl->cq_tail),
+					     memory_order_acquire);
+	uint32_t n = tail - rg->cq_head, i;
+
+	if (n > max)
+		n = max;
+	for (i = 0; i < n; i++)
+		out[i] = rg->cq[(rg->cq_head + i) & (rg->lay.cq_entries - 1)];
+	if (!n)
+		return 0;
+	rg->cq_head += n;
+	atomic_store_explicit(ring_word(&rg->ctl->cq_head), rg->cq_head,
+			      memory_order_release);
+	rings_wake_daemon(rg);
+	return n;
+}
+
+static int rings_cq_ready(struct th_rings *rg)
+{
+	return atomic_load_explicit(ring_word(&rg->ctl->cq_tail),
+				    memory_order_acquire) != rg->cq_head;
+}
+
+int th_rings_wait(struct th_rings *rg, int timeout_ms)
+{
+	_Atomic uint32_t *flags = ring_word(&rg->ctl->client_flags);
+	struct pollfd p = { .fd = rg->client_efd, .events = POLLIN };
+	uint64_t v;
+	int n;
+
+	if (rings_cq_ready(rg))
+		return 0;
+	atomic_fetch_or(flags, ZCS_RING_WAITING);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (rings_cq_ready(rg)) {
+		atomic_fetch_and(flags, ~ZCS_RING_WAITING);
+		return 0;
+	}
+	do {
+		n = poll(&p, 1, timeout_ms);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0 && read(rg->client_efd, &v, sizeof(v)) == sizeof(v))
+		rg->woken++;
+	atomic_fetch_and(flags, ~ZCS_RING_WAITING);
+	return rings_cq_ready(rg) ? 0 : -ETIMEDOUT;
+}
+
+int th_rings_completions(struct th_rings *rg, struct zcs_msg_completion *out,
+			 size_t n, int timeout_ms)
+{
+	uint64_t end = th_now_ms() + (uint64_t)timeout_ms;
+	size_t got = 0;
+
+	while (got < n) {
+		got += th_rings_reap(rg, out + got, (uint32_t)(n - got));
+		if (got == n || th_now_ms() >= end)
+			break;
+		th_rings_wait(rg, (int)(end - th_now_ms()));
+	}
+	return (int)got;
 }

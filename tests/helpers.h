@@ -116,6 +116,12 @@ int th_raw_send_msg(struct th_raw *r, uint16_t type, uint8_t version,
  */
 int th_raw_recv(struct th_raw *r, struct zcs_hdr *h, void *payload,
 		size_t cap, int *fd, int timeout_ms);
+/*
+ * th_raw_recv_fds - th_raw_recv keeping up to @max fds in @fds (how many
+ * in *@nfds); any more are closed.
+ */
+int th_raw_recv_fds(struct th_raw *r, struct zcs_hdr *h, void *payload,
+		    size_t cap, int *fds, int max, int *nfds, int timeout_ms);
 /* Open a flow; returns the flow id (>= 0) or the ERROR's -errno. */
 long th_raw_flow_open(struct th_raw *r, const char *dest);
 /* Close a flow: 0 on FLOW_CLOSED naming it, the ERROR's -errno, or -EPROTO. */
@@ -126,6 +132,12 @@ int th_raw_flow_close(struct th_raw *r, uint32_t flow);
  */
 int th_raw_status(struct th_raw *r, struct zcs_status_daemon *out,
 		  unsigned *clients, unsigned *dests);
+/*
+ * th_raw_status_client - STATUS; the STATUS_CLIENT record of client @id
+ * into @out. 0, -ENOENT when it is not listed, or -errno.
+ */
+int th_raw_status_client(struct th_raw *r, uint32_t id,
+			 struct zcs_status_client *out);
 /* One SEND message carrying @n records. */
 int th_raw_send(struct th_raw *r, const struct zcs_msg_send *recs, size_t n);
 /*
@@ -135,6 +147,52 @@ int th_raw_send(struct th_raw *r, const struct zcs_msg_send *recs, size_t n);
  */
 int th_raw_completions(struct th_raw *r, struct zcs_msg_completion *out,
 		       size_t n, int timeout_ms);
+
+/* ---- shared-memory rings (PROTOCOL.md, "Rings") ---- */
+struct th_rings {
+	struct zcs_rings lay;
+	void *mem;		/* the ring memfd, mapped shared */
+	struct zcs_ring_ctl *ctl;
+	struct zcs_msg_send *sq;
+	struct zcs_msg_completion *cq;
+	int daemon_efd;		/* we write it to wake the daemon */
+	int client_efd;		/* the daemon writes it to wake us */
+	uint32_t sq_tail;	/* ours */
+	uint32_t cq_head;	/* ours */
+	uint64_t wakeups;	/* times we woke the daemon */
+	uint64_t woken;		/* times the daemon woke us */
+};
+
+/*
+ * th_raw_hello_rings - HELLO with ZCS_HELLO_F_RINGS asking @entries SQ
+ * entries (0: the daemon's choice): HELLO_OK (the pool mapped as by
+ * th_raw_hello), then RINGS with its three fds; checks the ring memfd's
+ * size and maps it (the memfd itself is closed).
+ * Returns 0; the ERROR's -errno when the daemon made no rings (the
+ * connection goes on without); or -errno (-EPROTO for a wrong reply).
+ */
+int th_raw_hello_rings(struct th_raw *r, uint64_t pool_bytes,
+		       uint32_t entries, const char *name,
+		       struct th_rings *rg);
+void th_rings_close(struct th_rings *rg);
+/*
+ * th_rings_submit - write up to @n records at the SQ tail, publish them,
+ * and wake the daemon if it sleeps. Returns how many fit.
+ */
+uint32_t th_rings_submit(struct th_rings *rg, const struct zcs_msg_send *recs,
+			 uint32_t n);
+/* Take up to @max completions (waking the daemon if it sleeps). */
+uint32_t th_rings_reap(struct th_rings *rg, struct zcs_msg_completion *out,
+		       uint32_t max);
+/*
+ * th_rings_wait - sleep on the client eventfd until completions show:
+ * set WAITING, fence, look again, then poll up to @timeout_ms.
+ * Returns 0 when completions are there, or -ETIMEDOUT.
+ */
+int th_rings_wait(struct th_rings *rg, int timeout_ms);
+/* Collect @n completions within @timeout_ms; returns how many came. */
+int th_rings_completions(struct th_rings *rg, struct zcs_msg_completion *out,
+			 size_t n, int timeout_ms);
 
 /* ---- payloads ---- */
 uint64_t th_fnv1a(const void *buf, size_t len);

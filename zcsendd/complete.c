@@ -6,7 +6,9 @@
  * at once when the flow has nothing else in flight, so no client stalls
  * waiting for a batch to fill. A request's slot is freed only once its
  * completion is written, so a client that stops reading holds at most its
- * in-flight quota of memory.
+ * in-flight quota of memory. A client with shared-memory rings gets its
+ * completions in its completion ring instead, published by shring_io.c
+ * as soon as they finish: the batch only holds them until then.
  */
 #include <sys/socket.h>
 #include <errno.h>
@@ -62,11 +64,27 @@ void complete_req(struct req *r)
 		return;
 	}
 	req_list_push(&f->batch, r);
+	if (c->sr) {
+		shring_due(f);
+		return;
+	}
 	if (p->flush == ZCS_FLUSH_IMMEDIATE || f->batch.n >= p->batch_max ||
 	    f->inflight == 0)
 		complete_flush(f);
 	else if (f->batch.n == 1)
 		batch_timer_arm(f);
+}
+
+/* complete_record - the completion record that tells @r's client. */
+void complete_record(const struct req *r, struct zcs_msg_completion *v)
+{
+	v->tag = r->tag;
+	v->result = r->err ? r->err : (int32_t)r->done;
+	v->flags = 0;
+	if (r->zc)
+		v->flags = ZCS_COMP_F_ZC | (r->copied ? ZCS_COMP_F_COPIED : 0);
+	if (r->zc && (r->c->d->ring.features & ZCS_FEAT_REPORT_USAGE))
+		v->flags |= ZCS_COMP_F_USAGE;
 }
 
 /* Lay the first @k completions of @f's batch out as one message. */
@@ -80,13 +98,7 @@ static size_t batch_encode(struct flow *f, uint32_t k, uint8_t *buf)
 	zcs_hdr_init(&h, ZCS_MSG_COMPLETE, k * sizeof(v), 0);
 	memcpy(buf, &h, sizeof(h));
 	for (i = 0; i < k; i++, r = r->next) {
-		v.tag = r->tag;
-		v.result = r->err ? r->err : (int32_t)r->done;
-		v.flags = 0;
-		if (r->zc)
-			v.flags = ZCS_COMP_F_ZC | (r->copied ? ZCS_COMP_F_COPIED : 0);
-		if (r->zc && (r->c->d->ring.features & ZCS_FEAT_REPORT_USAGE))
-			v.flags |= ZCS_COMP_F_USAGE;
+		complete_record(r, &v);
 		memcpy(buf + sizeof(h) + i * sizeof(v), &v, sizeof(v));
 	}
 	return h.len;
@@ -125,12 +137,13 @@ static void batch_write(struct flow *f)
 /*
  * complete_flush - write @f's waiting completions now. Control replies
  * queued before them go first, so this waits for the socket if any do.
+ * A ring client's completions never take the socket.
  */
 void complete_flush(struct flow *f)
 {
 	struct client *c = f->c;
 
-	if (!f->batch.n || c->dead)
+	if (!f->batch.n || c->dead || c->sr)
 		return;
 	if (!STAILQ_EMPTY(&c->outq)) {
 		f->flush_due = true;
@@ -183,5 +196,5 @@ void complete_error(struct client *c, struct zcs_msg_completion *v,
 	memcpy(buf + sizeof(h), v, n * sizeof(*v));
 	count_msg(&c->st, n);
 	count_msg(&c->d->st, n);
-	conn_send(c, buf, h.len, -1);
+	conn_send(c, buf, h.len);
 }

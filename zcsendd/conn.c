@@ -23,6 +23,7 @@
 #define FDS_MAX		16
 
 static void conn_linger_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_hup_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Close every fd that came with a message: clients never send any. */
 static int conn_drop_fds(struct msghdr *mh)
@@ -167,8 +168,9 @@ struct client *conn_new(struct zcsd *d, int fd, const struct peer *p)
 	STAILQ_INIT(&c->outq);
 	c->rev = event_new(d->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
 	c->wev = event_new(d->base, fd, EV_WRITE, conn_write_cb, c);
+	c->hup = event_new(d->base, fd, EV_CLOSED, conn_hup_cb, c);
 	c->linger = evtimer_new(d->base, conn_linger_cb, c);
-	if (!c->rev || !c->wev || !c->linger || unread_init(c) ||
+	if (!c->rev || !c->wev || !c->hup || !c->linger || unread_init(c) ||
 	    event_add(c->rev, NULL)) {
 		log_warnx("cannot watch client pid %d", (int)c->pid);
 		goto err_events;
@@ -183,6 +185,8 @@ err_events:
 		event_free(c->rev);
 	if (c->wev)
 		event_free(c->wev);
+	if (c->hup)
+		event_free(c->hup);
 	if (c->linger)
 		event_free(c->linger);
 	unread_stop(c);
@@ -198,10 +202,12 @@ void conn_free(struct client *c)
 {
 	struct zcsd *d = c->d;
 
+	shring_free(c);
 	pool_close(c);
 	sendq_fini(c);
 	event_free(c->rev);
 	event_free(c->wev);
+	event_free(c->hup);
 	event_free(c->linger);
 	TAILQ_REMOVE(&d->clients, c, entry);
 	d->nconns--;
@@ -262,7 +268,9 @@ void conn_kill(struct client *c, const char *why)
 	c->d->dying++;
 	event_del(c->rev);
 	event_del(c->wev);
+	event_del(c->hup);
 	unread_stop(c);
+	shring_stop(c);
 	close(c->fd);
 	c->fd = -1;
 	while ((m = STAILQ_FIRST(&c->outq))) {
@@ -308,46 +316,76 @@ static int conn_queue(struct client *c, const void *msg, size_t len)
 	return 0;
 }
 
+/* Descriptors one message may carry: the ring memfd and two eventfds. */
+#define SEND_FDS_MAX	3
+
 static ssize_t conn_sendmsg(struct client *c, const void *msg, size_t len,
-			    int fd)
+			    const int *fds, unsigned nfds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))];
 		struct cmsghdr align;
 	} cmsg;
 	struct iovec iov = { (void *)(uintptr_t)msg, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cm;
 
-	if (fd >= 0) {
+	if (nfds) {
 		memset(&cmsg, 0, sizeof(cmsg));
 		mh.msg_control = cmsg.buf;
-		mh.msg_controllen = sizeof(cmsg.buf);
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
 	}
 	return sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 /*
- * conn_send - write one whole message (and maybe an fd). When the socket
- * is full the message is queued in order, except one carrying an fd,
- * which is only ever the first message and so never waits.
- * Returns 0, or -errno after which the client has been killed.
+ * conn_send_fds - write one whole message carrying @nfds descriptors
+ * (at most 3) in one SCM_RIGHTS. Such a message is only sent right after
+ * HELLO, when nothing is queued, so it never waits: a full socket then
+ * drops the client. Returns 0, or -errno after which the client has been
+ * killed.
  */
-int conn_send(struct client *c, const void *msg, size_t len, int fd)
+int conn_send_fds(struct client *c, const void *msg, size_t len,
+		  const int *fds, unsigned nfds)
 {
 	int err;
 
 	if (c->dead)
 		return -EPIPE;
-	if (STAILQ_EMPTY(&c->outq) || fd >= 0) {
-		if (conn_sendmsg(c, msg, len, fd) >= 0)
+	if (nfds > SEND_FDS_MAX) {
+		log_warnx("client %u: %u descriptors in one message", c->id,
+			  nfds);
+		return -EINVAL;
+	}
+	if (nfds == 0)
+		return conn_send(c, msg, len);
+	if (conn_sendmsg(c, msg, len, fds, nfds) >= 0)
+		return 0;
+	err = -errno;
+	conn_lost(c, err);
+	return err;
+}
+
+/*
+ * conn_send - write one whole message. When the socket is full the
+ * message is queued in order. Returns 0, or -errno after which the client
+ * has been killed.
+ */
+int conn_send(struct client *c, const void *msg, size_t len)
+{
+	int err;
+
+	if (c->dead)
+		return -EPIPE;
+	if (STAILQ_EMPTY(&c->outq)) {
+		if (conn_sendmsg(c, msg, len, NULL, 0) >= 0)
 			return 0;
-		if (errno != EAGAIN || fd >= 0) {
+		if (errno != EAGAIN) {
 			err = -errno;
 			conn_lost(c, err);
 			return err;
@@ -372,7 +410,7 @@ int conn_reply(struct client *c, uint16_t type, uint64_t cookie,
 	memcpy(msg, &h, sizeof(h));
 	if (len)
 		memcpy(msg + sizeof(h), payload, len);
-	return conn_send(c, msg, sizeof(h) + len, -1);
+	return conn_send(c, msg, sizeof(h) + len);
 }
 
 /* conn_error - answer a request with ZCS_MSG_ERROR and a reason. */
@@ -392,6 +430,31 @@ int conn_error(struct client *c, uint16_t req_type, uint64_t cookie, int err,
 }
 
 /*
+ * A paused client hung up. Its sends may never complete (a TCP peer that
+ * does not read), so nothing would resume reading and see the EOF: it is
+ * gone now, and linger_ms starts.
+ */
+static void conn_hup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_kill(arg, NULL);
+}
+
+/*
+ * conn_pause - @c is at its in-flight bound: read nothing more from it
+ * until completions free room, but still notice when it hangs up.
+ */
+void conn_pause(struct client *c)
+{
+	if (c->read_paused || c->dead)
+		return;
+	c->read_paused = true;
+	event_del(c->rev);
+	if (event_add(c->hup, NULL))
+		log_warnx("client %u: cannot watch for its hang-up while it "
+			  "waits for completions", c->id);
+}
+
+/*
  * conn_resume - read again once completions freed in-flight room; never
  * while draining, when no new request is read.
  */
@@ -401,6 +464,7 @@ void conn_resume(struct client *c)
 	    c->inflight >= c->d->cfg.max_inflight)
 		return;
 	c->read_paused = false;
+	event_del(c->hup);
 	if (event_add(c->rev, NULL))
 		conn_kill(c, "cannot watch socket");
 }

@@ -26,7 +26,8 @@ static int hello_ok_send(struct client *c, uint64_t cookie,
 		h.flags = ZCS_HDR_F_FD;
 	memcpy(msg, &h, sizeof(h));
 	memcpy(msg + sizeof(h), ok, sizeof(*ok));
-	return conn_send(c, msg, sizeof(msg), c->pool.memfd);
+	return conn_send_fds(c, msg, sizeof(msg), &c->pool.memfd,
+			     c->pool.memfd >= 0);
 }
 
 /* A client's name goes into logs: printable ASCII only. */
@@ -37,6 +38,22 @@ static void name_copy(char *dst, const char *src, size_t size)
 	for (i = 0; i + 1 < size && src[i]; i++)
 		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
 	dst[i] = '\0';
+}
+
+/*
+ * After HELLO_OK, rings for a client that asked. Without them (no pool,
+ * no memory, no descriptors) it is told so and goes on over the socket.
+ */
+static void hello_rings(struct client *c, const struct zcs_hello *m,
+			uint64_t cookie)
+{
+	int err = -EINVAL;
+
+	if (c->pool.size)
+		err = shring_open(c, m->ring_entries, cookie);
+	if (err && !c->dead)
+		conn_error(c, ZCS_MSG_HELLO, cookie, err, "no rings: %s",
+			   c->pool.size ? strerror(-err) : "they need a pool");
 }
 
 static int handle_hello(struct client *c, const struct zcs_hdr *h,
@@ -79,7 +96,10 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 	ok.max_inflight = c->d->cfg.max_inflight;
 	ok.max_flows = c->d->cfg.max_flows;
 	ok.max_send_bytes = c->d->cfg.max_send_bytes;
-	return hello_ok_send(c, h->cookie, &ok);
+	err = hello_ok_send(c, h->cookie, &ok);
+	if (!err && (m.flags & ZCS_HELLO_F_RINGS))
+		hello_rings(c, &m, h->cookie);
+	return err;
 }
 
 static int handle_flow_open(struct client *c, const struct zcs_hdr *h,
@@ -167,20 +187,11 @@ static int handle_policy(struct client *c, const struct zcs_hdr *h,
 static int handle_send(struct client *c, const struct zcs_hdr *h,
 		       const uint8_t *payload)
 {
-	int err;
+	int err = sendq_begin(c, h->cookie);
 
-	if (!c->pool.size) {
-		conn_error(c, h->type, h->cookie, -EPROTO,
-			   "SEND on a connection without a pool");
-		return -EPROTO;
-	}
-	err = pool_pin(c);	/* the first SEND seals and pins the pool */
-	if (err) {
-		conn_error(c, h->type, h->cookie, err, "pool not usable: %s",
-			   strerror(-err));
+	if (err)
 		return err;
-	}
-	return sendq_handle(c, payload, zcs_send_count(h));
+	return sendq_handle(c, payload, zcs_send_count(h), SENDQ_SOCKET);
 }
 
 /* Only the types a client may send; the rest are the daemon's. */

@@ -2,7 +2,7 @@
 /*
  * zcsendd: send network data for local programs with io_uring zerocopy.
  * main() reads the command line and config, sets up the ring and the
- * control socket, runs the event loop, and tears down.
+ * control socket, runs the event loop (loop.c), and tears down.
  */
 #include <sys/stat.h>
 #include <errno.h>
@@ -127,6 +127,7 @@ static void setup(struct zcsd *d)
 	d->uid = geteuid();
 	d->listen_fd = -1;
 	TAILQ_INIT(&d->clients);
+	TAILQ_INIT(&d->ring_clients);
 	TAILQ_INIT(&d->dests);
 	TAILQ_INIT(&d->sq_waiters);
 	d->base = event_base_new();
@@ -175,7 +176,7 @@ int main(int argc, char **argv)
 	if (notify_start(d))
 		fatalx("out of memory");
 	log_info("zcsendd %s ready", ZCSD_VERSION);
-	if (event_base_dispatch(d->base) < 0)
+	if (loop_run(d) < 0)
 		log_warnx("event loop failed");
 	teardown(d);
 	log_info("stopped");

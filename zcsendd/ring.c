@@ -123,6 +123,7 @@ static unsigned ring_drain(struct zcsd *d)
 		n++;
 	}
 	io_uring_cq_advance(ring, n);
+	d->ring.cqes += n;
 	return n;
 }
 

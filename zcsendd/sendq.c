@@ -20,6 +20,7 @@
 struct send_errs {
 	struct zcs_msg_completion v[ERR_BATCH];
 	uint32_t n;
+	enum sendq_src src;
 };
 
 /*
@@ -47,6 +48,18 @@ void sendq_fini(struct client *c)
 	c->free_reqs = NULL;
 }
 
+/* Error completions go back the way their records came. */
+static void send_errs_flush(struct client *c, struct send_errs *e)
+{
+	if (!e->n)
+		return;
+	if (e->src == SENDQ_RING)
+		shring_errors(c, e->v, e->n);
+	else
+		complete_error(c, e->v, e->n);
+	e->n = 0;
+}
+
 static void send_err(struct client *c, struct send_errs *e, uint64_t tag,
 		     int err)
 {
@@ -55,10 +68,8 @@ static void send_err(struct client *c, struct send_errs *e, uint64_t tag,
 	e->v[e->n].flags = 0;
 	c->st.errors++;
 	c->d->st.errors++;
-	if (++e->n == ERR_BATCH) {
-		complete_error(c, e->v, e->n);
-		e->n = 0;
-	}
+	if (++e->n == ERR_BATCH)
+		send_errs_flush(c, e);
 }
 
 /* Does this send go out as zerocopy? Size, then policy and the kernel. */
@@ -194,14 +205,39 @@ static int sendq_start(struct client *c, struct flow *f,
 }
 
 /*
- * sendq_handle - the @n records of a SEND message. Bad records get an
- * error completion and send nothing; the rest are prepared, and submitted
- * together by the read callback. Returns 0 (errors go to the client).
+ * sendq_begin - may @c send at all? It needs a pool, and its first send
+ * seals and pins the pool (pool_pin). Answers a refusal with an ERROR
+ * naming SEND and @cookie. Returns 0, or -errno: the client must be
+ * dropped.
  */
-int sendq_handle(struct client *c, const uint8_t *payload, size_t n)
+int sendq_begin(struct client *c, uint64_t cookie)
+{
+	int err;
+
+	if (!c->pool.size) {
+		conn_error(c, ZCS_MSG_SEND, cookie, -EPROTO,
+			   "SEND on a connection without a pool");
+		return -EPROTO;
+	}
+	err = pool_pin(c);
+	if (err)
+		conn_error(c, ZCS_MSG_SEND, cookie, err, "pool not usable: %s",
+			   strerror(-err));
+	return err;
+}
+
+/*
+ * sendq_handle - @n records, from a SEND message or copied out of the
+ * client's submission ring (@src), after sendq_begin(). Bad records get
+ * an error completion and send nothing; the rest are prepared, and
+ * submitted together by the caller's ring_run(). Returns 0 (errors go to
+ * the client).
+ */
+int sendq_handle(struct client *c, const uint8_t *payload, size_t n,
+		 enum sendq_src src)
 {
 	struct flow *touched[ZCS_SEND_BATCH_MAX];
-	struct send_errs errs = { .n = 0 };
+	struct send_errs errs = { .n = 0, .src = src };
 	struct zcs_msg_send s;
 	uint32_t ntouched = 0, i;
 	struct flow *f;
@@ -219,12 +255,9 @@ int sendq_handle(struct client *c, const uint8_t *payload, size_t n)
 		touched[i]->touched = false;
 		tcpchain_start(touched[i]);
 	}
-	if (errs.n)
-		complete_error(c, errs.v, errs.n);
-	if (c->inflight >= c->d->cfg.max_inflight && !c->dead) {
-		c->read_paused = true;	/* completions will resume it */
-		event_del(c->rev);
-	}
+	send_errs_flush(c, &errs);
+	if (c->inflight >= c->d->cfg.max_inflight)
+		conn_pause(c);	/* completions will resume it */
 	return 0;
 }
 

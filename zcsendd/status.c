@@ -23,8 +23,10 @@ static int status_daemon(struct client *c, uint64_t cookie)
 	m.flows = d->nflows;
 	conn_count(d, &m.clients, &m.inflight);
 	m.ring_entries = d->ring.entries;
+	m.poll_usec = d->cfg.poll_usec;
 	m.pool_bytes = d->pool_bytes;
 	m.st = d->st;
+	m.rings = d->rings;
 	return conn_reply(c, ZCS_MSG_STATUS_DAEMON, cookie, &m, sizeof(m));
 }
 
@@ -44,6 +46,7 @@ static int status_client(struct client *c, uint64_t cookie,
 	m.st = o->st;
 	memcpy(m.name, o->name, sizeof(m.name));
 	m.name[sizeof(m.name) - 1] = '\0';
+	shring_status(o, &m);
 	return conn_reply(c, ZCS_MSG_STATUS_CLIENT, cookie, &m, sizeof(m));
 }
 

@@ -8,7 +8,9 @@
  * message we have not read yet. While replies wait, a timer looks every
  * reply_timeout_ms for progress: the socket became writable, or the bytes
  * the client has not read went down. A client with none in a whole period
- * is dropped; a slow reader never is.
+ * is dropped; a slow reader never is. Completions waiting for room in a
+ * ring client's full completion ring are timed the same way, its cq_head
+ * moving being the progress.
  */
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
@@ -34,9 +36,23 @@ static void unread_arm(struct client *c)
 
 	c->unread_mark = unread_bytes(c);
 	c->replies_taken = false;
+	shring_cq_mark(c);
 	if (evtimer_add(c->unread_timer, &tv))
 		log_warnx("client %u: cannot arm the reply timer: it keeps "
 			  "its place while it reads nothing", c->id);
+}
+
+/* Replies wait for the socket, or completions for the ring. */
+static bool unread_waiting(const struct client *c)
+{
+	return event_pending(c->wev, EV_WRITE, NULL) || shring_blocked(c);
+}
+
+/* The client read something since unread_arm(). */
+static bool unread_progress(const struct client *c)
+{
+	return c->replies_taken || unread_bytes(c) < c->unread_mark ||
+	       shring_cq_moved(c);
 }
 
 static void unread_cb(evutil_socket_t fd, short what, void *arg)
@@ -44,9 +60,9 @@ static void unread_cb(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 	char why[64];
 
-	if (c->dead || !event_pending(c->wev, EV_WRITE, NULL))
+	if (c->dead || !unread_waiting(c))
 		return;	/* nothing waits: the next wait arms it again */
-	if (c->replies_taken || unread_bytes(c) < c->unread_mark) {
+	if (unread_progress(c)) {
 		unread_arm(c);
 		return;
 	}
@@ -62,7 +78,10 @@ int unread_init(struct client *c)
 	return c->unread_timer ? 0 : -ENOMEM;
 }
 
-/* unread_watch - replies now wait for @c's socket: time them, once. */
+/*
+ * unread_watch - replies now wait for @c's socket, or completions for
+ * room in its ring: time them, once.
+ */
 void unread_watch(struct client *c)
 {
 	if (!evtimer_pending(c->unread_timer, NULL))

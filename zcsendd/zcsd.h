@@ -36,6 +36,7 @@
 struct zcsd;
 struct client;
 struct flow;
+struct shring;
 
 /*
  * One send record on its way. It is done when every op it issued has its
@@ -155,6 +156,7 @@ struct client {
 	uint32_t id;
 	int fd;
 	struct event *rev, *wev;
+	struct event *hup;	/* paused: it hung up (EV_CLOSED) */
 	struct event *linger;	/* a dead client's stuck sends: abort them */
 	struct event *unread_timer;	/* replies wait: is it reading? */
 	int unread_mark;	/* its unread bytes when the timer was armed */
@@ -179,6 +181,8 @@ struct client {
 	struct outmsg_list outq;
 	uint32_t outq_bytes;
 	struct zcs_counters st;
+	struct shring *sr;	/* shared-memory rings, or NULL */
+	TAILQ_ENTRY(client) ring_entry;	/* on d->ring_clients while alive */
 	uint32_t ngroups;	/* supplementary groups, SO_PEERGROUPS */
 	gid_t groups[];		/* sized at conn_new; keep last */
 };
@@ -193,6 +197,7 @@ struct ring {
 	uint32_t nslots;	/* sparse buffer table size */
 	uint8_t *slot_used;
 	bool pending;		/* SQEs prepared, not yet submitted */
+	uint64_t cqes;		/* CQEs handled: the loop sees work by it */
 };
 
 struct zcsd {
@@ -213,6 +218,9 @@ struct zcsd {
 	bool draining;
 	uint64_t drain_deadline_ms;
 	struct client_list clients;
+	struct client_list ring_clients;	/* live clients with rings */
+	uint32_t nrings;
+	struct zcs_ring_counters rings;	/* all clients', freed ones too */
 	struct event *reap_ev;
 	uint32_t dying;		/* dead clients plus closing flows */
 	struct flow_list sq_waiters;	/* TCP chains waiting for SQ room */
@@ -276,16 +284,40 @@ struct client *conn_new(struct zcsd *d, int fd, const struct peer *p);
 void conn_kill(struct client *c, const char *why);
 void conn_lost(struct client *c, int err);
 void conn_free(struct client *c);
-int conn_send(struct client *c, const void *msg, size_t len, int fd);
+int conn_send(struct client *c, const void *msg, size_t len);
+int conn_send_fds(struct client *c, const void *msg, size_t len,
+		  const int *fds, unsigned nfds);
 int conn_reply(struct client *c, uint16_t type, uint64_t cookie,
 	       const void *payload, size_t len);
 int conn_error(struct client *c, uint16_t req_type, uint64_t cookie,
 	       int err, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+void conn_pause(struct client *c);
 void conn_resume(struct client *c);
 void conn_want_write(struct client *c);
 void conn_free_all(struct zcsd *d);
 void conn_count(const struct zcsd *d, uint32_t *clients, uint32_t *inflight);
+
+/* shring.c */
+int shring_open(struct client *c, uint32_t want, uint64_t cookie);
+void shring_stop(struct client *c);
+void shring_free(struct client *c);
+void shring_status(const struct client *c, struct zcs_status_client *m);
+
+/* shring_io.c */
+uint32_t shring_turn(struct zcsd *d);
+bool shring_may_sleep(struct zcsd *d);
+void shring_awake(struct zcsd *d);
+void shring_due(struct flow *f);
+void shring_errors(struct client *c, const struct zcs_msg_completion *v,
+		   uint32_t n);
+bool shring_blocked(const struct client *c);
+void shring_cq_mark(struct client *c);
+bool shring_cq_moved(const struct client *c);
+
+/* loop.c */
+int loop_run(struct zcsd *d);
+uint64_t now_ns(void);
 
 /* unread.c */
 int unread_init(struct client *c);
@@ -339,7 +371,11 @@ void flow_free(struct flow *f);
 /* sendq.c */
 int sendq_init(struct client *c);
 void sendq_fini(struct client *c);
-int sendq_handle(struct client *c, const uint8_t *payload, size_t n);
+/* Where SEND records came from: their error completions go back there. */
+enum sendq_src { SENDQ_SOCKET, SENDQ_RING };
+int sendq_begin(struct client *c, uint64_t cookie);
+int sendq_handle(struct client *c, const uint8_t *payload, size_t n,
+		 enum sendq_src src);
 void sendq_cqe(struct zcsd *d, struct req *r, const struct io_uring_cqe *cqe);
 int sendq_prep(struct req *r, bool link);
 void sendq_release(struct req *r);
@@ -359,6 +395,7 @@ void reap_now(struct zcsd *d);
 
 /* complete.c */
 void complete_req(struct req *r);
+void complete_record(const struct req *r, struct zcs_msg_completion *v);
 void complete_flush(struct flow *f);
 void complete_flush_client(struct client *c);
 void complete_drop(struct flow *f);

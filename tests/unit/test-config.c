@@ -37,6 +37,7 @@ static const char all_keys[] =
 	"linger_ms = 0\n"
 	"reply_timeout_ms = 750\n"
 	"drain_timeout_ms = 1500\n"
+	"poll_usec = 20\n"
 	"socket_group = 0\n"
 	"allowed_users = root, 1000\n"
 	"allowed_groups = 100\n"
@@ -139,6 +140,7 @@ static void test_every_key(void)
 	CHECK(c.linger_ms == 0);
 	CHECK(c.reply_timeout_ms == 750);
 	CHECK(c.drain_timeout_ms == 1500);
+	CHECK(c.poll_usec == 20);
 	CHECK(c.defaults.flush == ZCS_FLUSH_IMMEDIATE);
 	CHECK(c.defaults.batch_max == 32);
 	CHECK(c.defaults.batch_usec == 20000);

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Moving records through shared-memory rings: SEND records out of a
+ * client's submission ring into the same checks and submission path as
+ * the socket's, completions into its completion ring as they finish, and
+ * the flags and eventfds that wake a side only when it sleeps. Ordering
+ * is PROTOCOL.md's: acquire loads of the peer's index, release stores of
+ * ours, and a full fence between publishing and looking at the peer's
+ * sleep flag (and between setting ours and looking at its index).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shring.h"
+
+/* SEND records taken from one client per turn, so none starves others. */
+#define SHRING_BUDGET	64u
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint32_t load_acquire(struct zcs_ring_word *w)
+{
+	return atomic_load_explicit(shring_word(w), memory_order_acquire);
+}
+
+static void store_release(struct zcs_ring_word *w, uint32_t v)
+{
+	atomic_store_explicit(shring_word(w), v, memory_order_release);
+}
+
+/* The client broke the ring protocol: only it is harmed, and dropped. */
+static void shring_violation(struct client *c, const char *what,
+			     uint32_t got, uint32_t ours)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why), "ring protocol: %s %u against our %u "
+		 "(ring of %u)", what, got, ours, c->sr->sq_entries);
+	conn_error(c, ZCS_MSG_SEND, 0, -EPROTO, "%s", why);
+	conn_kill(c, why);
+}
+
+/*
+ * Records @c may have taken now: its in-flight room, less the error
+ * completions still waiting (they hold room too, so the errq never
+ * overflows). None while draining: no request is read then.
+ */
+static uint32_t shring_room(const struct client *c)
+{
+	uint32_t used = c->inflight + c->sr->nerr;
+
+	if (c->d->draining || used >= c->d->cfg.max_inflight)
+		return 0;
+	return c->d->cfg.max_inflight - used;
+}
+
+/*
+ * Take what the budget and quota allow from @c's SQ. Each record is
+ * copied out before anything looks at it, so the client cannot change it
+ * between check and use. Returns the records taken.
+ */
+static uint32_t shring_take(struct client *c)
+{
+	struct zcs_msg_send recs[SHRING_BUDGET];
+	struct shring *s = c->sr;
+	uint32_t tail = load_acquire(&s->ctl->sq_tail);
+	uint32_t n = tail - s->sq_head, i;
+
+	if (n > s->sq_entries) {
+		shring_violation(c, "sq_tail", tail, s->sq_head);
+		return 0;
+	}
+	n = min_u32(min_u32(n, shring_room(c)), SHRING_BUDGET);
+	if (!n)
+		return 0;
+	if (sendq_begin(c, 0)) {
+		conn_kill(c, "its pool cannot be pinned");
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		memcpy(&recs[i], &s->sq[(s->sq_head + i) & (s->sq_entries - 1)],
+		       sizeof(recs[i]));
+	s->sq_head += n;
+	store_release(&s->ctl->sq_head, s->sq_head);
+	s->st.records += n;
+	c->d->rings.records += n;
+	sendq_handle(c, (const uint8_t *)recs, n, SENDQ_RING);
+	return n;
+}
+
+/* Write one completion at the CQ tail plus @k (room was checked). */
+static void shring_put(struct shring *s, uint32_t k,
+		       const struct zcs_msg_completion *v)
+{
+	memcpy(&s->cq[(s->cq_tail + k) & (s->cq_entries - 1)], v, sizeof(*v));
+}
+
+/* Error completions first: they waited longest. Returns how many. */
+static uint32_t shring_put_errs(struct shring *s, uint32_t room)
+{
+	uint32_t k = min_u32(s->nerr, room), i;
+
+	for (i = 0; i < k; i++)
+		shring_put(s, i, &s->errq[i]);
+	s->nerr -= k;
+	memmove(s->errq, s->errq + k, s->nerr * sizeof(*s->errq));
+	return k;
+}
+
+/* @f's finished requests, from CQ tail plus @k; frees their slots. */
+static uint32_t shring_put_flow(struct client *c, struct flow *f,
+				uint32_t k, uint32_t room)
+{
+	struct zcs_msg_completion v;
+	uint32_t k0 = k;
+	struct req *r;
+
+	while (k < room && (r = req_list_pop(&f->batch))) {
+		complete_record(r, &v);
+		shring_put(c->sr, k++, &v);
+		sendq_release(r);
+	}
+	f->flush_due = f->batch.n != 0;
+	f->d->st.completions += k - k0;
+	return k;
+}
+
+/* The client sleeps on its eventfd: wake it, once. */
+static void shring_wake_client(struct client *c)
+{
+	struct shring *s = c->sr;
+	_Atomic uint32_t *flags = shring_word(&s->ctl->client_flags);
+	uint64_t one = 1;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!(atomic_load_explicit(flags, memory_order_relaxed) &
+	      ZCS_RING_WAITING))
+		return;
+	if (!(atomic_fetch_and(flags, ~ZCS_RING_WAITING) & ZCS_RING_WAITING))
+		return;
+	/* EAGAIN only if the client filled the counter itself. */
+	if (write(s->efd_out, &one, sizeof(one)) == (ssize_t)sizeof(one)) {
+		s->st.wakeups_out++;
+		c->d->rings.wakeups_out++;
+	}
+}
+
+/* Free CQ entries, or -1 when the client's cq_head is out of bounds. */
+static int64_t shring_cq_room(struct client *c)
+{
+	struct shring *s = c->sr;
+	uint32_t head = load_acquire(&s->ctl->cq_head);
+
+	if (s->cq_tail - head > s->cq_entries) {
+		shring_violation(c, "cq_head", head, s->cq_tail);
+		return -1;
+	}
+	return s->cq_entries - (s->cq_tail - head);
+}
+
+/*
+ * Publish what fits of @c's waiting completions, then wake the client if
+ * it sleeps. What does not fit waits (its requests still count as in
+ * flight, so the client's quota pushes back) and the unread timer watches
+ * for the client freeing room. Returns the completions published.
+ */
+static uint32_t shring_publish(struct client *c)
+{
+	struct shring *s = c->sr;
+	int64_t room = s->due ? shring_cq_room(c) : 0;
+	struct flow *f;
+	uint32_t k;
+
+	if (room < 0 || !s->due)
+		return 0;	/* dropped, or nothing waits */
+	k = shring_put_errs(s, (uint32_t)room);
+	TAILQ_FOREACH(f, &c->flows, entry)
+		if (f->flush_due && k < room)
+			k = shring_put_flow(c, f, k, (uint32_t)room);
+	s->due = s->nerr != 0;
+	TAILQ_FOREACH(f, &c->flows, entry)
+		s->due |= f->flush_due;
+	if (s->due)
+		unread_watch(c);	/* the CQ is full: is it read? */
+	if (!k)
+		return 0;
+	s->cq_tail += k;
+	store_release(&s->ctl->cq_tail, s->cq_tail);
+	c->st.completions += k;
+	c->d->st.completions += k;
+	shring_wake_client(c);
+	conn_resume(c);
+	return k;
+}
+
+/*
+ * shring_turn - one pass over the live ring clients: take their records,
+ * submit and reap (ring_run, which also runs DEFER_TASKRUN task work),
+ * publish their completions. The loop calls it after every event loop
+ * turn while a ring client exists. Returns the records taken plus the
+ * completions published.
+ */
+uint32_t shring_turn(struct zcsd *d)
+{
+	struct client *c, *next;
+	uint32_t n = 0;
+
+	for (c = TAILQ_FIRST(&d->ring_clients); c; c = next) {
+		next = TAILQ_NEXT(c, ring_entry);	/* a kill unlinks c */
+		n += shring_take(c);
+	}
+	ring_run(d);
+	for (c = TAILQ_FIRST(&d->ring_clients); c; c = next) {
+		next = TAILQ_NEXT(c, ring_entry);
+		n += shring_publish(c);
+	}
+	return n;
+}
+
+/*
+ * Is there work for @c, looking once more after NEED_WAKEUP was set?
+ * Records we may take, or completion-ring room for what waits. A bad
+ * index counts as work: the next turn drops the client.
+ */
+static bool shring_has_work(struct client *c)
+{
+	struct shring *s = c->sr;
+
+	if (load_acquire(&s->ctl->sq_tail) != s->sq_head && shring_room(c))
+		return true;
+	return s->due &&
+	       s->cq_tail - load_acquire(&s->ctl->cq_head) != s->cq_entries;
+}
+
+/*
+ * shring_may_sleep - before the loop blocks: set NEED_WAKEUP on every
+ * ring, a full fence, then look at each ring once more. A client that
+ * submitted before seeing the flag is seen here; one that submits after
+ * sees the flag and writes our eventfd. Returns false when there is work
+ * (the flags are cleared again by shring_awake()).
+ */
+bool shring_may_sleep(struct zcsd *d)
+{
+	struct client *c;
+
+	TAILQ_FOREACH(c, &d->ring_clients, ring_entry)
+		atomic_fetch_or(shring_word(&c->sr->ctl->daemon_flags),
+				ZCS_RING_NEED_WAKEUP);
+	atomic_thread_fence(memory_order_seq_cst);
+	TAILQ_FOREACH(c, &d->ring_clients, ring_entry)
+		if (shring_has_work(c))
+			return false;
+	return true;
+}
+
+/*
+ * shring_awake - the loop is running again: clear NEED_WAKEUP where the
+ * client has not, so that it does not write our eventfd while we poll.
+ */
+void shring_awake(struct zcsd *d)
+{
+	_Atomic uint32_t *flags;
+	struct client *c;
+
+	TAILQ_FOREACH(c, &d->ring_clients, ring_entry) {
+		flags = shring_word(&c->sr->ctl->daemon_flags);
+		if (atomic_load_explicit(flags, memory_order_relaxed) &
+		    ZCS_RING_NEED_WAKEUP)
+			atomic_fetch_and(flags, ~ZCS_RING_NEED_WAKEUP);
+	}
+}
+
+/*
+ * shring_due - a completion of @f (of a ring client) is in its batch:
+ * the next shring_turn() publishes it.
+ */
+void shring_due(struct flow *f)
+{
+	f->flush_due = true;
+	f->c->sr->due = true;
+}
+
+/*
+ * shring_errors - error completions for @n records taken from @c's ring;
+ * they are published with the next turn. shring_room() keeps them within
+ * the errq's max_inflight.
+ */
+void shring_errors(struct client *c, const struct zcs_msg_completion *v,
+		   uint32_t n)
+{
+	struct shring *s = c->sr;
+
+	if (c->dead || !s)
+		return;
+	if (n > c->d->cfg.max_inflight - s->nerr) {
+		conn_kill(c, "internal error: ring error completions over "
+			  "the in-flight bound");
+		return;
+	}
+	memcpy(s->errq + s->nerr, v, n * sizeof(*v));
+	s->nerr += n;
+	s->due = true;
+}
+
+/* shring_blocked - completions of @c wait for room in its CQ. */
+bool shring_blocked(const struct client *c)
+{
+	return c->sr && !c->dead && c->sr->due;
+}
+
+/* shring_cq_mark - remember @c's cq_head, to see later if it moved. */
+void shring_cq_mark(struct client *c)
+{
+	if (c->sr && !c->dead)
+		c->sr->cq_mark = load_acquire(&c->sr->ctl->cq_head);
+}
+
+/* shring_cq_moved - @c read completions since shring_cq_mark(). */
+bool shring_cq_moved(const struct client *c)
+{
+	if (!c->sr || c->dead)
+		return false;
+	return load_acquire(&c->sr->ctl->cq_head) != c->sr->cq_mark;
+}
