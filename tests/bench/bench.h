@@ -50,6 +50,7 @@ struct bench {
 	unsigned clients;	/* --idle: connections kept open */
 	const char *transport;	/* --idle: "ring" or "socket" */
 	long poll_usec;		/* the daemon's poll_usec, -1: its default */
+	long spin_usec;		/* zcs_set_spin_usec, -1: the library's */
 	struct lat *lat;	/* --latency: where rows record, else NULL */
 
 	enum bench_sink sink;

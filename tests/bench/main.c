@@ -70,7 +70,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: zcsend-bench [--latency | --idle] [--size BYTES] "
 		"[--seconds S] [--rounds R] [--json] [--rows a,b,...]\n"
 		"                    [--clients N] [--transport ring|socket] "
-		"[--poll-usec U]\n"
+		"[--poll-usec U] [--spin-usec U]\n"
 		"  --size BYTES  datagram payload, 1..%u (default 65435, "
 		"--latency 1024)\n"
 		"  --seconds S   per row and round, fractions allowed "
@@ -92,7 +92,9 @@ static void usage(FILE *f)
 		"%u) connections\n"
 		"                on --transport (default ring) do nothing\n"
 		"  --poll-usec U the daemon's [daemon] poll_usec (default: "
-		"its own)\n", IDLE_CLIENTS);
+		"its own)\n"
+		"  --spin-usec U zcs_set_spin_usec() for every connection "
+		"(default: the library's)\n", IDLE_CLIENTS);
 }
 
 /* @w names row @i of the table, "latency " prefix optional. */
@@ -183,6 +185,10 @@ static int parse_opt(int c, struct bench *b, const char **rows_arg)
 		err = parse_uint(optarg, 0, 1e7, &v);
 		b->poll_usec = (long)v;
 		break;
+	case 'S':
+		err = parse_uint(optarg, 0, 1e6, &v);
+		b->spin_usec = (long)v;
+		break;
 	case 't':
 		err = parse_transport(optarg, &b->transport);
 		break;
@@ -242,6 +248,7 @@ static int parse_args(int argc, char **argv, struct bench *b)
 		{ "clients", required_argument, NULL, 'c' },
 		{ "transport", required_argument, NULL, 't' },
 		{ "poll-usec", required_argument, NULL, 'p' },
+		{ "spin-usec", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -477,7 +484,7 @@ static void report(const struct bench *b, const struct sample *samples,
 
 int main(int argc, char **argv)
 {
-	struct bench b = { .sink_fd = -1, .poll_usec = -1 };
+	struct bench b = { .sink_fd = -1, .poll_usec = -1, .spin_usec = -1 };
 	struct idle_result idle = { 0 };
 	struct sample *samples;
 	int err;

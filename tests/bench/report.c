@@ -45,6 +45,8 @@ static void header(const struct bench *b, const char *mode)
 	       b->seconds, b->rounds, nproc(), u.release);
 	if (b->poll_usec >= 0)
 		printf(", poll_usec %ld", b->poll_usec);
+	if (b->spin_usec >= 0)
+		printf(", spin_usec %ld", b->spin_usec);
 	printf("\n");
 }
 

@@ -8,6 +8,7 @@
  * connection only, and the daemon's ring counters must agree afterwards.
  */
 #include <sys/resource.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,10 +66,27 @@ static void memlock_hint(void)
 		BENCH_POOL_BYTES >> 20, (unsigned long long)rl.rlim_cur >> 10);
 }
 
+/* --spin-usec: zcs_set_spin_usec() is looked up at run time, so the bench
+ * builds and runs against a library without rings too. */
+static int set_spin(const struct bench *b, struct zcs_client *c)
+{
+	int (*fn)(struct zcs_client *, unsigned);
+
+	if (b->spin_usec < 0)
+		return 0;
+	*(void **)&fn = dlsym(RTLD_DEFAULT, "zcs_set_spin_usec");
+	if (!fn) {
+		fprintf(stderr, "zcsend-bench: --spin-usec: libzcsend has no "
+			"zcs_set_spin_usec\n");
+		return -ENOSYS;
+	}
+	return fn(c, (unsigned)b->spin_usec);
+}
+
 /**
  * rows_daemon_connect - zcs_connect with ZCSEND_TRANSPORT set to
  * @transport (NULL: left as it is) for this call only; the caller's own
- * value, or its absence, is put back after.
+ * value, or its absence, is put back after. --spin-usec is applied.
  * Return: 0 or -errno.
  */
 int rows_daemon_connect(const struct bench *b, const char *transport,
@@ -85,6 +103,13 @@ int rows_daemon_connect(const struct bench *b, const char *transport,
 		return -errno;
 	}
 	err = zcs_connect(b->sock, pool_bytes, c);
+	if (!err) {
+		err = set_spin(b, *c);
+		if (err) {
+			zcs_close(*c);
+			*c = NULL;
+		}
+	}
 	if (transport && saved)
 		setenv("ZCSEND_TRANSPORT", saved, 1);
 	else if (transport)
