@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct zcs_ring_counters;	/* zcs_proto.h */
+
 #define BENCH_SIZE_MAX		65507u	/* largest UDP payload over IPv4 */
 #define BENCH_ROUNDS_MAX	1000u
 #define BENCH_SECONDS_MAX	3600.0
@@ -21,6 +23,22 @@
 
 enum bench_sink { SINK_IFB, SINK_LOOPBACK };
 
+/* What a run measures: throughput rows, per-send latency, an idle daemon. */
+enum bench_mode { MODE_RATE, MODE_LATENCY, MODE_IDLE };
+
+#define BENCH_LAT_MAX		(1u << 22)	/* latency samples per row */
+#define BENCH_IDLE_CLIENTS_MAX	64u
+#define BENCH_IDLE_POOL_BYTES	(1u << 20)
+
+/* Per-send latency: when each slot's send was called, and the samples
+ * (ns, send call to completion) of the row being measured. */
+struct lat {
+	uint64_t *t0;		/* per slot, ns */
+	unsigned nslots;
+	uint32_t *ns;		/* samples, saturated at UINT32_MAX */
+	size_t n, cap;
+};
+
 /* The run: options, where the sink is, and the daemon behind the rows. */
 struct bench {
 	size_t size;
@@ -28,6 +46,12 @@ struct bench {
 	unsigned rounds;
 	int json;
 	uint32_t row_mask;	/* bit i: row i of the table is measured */
+	enum bench_mode mode;
+	unsigned clients;	/* --idle: connections kept open */
+	const char *transport;	/* --idle: "ring" or "socket" */
+	long poll_usec;		/* the daemon's poll_usec, -1: its default */
+	long spin_usec;		/* zcs_set_spin_usec, -1: the library's */
+	struct lat *lat;	/* --latency: where rows record, else NULL */
 
 	enum bench_sink sink;
 	struct sockaddr_in sink_addr;
@@ -47,6 +71,10 @@ struct sample {
 	uint64_t zc_sends;	/* sends the kernel was asked to do zerocopy */
 	uint64_t zc_copied;	/* ... of which it reported copying */
 	uint64_t errors;
+	uint64_t ring_records;	/* SEND records the daemon took from rings */
+	double p50_us, p99_us;	/* --latency: this row's percentiles */
+	size_t lat_n;		/* ... over this many sends */
+	int err;		/* the row failed: -errno, nothing measured */
 };
 
 /* Interval bookkeeping for struct sample: wall clock and CPU at start. */
@@ -66,6 +94,7 @@ struct row_def {
 	row_fn run;
 	unsigned nr;		/* sends kept in flight */
 	const char *dest;	/* zcsendd destination, NULL if none */
+	const char *transport;	/* ZCSEND_TRANSPORT for its connection */
 };
 
 /* The median over rounds of one row, as reported. */
@@ -76,6 +105,17 @@ struct row_result {
 	double speedup;
 	double cpu_s_per_gb;
 	double zc_copied_pct;
+	double p50_us, p99_us;	/* --latency */
+	size_t lat_n;
+	int err;		/* a round failed: the row is not measured */
+};
+
+/* --idle: the daemon's CPU while its clients do nothing. */
+struct idle_result {
+	double secs;		/* the window, median round */
+	double cpu_pct;		/* daemon utime+stime, % of one CPU */
+	uint64_t wakeups_in, wakeups_out;	/* ring wake-ups in the window */
+	int err;
 };
 
 /* main.c: set by SIGINT/SIGTERM; loops stop early and main cleans up. */
@@ -99,6 +139,20 @@ int daemon_start(struct bench *b);
 void daemon_stop(struct bench *b);
 int daemon_cpu(const struct bench *b, double *secs);
 
+/* status.c */
+int status_rings(const struct bench *b, struct zcs_ring_counters *out);
+
+/* latency.c */
+struct lat *lat_new(unsigned nslots, size_t cap);
+void lat_free(struct lat *l);
+void lat_reset(struct lat *l);
+void lat_start(struct lat *l, unsigned slot);
+void lat_end(struct lat *l, unsigned slot);
+void lat_summary(struct lat *l, struct sample *s);
+
+/* idle.c */
+int idle_run(struct bench *b, struct idle_result *out);
+
 /* rows_plain.c */
 int rows_plain_send(struct bench *b, const struct row_def *r,
 		    struct sample *s);
@@ -111,11 +165,19 @@ int rows_uring_zc(struct bench *b, const struct row_def *r, struct sample *s);
 /* rows_daemon.c */
 int rows_daemon_zcs(struct bench *b, const struct row_def *r,
 		    struct sample *s);
+struct zcs_client;
+int rows_daemon_connect(const struct bench *b, const char *transport,
+			size_t pool_bytes, struct zcs_client **c);
+int rows_daemon_check_transport(const char *what, const char *transport,
+				uint64_t records, uint64_t msgs);
 
 /* report.c */
 void report_table(const struct bench *b, const struct row_result *res,
 		  unsigned n);
 void report_json(const struct bench *b, const struct row_result *res,
 		 unsigned n);
+void report_latency(const struct bench *b, const struct row_result *res,
+		    unsigned n);
+void report_idle(const struct bench *b, const struct idle_result *r);
 
 #endif /* ZCS_BENCH_H */

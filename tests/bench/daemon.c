@@ -25,9 +25,10 @@
 #define STOP_TRIES	100	/* x 100 ms: 10 s for SIGTERM to end it */
 
 /* Named destinations, one per policy the rows compare. zerocopy_min_bytes
- * 0: every size is a zerocopy send in the zcsendd_imm/bat rows. */
+ * 0: every size is a zerocopy send in the zcsendd_imm/bat rows. %2$s is
+ * "poll_usec = N" with --poll-usec, else empty (the daemon's default). */
 static const char conf_fmt[] =
-	"[daemon]\n"
+	"[daemon]\n%2$s"
 	"pool_bytes = 64M\n"
 	"pool_total_bytes = 256M\n"
 	"max_inflight = 4096\n"
@@ -51,7 +52,7 @@ static int dir_path(const struct bench *b, const char *name, char *buf,
 
 static int write_conf(const struct bench *b)
 {
-	char path[192], url[64];
+	char path[192], url[64], poll[48] = "";
 	FILE *f;
 	int err;
 
@@ -63,7 +64,9 @@ static int write_conf(const struct bench *b)
 	f = fopen(path, "we");
 	if (!f)
 		return -errno;
-	fprintf(f, conf_fmt, url);
+	if (b->poll_usec >= 0)
+		snprintf(poll, sizeof(poll), "poll_usec = %ld\n", b->poll_usec);
+	fprintf(f, conf_fmt, url, poll);
 	if (fclose(f))
 		return -errno;
 	return 0;

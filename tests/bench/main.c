@@ -4,6 +4,9 @@
  * by itself (send, MSG_ZEROCOPY, its own io_uring). Parses options, sets
  * up the sink and the daemon, measures the rows interleaved round by round
  * (so drifts hit every row alike) and reports the median over rounds.
+ * --latency times single sends instead; --idle measures what a daemon
+ * with quiet clients costs. A row that fails is reported as failed and
+ * the others go on.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,56 +20,106 @@
 #include "bench.h"
 
 #define ROW_ZC		1	/* msg_zerocopy: the speedup baseline */
+#define LAT_SIZE	1024	/* --latency default payload */
+#define IDLE_SECONDS	10.0	/* --idle default window */
+#define IDLE_CLIENTS	8
 #define EXIT_USAGE	2
 
 volatile sig_atomic_t bench_stop;
 
-static const struct row_def rows[] = {
-	{ "send", rows_plain_send, 1, NULL },
-	{ "msg_zerocopy", rows_plain_msg_zerocopy, 1, NULL },
-	{ "uring_zc_nr1", rows_uring_zc, 1, NULL },
-	{ "uring_zc_nr8", rows_uring_zc, 8, NULL },
-	{ "zcsendd_immediate_nr1", rows_daemon_zcs, 1, "imm" },
-	{ "zcsendd_immediate_nr8", rows_daemon_zcs, 8, "imm" },
-	{ "zcsendd_batch_nr1", rows_daemon_zcs, 1, "bat" },
-	{ "zcsendd_batch_nr8", rows_daemon_zcs, 8, "bat" },
-	{ "zcsendd_batch_nr64", rows_daemon_zcs, 64, "bat" },
-	{ "zcsendd_batch_nr512", rows_daemon_zcs, 512, "bat" },
-	{ "zcsendd_copy_nr512", rows_daemon_zcs, 512, "cpy" },
+/* The throughput rows. The socket rows force ZCSEND_TRANSPORT=socket so
+ * they stay what they were once the library prefers rings. */
+static const struct row_def rate_rows[] = {
+	{ "send", rows_plain_send, 1, NULL, NULL },
+	{ "msg_zerocopy", rows_plain_msg_zerocopy, 1, NULL, NULL },
+	{ "uring_zc_nr1", rows_uring_zc, 1, NULL, NULL },
+	{ "uring_zc_nr8", rows_uring_zc, 8, NULL, NULL },
+	{ "zcsendd_immediate_nr1", rows_daemon_zcs, 1, "imm", "socket" },
+	{ "zcsendd_immediate_nr8", rows_daemon_zcs, 8, "imm", "socket" },
+	{ "zcsendd_batch_nr1", rows_daemon_zcs, 1, "bat", "socket" },
+	{ "zcsendd_batch_nr8", rows_daemon_zcs, 8, "bat", "socket" },
+	{ "zcsendd_batch_nr64", rows_daemon_zcs, 64, "bat", "socket" },
+	{ "zcsendd_batch_nr512", rows_daemon_zcs, 512, "bat", "socket" },
+	{ "zcsendd_copy_nr512", rows_daemon_zcs, 512, "cpy", "socket" },
+	{ "zcsendd_ring_nr1", rows_daemon_zcs, 1, "bat", "ring" },
+	{ "zcsendd_ring_nr8", rows_daemon_zcs, 8, "bat", "ring" },
+	{ "zcsendd_ring_nr64", rows_daemon_zcs, 64, "bat", "ring" },
+	{ "zcsendd_ring_nr512", rows_daemon_zcs, 512, "bat", "ring" },
 };
-#define NROWS	(sizeof(rows) / sizeof(rows[0]))
+
+/* --latency: one send in flight, timed from its call to its completion. */
+static const struct row_def lat_rows[] = {
+	{ "latency uring_zc_nr1", rows_uring_zc, 1, NULL, NULL },
+	{ "latency zcsendd_socket_nr1", rows_daemon_zcs, 1, "imm", "socket" },
+	{ "latency zcsendd_ring_nr1", rows_daemon_zcs, 1, "imm", "ring" },
+};
+
+#define NROWS_MAX	32u	/* bits in row_mask */
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+_Static_assert(ARRAY_SIZE(rate_rows) <= NROWS_MAX, "row_mask");
+_Static_assert(ARRAY_SIZE(lat_rows) <= NROWS_MAX, "row_mask");
+
+/* The table of the run's mode (set from the options, before any use). */
+static const struct row_def *rows = rate_rows;
+static unsigned nrows = ARRAY_SIZE(rate_rows);
 
 static void usage(FILE *f)
 {
 	unsigned i;
 
-	fprintf(f, "usage: zcsend-bench [--size BYTES] [--seconds S] "
-		"[--rounds R] [--json] [--rows a,b,...]\n"
-		"  --size BYTES  datagram payload, 1..%u (default 65435)\n"
+	fprintf(f, "usage: zcsend-bench [--latency | --idle] [--size BYTES] "
+		"[--seconds S] [--rounds R] [--json] [--rows a,b,...]\n"
+		"                    [--clients N] [--transport ring|socket] "
+		"[--poll-usec U] [--spin-usec U]\n"
+		"  --size BYTES  datagram payload, 1..%u (default 65435, "
+		"--latency 1024)\n"
 		"  --seconds S   per row and round, fractions allowed "
-		"(default 1)\n"
-		"  --rounds R    rounds; the median is reported (default 5)\n"
+		"(default 1, --idle 10)\n"
+		"  --rounds R    rounds; the median is reported (default 5, "
+		"--idle 1)\n"
 		"  --json        one JSON object instead of the table\n"
 		"  --rows LIST   only these rows (msg_zerocopy always runs):\n"
 		"               ", BENCH_SIZE_MAX);
-	for (i = 0; i < NROWS; i++)
-		fprintf(f, " %s", rows[i].name);
-	fprintf(f, "\n");
+	for (i = 0; i < ARRAY_SIZE(rate_rows); i++)
+		fprintf(f, " %s", rate_rows[i].name);
+	fprintf(f, "\n"
+		"  --latency     p50/p99 of single sends, send call to "
+		"completion:\n               ");
+	for (i = 0; i < ARRAY_SIZE(lat_rows); i++)
+		fprintf(f, " %s", lat_rows[i].name + strlen("latency "));
+	fprintf(f, "\n"
+		"  --idle        the daemon's CPU while --clients N (default "
+		"%u) connections\n"
+		"                on --transport (default ring) do nothing\n"
+		"  --poll-usec U the daemon's [daemon] poll_usec (default: "
+		"its own)\n"
+		"  --spin-usec U zcs_set_spin_usec() for every connection "
+		"(default: the library's)\n", IDLE_CLIENTS);
+}
+
+/* @w names row @i of the table, "latency " prefix optional. */
+static int row_named(const char *w, unsigned i)
+{
+	const char *name = rows[i].name;
+
+	if (!strncmp(name, "latency ", 8) && strncmp(w, "latency ", 8))
+		name += 8;
+	return !strcmp(w, name);
 }
 
 /* "a,b,..." to a row mask; -EINVAL names the unknown row on stderr. */
-static int parse_rows(const char *list, uint32_t *mask)
+static int parse_rows(const char *list, uint32_t base, uint32_t *mask)
 {
 	char buf[512], *save = NULL, *w;
 	unsigned i;
 
 	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
 		return -EINVAL;
-	*mask = 1u << ROW_ZC;
+	*mask = base;
 	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		for (i = 0; i < NROWS && strcmp(w, rows[i].name); i++)
+		for (i = 0; i < nrows && !row_named(w, i); i++)
 			;
-		if (i == NROWS) {
+		if (i == nrows) {
 			fprintf(stderr, "zcsend-bench: unknown row '%s'\n", w);
 			return -EINVAL;
 		}
@@ -88,6 +141,99 @@ static int parse_num(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
+/* An integer option within [lo, hi]. */
+static int parse_uint(const char *s, double lo, double hi, unsigned long *out)
+{
+	double v;
+	int err = parse_num(s, lo, hi, &v);
+
+	*out = (unsigned long)v;
+	return err ? err : (v == (double)*out ? 0 : -EINVAL);
+}
+
+static int parse_transport(const char *s, const char **out)
+{
+	if (strcmp(s, "ring") && strcmp(s, "socket"))
+		return -EINVAL;
+	*out = !strcmp(s, "ring") ? "ring" : "socket";
+	return 0;
+}
+
+/* One option into @b; --rows is kept in @rows_arg for after the mode. */
+static int parse_opt(int c, struct bench *b, const char **rows_arg)
+{
+	unsigned long v;
+	int err = 0;
+
+	switch (c) {
+	case 'z':
+		err = parse_uint(optarg, 1, BENCH_SIZE_MAX, &v);
+		b->size = v;
+		break;
+	case 's':
+		err = parse_num(optarg, 0.001, BENCH_SECONDS_MAX, &b->seconds);
+		break;
+	case 'r':
+		err = parse_uint(optarg, 1, BENCH_ROUNDS_MAX, &v);
+		b->rounds = (unsigned)v;
+		break;
+	case 'c':
+		err = parse_uint(optarg, 1, BENCH_IDLE_CLIENTS_MAX, &v);
+		b->clients = (unsigned)v;
+		break;
+	case 'p':
+		err = parse_uint(optarg, 0, 1e7, &v);
+		b->poll_usec = (long)v;
+		break;
+	case 'S':
+		err = parse_uint(optarg, 0, 1e6, &v);
+		b->spin_usec = (long)v;
+		break;
+	case 't':
+		err = parse_transport(optarg, &b->transport);
+		break;
+	case 'j':
+		b->json = 1;
+		break;
+	case 'L':
+		b->mode = MODE_LATENCY;
+		break;
+	case 'I':
+		b->mode = MODE_IDLE;
+		break;
+	case 'R':
+		*rows_arg = optarg;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return err;
+}
+
+/* What was not given, by mode; the mode's row table and mask. */
+static int apply_mode(struct bench *b, const char *rows_arg)
+{
+	int lat = b->mode == MODE_LATENCY;
+	uint32_t base = lat ? 0 : 1u << ROW_ZC;
+
+	if (!b->size)
+		b->size = lat ? LAT_SIZE : 65435;
+	if (b->seconds == 0)
+		b->seconds = b->mode == MODE_IDLE ? IDLE_SECONDS : 1.0;
+	if (!b->rounds)
+		b->rounds = b->mode == MODE_IDLE ? 1 : 5;
+	if (!b->clients)
+		b->clients = IDLE_CLIENTS;
+	if (!b->transport)
+		b->transport = "ring";
+	rows = lat ? lat_rows : rate_rows;
+	nrows = lat ? ARRAY_SIZE(lat_rows) : ARRAY_SIZE(rate_rows);
+	if (rows_arg)
+		return parse_rows(rows_arg, base, &b->row_mask);
+	b->row_mask = nrows == 32 ? UINT32_MAX : (1u << nrows) - 1;
+	return 0;
+}
+
 /* Returns 0, 1 for --help, or -EINVAL for a usage error. */
 static int parse_args(int argc, char **argv, struct bench *b)
 {
@@ -97,45 +243,29 @@ static int parse_args(int argc, char **argv, struct bench *b)
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "rows", required_argument, NULL, 'R' },
+		{ "latency", no_argument, NULL, 'L' },
+		{ "idle", no_argument, NULL, 'I' },
+		{ "clients", required_argument, NULL, 'c' },
+		{ "transport", required_argument, NULL, 't' },
+		{ "poll-usec", required_argument, NULL, 'p' },
+		{ "spin-usec", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	double v;
+	const char *rows_arg = NULL;
 	int c, err = 0;
 
 	while (!err && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'z':
-			err = parse_num(optarg, 1, BENCH_SIZE_MAX, &v);
-			b->size = (size_t)v;
-			err = err ? err : (v == (double)b->size ? 0 : -EINVAL);
-			break;
-		case 's':
-			err = parse_num(optarg, 0.001, BENCH_SECONDS_MAX,
-					&b->seconds);
-			break;
-		case 'r':
-			err = parse_num(optarg, 1, BENCH_ROUNDS_MAX, &v);
-			b->rounds = (unsigned)v;
-			err = err ? err : (v == b->rounds ? 0 : -EINVAL);
-			break;
-		case 'j':
-			b->json = 1;
-			break;
-		case 'R':
-			err = parse_rows(optarg, &b->row_mask);
-			break;
-		case 'h':
+		if (c == 'h')
 			return 1;
-		default:
-			return -EINVAL;
-		}
+		err = parse_opt(c, b, &rows_arg);
+		if (err && c != '?' && optarg)
+			fprintf(stderr, "zcsend-bench: bad value '%s'\n",
+				optarg);
 	}
-	if (err && optarg)
-		fprintf(stderr, "zcsend-bench: bad value '%s'\n", optarg);
 	if (!err && optind < argc)
 		err = -EINVAL;
-	return err;
+	return err ? err : apply_mode(b, rows_arg);
 }
 
 static void on_signal(int sig)
@@ -167,36 +297,48 @@ static int need_daemon(const struct bench *b)
 {
 	unsigned i;
 
-	for (i = 0; i < NROWS; i++)
+	if (b->mode == MODE_IDLE)
+		return 1;
+	for (i = 0; i < nrows; i++)
 		if (row_wanted(b, i) && rows[i].dest)
 			return 1;
 	return 0;
 }
 
-/* Round by round, every wanted row once: samples[i * rounds + round]. */
+/* Row @i once into @s; a failure is kept in s->err and said on stderr. */
+static void run_row(struct bench *b, unsigned i, struct sample *s)
+{
+	lat_reset(b->lat);
+	s->err = rows[i].run(b, &rows[i], s);
+	lat_summary(b->lat, s);
+	if (s->err && !bench_stop)
+		fprintf(stderr, "zcsend-bench: row %s: %s%s\n", rows[i].name,
+			strerror(-s->err), rows[i].transport &&
+			!strcmp(rows[i].transport, "ring") ?
+			" (ring transport not usable; other rows go on)" : "");
+	else if (s->errors)
+		fprintf(stderr, "zcsend-bench: row %s: %llu sends failed\n",
+			rows[i].name, (unsigned long long)s->errors);
+}
+
+/* Round by round, every wanted row once: samples[i * rounds + round]. A
+ * row that failed is not run again: its later rounds keep the error. */
 static int run_rounds(struct bench *b, struct sample *samples)
 {
-	struct sample *s;
 	unsigned round, i;
-	int err;
+	int failed;
 
 	for (round = 0; round < b->rounds; round++) {
-		for (i = 0; i < NROWS; i++) {
+		for (i = 0; i < nrows; i++) {
 			if (!row_wanted(b, i))
 				continue;
-			s = &samples[i * b->rounds + round];
-			err = rows[i].run(b, &rows[i], s);
+			failed = round ? samples[i * b->rounds + round - 1].err : 0;
+			if (failed)
+				samples[i * b->rounds + round].err = failed;
+			else
+				run_row(b, i, &samples[i * b->rounds + round]);
 			if (bench_stop)
 				return -EINTR;
-			if (err) {
-				fprintf(stderr, "zcsend-bench: row %s: %s\n",
-					rows[i].name, strerror(-err));
-				return err;
-			}
-			if (s->errors)
-				fprintf(stderr, "zcsend-bench: row %s: %llu "
-					"sends failed\n", rows[i].name,
-					(unsigned long long)s->errors);
 		}
 	}
 	return 0;
@@ -210,6 +352,10 @@ static void sample_result(const struct sample *s, struct row_result *r)
 	r->cpu_s_per_gb = s->bytes ? s->cpu_s / ((double)s->bytes / 1e9) : 0;
 	r->zc_copied_pct = s->zc_sends ?
 		100.0 * (double)s->zc_copied / (double)s->zc_sends : 0;
+	r->p50_us = s->p50_us;
+	r->p99_us = s->p99_us;
+	r->lat_n = s->lat_n;
+	r->err = s->err;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -231,27 +377,46 @@ static double median_of(const struct row_result *v, unsigned n, size_t off)
 	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
 }
 
+/* Row @i's medians over rounds into @out; a failed row keeps only the
+ * error. */
+static void summarize_row(const struct bench *b, const struct sample *sm,
+			  unsigned i, struct row_result *out)
+{
+	struct row_result per[BENCH_ROUNDS_MAX];
+	unsigned k;
+
+	memset(out, 0, sizeof(*out));
+	out->name = rows[i].name;
+	for (k = 0; k < b->rounds; k++) {
+		sample_result(&sm[i * b->rounds + k], &per[k]);
+		if (per[k].err) {
+			out->err = per[k].err;
+			return;
+		}
+		out->lat_n += per[k].lat_n;
+	}
+#define MEDIAN(f) median_of(per, b->rounds, offsetof(struct row_result, f))
+	out->mb_s = MEDIAN(mb_s);
+	out->msgs_s = MEDIAN(msgs_s);
+	out->cpu_s_per_gb = MEDIAN(cpu_s_per_gb);
+	out->zc_copied_pct = MEDIAN(zc_copied_pct);
+	out->p50_us = MEDIAN(p50_us);
+	out->p99_us = MEDIAN(p99_us);
+#undef MEDIAN
+}
+
 /* Medians per row into @out; returns the number of rows reported. */
 static unsigned summarize(const struct bench *b, const struct sample *samples,
 			  struct row_result *out)
 {
-	struct row_result per[BENCH_ROUNDS_MAX];
 	double base = 0;
 	unsigned i, k, n = 0;
 
-	for (i = 0; i < NROWS; i++) {
+	for (i = 0; i < nrows; i++) {
 		if (!row_wanted(b, i))
 			continue;
-		for (k = 0; k < b->rounds; k++)
-			sample_result(&samples[i * b->rounds + k], &per[k]);
-		out[n].name = rows[i].name;
-#define MEDIAN(f) median_of(per, b->rounds, offsetof(struct row_result, f))
-		out[n].mb_s = MEDIAN(mb_s);
-		out[n].msgs_s = MEDIAN(msgs_s);
-		out[n].cpu_s_per_gb = MEDIAN(cpu_s_per_gb);
-		out[n].zc_copied_pct = MEDIAN(zc_copied_pct);
-#undef MEDIAN
-		if (i == ROW_ZC)
+		summarize_row(b, samples, i, &out[n]);
+		if (i == ROW_ZC && b->mode == MODE_RATE)
 			base = out[n].mb_s;
 		n++;
 	}
@@ -260,8 +425,18 @@ static unsigned summarize(const struct bench *b, const struct sample *samples,
 	return n;
 }
 
+/* The mode's measurement, with sink and daemon set up. */
+static int bench_measure(struct bench *b, struct sample *samples,
+			 struct idle_result *idle)
+{
+	if (b->mode == MODE_IDLE)
+		return idle_run(b, idle);
+	return run_rounds(b, samples);
+}
+
 /* Sink, daemon, rounds; the daemon is stopped whatever happened. */
-static int bench_run(struct bench *b, struct sample *samples)
+static int bench_run(struct bench *b, struct sample *samples,
+		     struct idle_result *idle)
 {
 	int err;
 
@@ -278,7 +453,7 @@ static int bench_run(struct bench *b, struct sample *samples)
 			goto err_sink;
 		}
 	}
-	err = run_rounds(b, samples);
+	err = bench_measure(b, samples, idle);
 	if (err == -EINTR)
 		fprintf(stderr, "zcsend-bench: interrupted\n");
 	daemon_stop(b);
@@ -287,13 +462,31 @@ err_sink:
 	return err;
 }
 
+/* The tables of the mode, or the idle result. */
+static void report(const struct bench *b, const struct sample *samples,
+		   const struct idle_result *idle)
+{
+	struct row_result res[NROWS_MAX];
+	unsigned n;
+
+	if (b->mode == MODE_IDLE) {
+		report_idle(b, idle);
+		return;
+	}
+	n = summarize(b, samples, res);
+	if (b->mode == MODE_LATENCY)
+		report_latency(b, res, n);
+	else if (b->json)
+		report_json(b, res, n);
+	else
+		report_table(b, res, n);
+}
+
 int main(int argc, char **argv)
 {
-	struct bench b = { .size = 65435, .seconds = 1.0, .rounds = 5,
-			   .row_mask = (1u << NROWS) - 1, .sink_fd = -1 };
-	struct row_result res[NROWS];
+	struct bench b = { .sink_fd = -1, .poll_usec = -1, .spin_usec = -1 };
+	struct idle_result idle = { 0 };
 	struct sample *samples;
-	unsigned n;
 	int err;
 
 	err = parse_args(argc, argv, &b);
@@ -301,20 +494,19 @@ int main(int argc, char **argv)
 		usage(err > 0 ? stdout : stderr);
 		return err > 0 ? 0 : EXIT_USAGE;
 	}
-	samples = calloc((size_t)NROWS * b.rounds, sizeof(*samples));
-	if (!samples) {
+	samples = calloc((size_t)nrows * b.rounds, sizeof(*samples));
+	if (b.mode == MODE_LATENCY)
+		b.lat = lat_new(1, BENCH_LAT_MAX);
+	if (!samples || (b.mode == MODE_LATENCY && !b.lat)) {
 		fprintf(stderr, "zcsend-bench: out of memory\n");
 		return 1;
 	}
 	signals_init();
-	err = bench_run(&b, samples);
-	if (!err) {
-		n = summarize(&b, samples, res);
-		if (b.json)
-			report_json(&b, res, n);
-		else
-			report_table(&b, res, n);
-	}
+	err = bench_run(&b, samples, &idle);
+	/* --idle: a failed window (no rings, say) is reported, not hidden. */
+	if (!err || (b.mode == MODE_IDLE && err != -EINTR))
+		report(&b, samples, &idle);
+	lat_free(b.lat);
 	free(samples);
 	return err ? 1 : 0;
 }

@@ -3,15 +3,19 @@
  * The zcsendd rows: a libzcsend client, opened once per row and round,
  * keeps N sends in flight from N pool buffers filled once, and re-sends
  * each buffer as soon as its completion says the kernel let go of it:
- * exactly how a real zerocopy client reuses its memory.
+ * exactly how a real zerocopy client reuses its memory. The row's
+ * transport (socket or ring) is forced through ZCSEND_TRANSPORT for its
+ * connection only, and the daemon's ring counters must agree afterwards.
  */
 #include <sys/resource.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "zcsend.h"
+#include "zcs_proto.h"
 #include "bench.h"
 
 #define DRAIN_WAIT_MS	1000	/* one zcs_reap wait while draining */
@@ -27,6 +31,7 @@ struct zrow {
 	unsigned nidle;
 	struct zcs_completion *comps;
 	struct sample *s;
+	struct lat *lat;	/* --latency, else NULL */
 };
 
 static int zrow_alloc(struct zrow *z)
@@ -61,17 +66,69 @@ static void memlock_hint(void)
 		BENCH_POOL_BYTES >> 20, (unsigned long long)rl.rlim_cur >> 10);
 }
 
+/* --spin-usec: zcs_set_spin_usec() is looked up at run time, so the bench
+ * builds and runs against a library without rings too. */
+static int set_spin(const struct bench *b, struct zcs_client *c)
+{
+	int (*fn)(struct zcs_client *, unsigned);
+
+	if (b->spin_usec < 0)
+		return 0;
+	*(void **)&fn = dlsym(RTLD_DEFAULT, "zcs_set_spin_usec");
+	if (!fn) {
+		fprintf(stderr, "zcsend-bench: --spin-usec: libzcsend has no "
+			"zcs_set_spin_usec\n");
+		return -ENOSYS;
+	}
+	return fn(c, (unsigned)b->spin_usec);
+}
+
+/**
+ * rows_daemon_connect - zcs_connect with ZCSEND_TRANSPORT set to
+ * @transport (NULL: left as it is) for this call only; the caller's own
+ * value, or its absence, is put back after. --spin-usec is applied.
+ * Return: 0 or -errno.
+ */
+int rows_daemon_connect(const struct bench *b, const char *transport,
+			size_t pool_bytes, struct zcs_client **c)
+{
+	const char *cur = getenv("ZCSEND_TRANSPORT");
+	char *saved = cur ? strdup(cur) : NULL;
+	int err;
+
+	if (cur && !saved)
+		return -ENOMEM;
+	if (transport && setenv("ZCSEND_TRANSPORT", transport, 1)) {
+		free(saved);
+		return -errno;
+	}
+	err = zcs_connect(b->sock, pool_bytes, c);
+	if (!err) {
+		err = set_spin(b, *c);
+		if (err) {
+			zcs_close(*c);
+			*c = NULL;
+		}
+	}
+	if (transport && saved)
+		setenv("ZCSEND_TRANSPORT", saved, 1);
+	else if (transport)
+		unsetenv("ZCSEND_TRANSPORT");
+	free(saved);
+	return err;
+}
+
 /* Connect, open the flow to @dest, take and fill the buffers. */
-static int zrow_open(struct bench *b, struct zrow *z, const char *dest)
+static int zrow_open(struct bench *b, struct zrow *z, const struct row_def *r)
 {
 	int err;
 
-	err = zcs_connect(b->sock, BENCH_POOL_BYTES, &z->c);
+	err = rows_daemon_connect(b, r->transport, BENCH_POOL_BYTES, &z->c);
 	if (err == -ENOMEM)
 		memlock_hint();
 	if (err)
 		return err;
-	err = zcs_flow_open(z->c, dest, &z->flow);
+	err = zcs_flow_open(z->c, r->dest, &z->flow);
 	if (err < 0)
 		return err;
 	return zrow_alloc(z);
@@ -80,7 +137,8 @@ static int zrow_open(struct bench *b, struct zrow *z, const char *dest)
 /* The pool goes with the client: no zcs_free needed. */
 static void zrow_close(struct zrow *z)
 {
-	zcs_close(z->c);
+	if (z->c)
+		zcs_close(z->c);
 	free(z->bufs);
 	free(z->idle);
 	free(z->comps);
@@ -94,6 +152,7 @@ static int zrow_send_idle(struct zrow *z)
 
 	while (z->nidle) {
 		i = z->idle[z->nidle - 1];
+		lat_start(z->lat, i);
 		err = zcs_send(z->c, z->flow, z->bufs[i], z->size, i);
 		if (err == -EAGAIN)
 			return 0;	/* daemon's limit: reap first */
@@ -108,6 +167,7 @@ static int zrow_take(struct zrow *z, const struct zcs_completion *cp)
 {
 	if (cp->tag >= z->nr)
 		return -EPROTO;
+	lat_end(z->lat, (unsigned)cp->tag);
 	if (cp->result == (int32_t)z->size) {
 		z->s->msgs++;
 		z->s->bytes += z->size;
@@ -169,19 +229,65 @@ static int zrow_loop(struct bench *b, struct zrow *z)
 }
 
 /**
+ * rows_daemon_check_transport - @records SEND records were taken from
+ * rings while a connection forced onto @transport sent @msgs: fail when
+ * the daemon saw the other transport, note a ring row that sent part of
+ * its records over the socket.
+ * Return: 0 or -ENOPROTOOPT.
+ */
+int rows_daemon_check_transport(const char *what, const char *transport,
+				uint64_t records, uint64_t msgs)
+{
+	int ring = transport && !strcmp(transport, "ring");
+
+	if (ring && records && records < msgs)
+		fprintf(stderr, "zcsend-bench: %s: only %llu of %llu sends "
+			"came through the ring\n", what,
+			(unsigned long long)records, (unsigned long long)msgs);
+	if (!transport || (ring ? records > 0 || !msgs : records == 0))
+		return 0;
+	fprintf(stderr, "zcsend-bench: %s: ZCSEND_TRANSPORT=%s, but the "
+		"daemon took %llu of %llu sends from a ring%s\n", what,
+		transport, (unsigned long long)records,
+		(unsigned long long)msgs, ring ? " (library or daemon "
+		"without rings?)" : "");
+	return -ENOPROTOOPT;
+}
+
+static int zrow_measure(struct bench *b, const struct row_def *r,
+			struct zrow *z)
+{
+	struct zcs_ring_counters r0, r1;
+	int err;
+
+	err = status_rings(b, &r0);
+	if (!err)
+		err = zrow_open(b, z, r);
+	if (!err)
+		err = zrow_loop(b, z);
+	if (!err)
+		err = status_rings(b, &r1);
+	if (err)
+		return err;
+	z->s->ring_records = r1.records - r0.records;
+	return rows_daemon_check_transport(r->name, r->transport,
+					   z->s->ring_records,
+					   z->s->msgs + z->s->errors);
+}
+
+/**
  * rows_daemon_zcs - the `zcsendd_*` rows, through the daemon's
- * destination r->dest with r->nr sends in flight.
+ * destination r->dest with r->nr sends in flight, over r->transport.
  * Return: 0 or -errno.
  */
 int rows_daemon_zcs(struct bench *b, const struct row_def *r,
 		    struct sample *s)
 {
-	struct zrow z = { .nr = r->nr, .size = b->size, .s = s };
+	struct zrow z = { .nr = r->nr, .size = b->size, .s = s,
+			  .lat = b->lat };
 	int err;
 
-	err = zrow_open(b, &z, r->dest);
-	if (!err)
-		err = zrow_loop(b, &z);
+	err = zrow_measure(b, r, &z);
 	zrow_close(&z);
 	return err;
 }

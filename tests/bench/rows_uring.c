@@ -33,6 +33,7 @@ struct uring_row {
 	int stopping;		/* interval over: no more sends */
 	int32_t *res;		/* per slot: the result CQE's res */
 	struct sample *s;
+	struct lat *lat;	/* --latency, else NULL */
 };
 
 /* SINGLE_ISSUER|DEFER_TASKRUN keep completion work in our own task; an
@@ -83,6 +84,7 @@ static int queue_send(struct uring_row *u, unsigned slot)
 				    u->size, 0, IORING_SEND_ZC_REPORT_USAGE, 0);
 	sqe->user_data = slot;
 	u->inflight++;
+	lat_start(u->lat, slot);
 	return 0;
 }
 
@@ -90,6 +92,7 @@ static int queue_send(struct uring_row *u, unsigned slot)
 static int slot_done(struct uring_row *u, unsigned slot)
 {
 	u->inflight--;
+	lat_end(u->lat, slot);
 	if (u->res[slot] == (int32_t)u->size) {
 		u->s->msgs++;
 		u->s->bytes += u->size;
@@ -164,7 +167,8 @@ static int uring_loop(struct bench *b, struct uring_row *u)
  */
 int rows_uring_zc(struct bench *b, const struct row_def *r, struct sample *s)
 {
-	struct uring_row u = { .fd = -1, .size = b->size, .nr = r->nr, .s = s };
+	struct uring_row u = { .fd = -1, .size = b->size, .nr = r->nr, .s = s,
+				.lat = b->lat };
 	int err;
 
 	u.res = calloc(u.nr, sizeof(*u.res));
