@@ -6,12 +6,16 @@
  * sleeping for poll_usec, so that a client submitting again soon finds it
  * awake and need not wake it. Before it sleeps, it marks every ring
  * NEED_WAKEUP and looks once more. Nothing but events wakes an idle
- * daemon: no timer runs for polling.
+ * daemon: no timer runs for polling. While polling, libevent is asked
+ * only every LOOP_EVENTS_NS: the rings and the io_uring CQ are read in
+ * memory, and sockets and timers can wait that long.
  */
 #include <errno.h>
 #include <time.h>
 
 #include "zcsd.h"
+
+#define LOOP_EVENTS_NS	20000u
 
 /* now_ns - monotonic nanoseconds. */
 uint64_t now_ns(void)
@@ -29,11 +33,12 @@ static bool loop_done(struct zcsd *d)
 
 /*
  * One turn: libevent's (sleeping unless @poll, or unless a ring has work
- * after all), then the rings'. Returns the work done (records taken,
- * completions published, CQEs reaped), -ESHUTDOWN when the loop is over
- * (asked to exit, or no event left), or -EIO.
+ * after all; skipped when @events is false), then the rings'. Returns the
+ * work done (records taken, completions published, CQEs reaped),
+ * -ESHUTDOWN when the loop is over (asked to exit, or no event left), or
+ * -EIO.
  */
-static int64_t loop_turn(struct zcsd *d, bool poll)
+static int64_t loop_turn(struct zcsd *d, bool poll, bool events)
 {
 	bool flagged = !poll && d->nrings;	/* NEED_WAKEUP set, to clear */
 	uint64_t cqes = d->ring.cqes;
@@ -41,11 +46,13 @@ static int64_t loop_turn(struct zcsd *d, bool poll)
 
 	if (!d->nrings || (flagged && shring_may_sleep(d)))
 		flags = EVLOOP_ONCE;
-	ret = event_base_loop(d->base, flags);
-	if (ret < 0)
-		return -EIO;
-	if (ret > 0 || loop_done(d))
-		return -ESHUTDOWN;
+	if (events || flags == EVLOOP_ONCE) {
+		ret = event_base_loop(d->base, flags);
+		if (ret < 0)
+			return -EIO;
+		if (ret > 0 || loop_done(d))
+			return -ESHUTDOWN;
+	}
 	if (flagged)
 		shring_awake(d);
 	if (!d->nrings)
@@ -61,14 +68,17 @@ static int64_t loop_turn(struct zcsd *d, bool poll)
  */
 int loop_run(struct zcsd *d)
 {
-	uint64_t poll_end = 0, t0, t1;
+	uint64_t poll_end = 0, events_due = 0, t0, t1;
 	int64_t work;
-	bool poll;
+	bool poll, events;
 
 	for (;;) {
 		t0 = now_ns();
 		poll = d->nrings && t0 < poll_end;
-		work = loop_turn(d, poll);
+		events = !poll || t0 >= events_due;
+		if (events)
+			events_due = t0 + LOOP_EVENTS_NS;
+		work = loop_turn(d, poll, events);
 		if (work < 0)
 			return work == -ESHUTDOWN ? 0 : (int)work;
 		t1 = now_ns();

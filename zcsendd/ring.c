@@ -25,7 +25,8 @@ static const struct {
 	uint32_t flags;
 	uint32_t feat;
 } setups[] = {
-	{ "defer", IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	{ "defer", IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+	  IORING_SETUP_TASKRUN_FLAG,
 	  ZCS_FEAT_SINGLE_ISSUER | ZCS_FEAT_DEFER_TASKRUN },
 	{ "coop", IORING_SETUP_COOP_TASKRUN, 0 },
 	{ "plain", 0, 0 },
@@ -134,6 +135,22 @@ static unsigned ring_drain(struct zcsd *d)
  * them does not signal the eventfd: without this check, in the coop and
  * plain set-ups, sends whose CQEs overflowed stayed in flight for ever.
  */
+/*
+ * Under DEFER_TASKRUN completions wait as task work until asked for, and
+ * TASKRUN_FLAG makes the kernel say in shared memory when some waits: ask
+ * only then, so a loop polling client rings makes no system call while
+ * nothing completed.
+ */
+static bool ring_events_due(struct zcsd *d)
+{
+	struct io_uring *ring = &d->ring.uring;
+
+	if (io_uring_cq_has_overflow(ring))
+		return true;
+	return (d->ring.features & ZCS_FEAT_DEFER_TASKRUN) &&
+	       (IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_TASKRUN);
+}
+
 static bool ring_more(struct zcsd *d)
 {
 	return d->ring.pending || io_uring_cq_has_overflow(&d->ring.uring);
@@ -159,8 +176,7 @@ void ring_run(struct zcsd *d)
 	for (rounds = 0; rounds < RUN_ROUNDS; rounds++) {
 		if (d->ring.pending)
 			ring_submit(d);
-		else if ((d->ring.features & ZCS_FEAT_DEFER_TASKRUN) ||
-			 io_uring_cq_has_overflow(ring))
+		else if (ring_events_due(d))
 			io_uring_get_events(ring);
 		ring_drain(d);
 		if (!TAILQ_EMPTY(&d->sq_waiters))
