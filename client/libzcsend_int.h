@@ -24,7 +24,7 @@
 #define ZCSI_PATH_MAX		108u		/* sizeof(sun_path) */
 #define ZCSI_CONNECT_TIMEOUT_MS	10000		/* connect + HELLO, by default */
 #define ZCSI_MSG_FDS		3		/* most fds a message carries: RINGS */
-#define ZCSI_SPIN_USEC		20		/* zcs_set_spin_usec() default */
+#define ZCSI_SPIN_USEC		0		/* zcs_set_spin_usec() default: measured */
 #define ZCSI_EP_SOCKET		0u		/* epoll data: the socket woke us */
 #define ZCSI_EP_EVENTFD		1u		/* ... or the client eventfd */
 #define ZCSI_SPIN_USEC_MAX	1000000		/* spinning longer is a bug */
@@ -131,6 +131,7 @@ void zcsi_rings_free(struct zcsi_rings *rs);
 
 /* libzcsend_ringio.c */
 int zcsi_ring_flush(struct zcs_client *c);
+int zcsi_ring_sync(struct zcs_client *c);
 int zcsi_ring_collect(struct zcs_client *c);
 int zcsi_ring_wait(struct zcs_client *c, int timeout_ms);
 int zcsi_ring_sleep(struct zcs_client *c, int timeout_ms);

@@ -220,6 +220,31 @@ static int room_wait(struct zcs_client *c)
 }
 
 /*
+ * zcsi_ring_sync - wait until the daemon has taken every SEND record we
+ * published. The rings and the socket are separate channels, and the
+ * daemon may read a FLOW_CLOSE before records written earlier, which
+ * would then fail with -EBADF; a control request therefore waits for the
+ * SQ to drain. Nothing signals that, so sleep in short naps, collecting
+ * completions meanwhile (they free the daemon's quota to take more).
+ * Returns 0 or -errno.
+ */
+int zcsi_ring_sync(struct zcs_client *c)
+{
+	int n, err;
+
+	err = zcsi_ring_flush(c);
+	while (!err) {
+		n = zcsi_ring_sq_room(&c->rings->r);
+		if (n < 0)
+			return zcsi_fail(c, n);
+		if ((uint32_t)n == c->rings->r.sq_entries)
+			return 0;
+		err = sleep_once(c, 1);
+	}
+	return err;
+}
+
+/*
  * zcsi_ring_flush - zcs_flush() in ring mode: write the queued records
  * into the SQ, publishing as they fit and waiting for room as a full
  * socket would make us wait. Records left on error stay queued, in order.

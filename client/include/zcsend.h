@@ -101,7 +101,8 @@ int zcs_get_fd(const struct zcs_client *c);
  * zcs_set_spin_usec - with shared-memory rings, how long zcs_reap() with a
  * timeout checks the completion ring in a busy loop before it sleeps (a
  * sleep costs the daemon a wake-up and us a system call or two). 0 never
- * spins. No effect over the socket. Default: 20.
+ * spins. No effect over the socket. Default: 0; spinning pays only with a
+ * core to spare for it beside the daemon and the receivers.
  * RETURN VALUE: 0, or -EINVAL above 1000000 (one second).
  * Since ZCSEND_1.2.
  */
