@@ -16,6 +16,7 @@
 #include "libzcsend_int.h"
 
 #define POP_BATCH	64u	/* completions copied out per ring read */
+#define ROOM_NAP_MS	1	/* re-check the SQ this often while it is full */
 
 static inline void cpu_relax(void)
 {
@@ -203,8 +204,12 @@ int zcsi_ring_wait(struct zcs_client *c, int timeout_ms)
 	return err < 0 ? err : c->err;
 }
 
-/* The SQ is full: give the daemon CQ room (it may be stuck on it), then
- * wait. Records it takes will complete, and completions wake us. */
+/*
+ * The SQ is full: give the daemon CQ room (it may be stuck on it), then
+ * wait. Nothing signals SQ room (the daemon wakes us for completions
+ * only, and those may be held up, e.g. by a TCP peer that does not
+ * read), so sleep in naps of ROOM_NAP_MS, woken early by completions.
+ */
 static int room_wait(struct zcs_client *c)
 {
 	int n, err;
@@ -214,7 +219,7 @@ static int room_wait(struct zcs_client *c)
 		n = zcsi_ring_sq_room(&c->rings->r);
 		if (n)
 			return n < 0 ? zcsi_fail(c, n) : 0;
-		err = sleep_once(c, -1);
+		err = sleep_once(c, ROOM_NAP_MS);
 	}
 	return err < 0 ? err : c->err;
 }
@@ -239,7 +244,7 @@ int zcsi_ring_sync(struct zcs_client *c)
 			return zcsi_fail(c, n);
 		if ((uint32_t)n == c->rings->r.sq_entries)
 			return 0;
-		err = sleep_once(c, 1);
+		err = sleep_once(c, ROOM_NAP_MS);
 	}
 	return err;
 }
