@@ -150,6 +150,9 @@ $(EXAMPLE): $(call obj,client/example.c) $(LIB_SO)
 # the shared library, as a user's program would.
 $(BUILD)/tests/test-proto: $(call obj,tests/unit/test-proto.c $(PROTO_SRCS))
 $(BUILD)/tests/test-config: $(call obj,tests/unit/test-config.c $(CONF_SRCS))
+$(BUILD)/tests/test-ring: $(call obj,tests/unit/test-ring.c \
+	client/libzcsend_ring.c $(PROTO_SRCS))
+$(call obj,tests/unit/test-ring.c): override CPPFLAGS += -Iclient
 $(BUILD)/tests/test-%: $(call obj,tests/unit/test-%.c)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)

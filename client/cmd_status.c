@@ -177,9 +177,10 @@ static void json_daemon(const struct zcs_status_daemon *d)
 	printf("{\n  \"version\": ");
 	json_str(d->version);
 	printf(",\n  \"uptime_s\": %llu.%03llu,\n  \"pid\": %u,\n"
-	       "  \"ring_entries\": %u,\n  \"features\": {",
+	       "  \"ring_entries\": %u,\n  \"poll_usec\": %u,\n"
+	       "  \"features\": {",
 	       U(d->uptime_ms / 1000), U(d->uptime_ms % 1000), d->pid,
-	       d->ring_entries);
+	       d->ring_entries, d->poll_usec);
 	for (i = 0; i < NFEATURES; i++)
 		printf("%s\"%s\": %s", i ? ", " : "", features[i].name,
 		       d->features & features[i].bit ? "true" : "false");
@@ -196,6 +197,20 @@ static void json_counters(const struct zcs_counters *c)
 	       U(c->zc_copied), U(c->completions), U(c->completion_msgs));
 }
 
+/* The shared-memory ring counters, as a nested object. */
+static void json_rings(const struct zcs_ring_counters *r)
+{
+	printf("\"rings\": {\"records\": %llu, \"wakeups_in\": %llu, "
+	       "\"wakeups_out\": %llu, \"poll_ns\": %llu}, ",
+	       U(r->records), U(r->wakeups_in), U(r->wakeups_out),
+	       U(r->poll_ns));
+}
+
+static const char *transport_name(const struct zcs_status_client *c)
+{
+	return c->flags & ZCS_CLIENT_F_RINGS ? "ring" : "socket";
+}
+
 static void json_clients(const struct status *st)
 {
 	const struct zcs_status_client *c;
@@ -210,6 +225,9 @@ static void json_clients(const struct status *st)
 		       "\"pool_bytes\": %llu, \"inflight\": %u, \"flows\": %u, ",
 		       c->pid, c->uid, c->gid, U(c->pool_bytes), c->inflight,
 		       c->flows);
+		printf("\"transport\": \"%s\", \"ring_entries\": %u, ",
+		       transport_name(c), c->ring_entries);
+		json_rings(&c->rings);
 		json_counters(&c->st);
 	}
 	printf("%s],\n", st->nclients ? "\n  " : "");
@@ -241,6 +259,7 @@ static void json_totals(const struct zcs_status_daemon *d)
 	printf("  \"totals\": {\"clients\": %u, \"destinations\": %u, "
 	       "\"flows\": %u, \"inflight\": %u, \"pool_bytes\": %llu, ",
 	       d->clients, d->dests, d->flows, d->inflight, U(d->pool_bytes));
+	json_rings(&d->rings);
 	json_counters(&d->st);
 	printf("\n}\n");
 }
@@ -291,34 +310,6 @@ static const char *human(uint64_t v, char *buf, size_t size)
 	return buf;
 }
 
-static void text_daemon(const struct zcs_status_daemon *d)
-{
-	uint64_t s = d->uptime_ms / 1000;
-	char b1[16], b2[16];
-	size_t i;
-
-	printf("zcsendd %s  pid %u  up %llud %02llu:%02llu:%02llu  "
-	       "ring %u\nfeatures:", tty_str(d->version, b1, sizeof(b1)),
-	       d->pid, U(s / 86400), U(s / 3600 % 24), U(s / 60 % 60),
-	       U(s % 60), d->ring_entries);
-	for (i = 0; i < NFEATURES; i++)
-		printf(" %c%s", d->features & features[i].bit ? '+' : '-',
-		       features[i].name);
-	printf("\ntotals: %u clients, %u destinations, %u flows, %u in flight, "
-	       "pools %s, %llu sends, %s bytes, %llu errors, %llu zc, "
-	       "%llu copied\n", d->clients, d->dests, d->flows, d->inflight,
-	       human(d->pool_bytes, b1, sizeof(b1)), U(d->st.sends),
-	       human(d->st.bytes, b2, sizeof(b2)), U(d->st.errors),
-	       U(d->st.zc_sends), U(d->st.zc_copied));
-}
-
-static int col_width(const char *s, int w)
-{
-	int n = (int)strlen(s);
-
-	return n > w ? n : w;
-}
-
 /* A batch wait for a narrow column: 250us, 5ms, 10s. */
 static const char *usecs(uint32_t us, char *buf, size_t size)
 {
@@ -329,6 +320,38 @@ static const char *usecs(uint32_t us, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%us", us / 1000000);
 	return buf;
+}
+
+static void text_daemon(const struct zcs_status_daemon *d)
+{
+	uint64_t s = d->uptime_ms / 1000;
+	char b1[16], b2[16];
+	size_t i;
+
+	printf("zcsendd %s  pid %u  up %llud %02llu:%02llu:%02llu  "
+	       "ring %u  poll %s\nfeatures:",
+	       tty_str(d->version, b1, sizeof(b1)), d->pid, U(s / 86400),
+	       U(s / 3600 % 24), U(s / 60 % 60), U(s % 60), d->ring_entries,
+	       usecs(d->poll_usec, b2, sizeof(b2)));
+	for (i = 0; i < NFEATURES; i++)
+		printf(" %c%s", d->features & features[i].bit ? '+' : '-',
+		       features[i].name);
+	printf("\ntotals: %u clients, %u destinations, %u flows, %u in flight, "
+	       "pools %s, %llu sends, %s bytes, %llu errors, %llu zc, "
+	       "%llu copied\n", d->clients, d->dests, d->flows, d->inflight,
+	       human(d->pool_bytes, b1, sizeof(b1)), U(d->st.sends),
+	       human(d->st.bytes, b2, sizeof(b2)), U(d->st.errors),
+	       U(d->st.zc_sends), U(d->st.zc_copied));
+	printf("rings: %llu records, %llu wake-ups in, %llu out, polled %.3f s\n",
+	       U(d->rings.records), U(d->rings.wakeups_in),
+	       U(d->rings.wakeups_out), (double)d->rings.poll_ns / 1e9);
+}
+
+static int col_width(const char *s, int w)
+{
+	int n = (int)strlen(s);
+
+	return n > w ? n : w;
 }
 
 /* Why zerocopy is off where policy would have it: one line each. */
@@ -390,20 +413,28 @@ static void text_dests(const struct status *st)
 static void text_clients(const struct status *st)
 {
 	const struct zcs_status_client *c;
-	char name[ZCS_NAME_MAX], b1[16], b2[16];
+	char name[ZCS_NAME_MAX], b1[16], b2[16], ring[16];
 	size_t i;
 
-	printf("\n%6s  %-16s  %7s  %6s  %6s  %8s  %8s  %5s  %10s  %8s  %7s\n",
-	       "CLIENT", "NAME", "PID", "UID", "GID", "POOL", "INFLIGHT",
-	       "FLOWS", "SENDS", "BYTES", "ERRORS");
+	printf("\n%6s  %-16s  %7s  %6s  %6s  %8s  %-9s  %5s  %8s  %5s  "
+	       "%10s  %8s  %7s  %8s  %8s\n",
+	       "CLIENT", "NAME", "PID", "UID", "GID", "POOL", "TRANSPORT",
+	       "RING", "INFLIGHT", "FLOWS", "SENDS", "BYTES", "ERRORS",
+	       "WAKE_IN", "WAKE_OUT");
 	for (i = 0; i < st->nclients; i++) {
 		c = &st->clients[i];
-		printf("%6u  %-16s  %7u  %6u  %6u  %8s  %8u  %5u  %10llu  %8s  "
-		       "%7llu\n", c->id, tty_str(c->name, name, sizeof(name)),
-		       c->pid, c->uid, c->gid,
-		       human(c->pool_bytes, b1, sizeof(b1)), c->inflight,
-		       c->flows, U(c->st.sends),
-		       human(c->st.bytes, b2, sizeof(b2)), U(c->st.errors));
+		if (c->flags & ZCS_CLIENT_F_RINGS)
+			snprintf(ring, sizeof(ring), "%u", c->ring_entries);
+		else
+			snprintf(ring, sizeof(ring), "-");
+		printf("%6u  %-16s  %7u  %6u  %6u  %8s  %-9s  %5s  %8u  %5u  "
+		       "%10llu  %8s  %7llu  %8llu  %8llu\n", c->id,
+		       tty_str(c->name, name, sizeof(name)), c->pid, c->uid,
+		       c->gid, human(c->pool_bytes, b1, sizeof(b1)),
+		       transport_name(c), ring, c->inflight, c->flows,
+		       U(c->st.sends), human(c->st.bytes, b2, sizeof(b2)),
+		       U(c->st.errors), U(c->rings.wakeups_in),
+		       U(c->rings.wakeups_out));
 	}
 }
 

@@ -144,6 +144,7 @@ static int client_alloc(struct zcs_client **out)
 		return -ENOMEM;
 	c->fd = -1;
 	c->next_cookie = 1;
+	c->spin_usec = ZCSI_SPIN_USEC;
 	c->txbuf = malloc(ZCS_MSG_MAX);
 	c->rxbuf = malloc(ZCS_MSG_MAX);
 	if (!c->txbuf || !c->rxbuf) {
@@ -154,13 +155,14 @@ static int client_alloc(struct zcs_client **out)
 	return 0;
 }
 
-static int hello_send(struct zcs_client *c, uint64_t pool_bytes)
+static int hello_send(struct zcs_client *c, uint64_t pool_bytes, int rings)
 {
 	struct zcs_hello h;
 	uint64_t cookie;
 
 	memset(&h, 0, sizeof(h));
 	h.pool_bytes = pool_bytes;
+	h.flags = rings ? ZCS_HELLO_F_RINGS : 0;	/* entries: daemon's choice */
 	snprintf(h.name, sizeof(h.name), "%s", program_invocation_short_name);
 	return zcsi_request(c, ZCS_MSG_HELLO, &h, sizeof(h), &cookie);
 }
@@ -183,7 +185,8 @@ static int pool_map(struct zcs_client *c, int fd, uint64_t bytes)
 	return zcsi_alloc_init(&c->alloc, c->pool_bytes);
 }
 
-/* Take the HELLO_OK limits; the fd is present exactly when a pool is. */
+/* Take the HELLO_OK limits; the fd is present exactly when a pool is. A
+ * failed pool_map leaves the fd to the caller, which closes it. */
 static int hello_ok(struct zcs_client *c, int fd)
 {
 	struct zcs_hello_ok ok;
@@ -224,20 +227,16 @@ static int hello_refused(struct zcs_client *c)
  */
 static int hello_reply(struct zcs_client *c, int64_t deadline)
 {
+	int fds[ZCSI_MSG_FDS] = { -1 };
 	struct zcs_hdr hdr;
-	int fd = -1, n, err;
+	int n, err;
 
-	while ((n = zcsi_msg_read(c, &hdr, &fd)) == 0) {
-		if (zcsi_remaining(deadline) == 0)
-			return -ETIMEDOUT;
-		if ((err = zcsi_poll(c, POLLIN, zcsi_remaining(deadline))) < 0)
-			return err;
-	}
+	n = zcsi_msg_wait(c, &hdr, fds, deadline);
 	if (n < 0)
 		return n;
 	switch (hdr.type) {
 	case ZCS_MSG_HELLO_OK:
-		err = hello_ok(c, fd);
+		err = hello_ok(c, fds[0]);
 		break;
 	case ZCS_MSG_ERROR:
 		err = hello_refused(c);
@@ -248,20 +247,22 @@ static int hello_reply(struct zcs_client *c, int64_t deadline)
 	default:
 		err = -EPROTO;
 	}
-	if (fd >= 0)
-		close(fd);
+	if (hdr.flags & ZCS_HDR_F_FD)
+		close(fds[0]);	/* only HELLO_OK can carry one here */
 	return err;
 }
 
 /*
  * Connect and say HELLO within the connect timeout. A HELLO that cannot
  * be written because the daemon already closed is no answer yet: the
- * daemon may have said why before it closed, so read that first.
+ * daemon may have said why before it closed, so read that first. Rings
+ * are asked for with a pool only, and their reply follows HELLO_OK.
  */
 static int handshake(struct zcs_client *c, const char *path,
-		     uint64_t pool_bytes)
+		     uint64_t pool_bytes, enum zcsi_transport tr)
 {
 	int64_t deadline = zcsi_deadline(connect_timeout());
+	int rings = pool_bytes && tr != ZCSI_TRANSPORT_SOCKET;
 	char def[ZCSI_PATH_MAX];
 	int err;
 
@@ -274,23 +275,28 @@ static int handshake(struct zcs_client *c, const char *path,
 	c->fd = sock_open(path, deadline);
 	if (c->fd < 0)
 		return c->fd;
-	err = hello_send(c, pool_bytes);
+	err = hello_send(c, pool_bytes, rings);
 	if (err == -EPIPE)
 		c->err = 0;	/* read what is left; EOF says -EPIPE again */
 	else if (err)
 		return err;
-	return hello_reply(c, deadline);
+	err = hello_reply(c, deadline);
+	if (!err && rings)
+		err = zcsi_rings_recv(c, deadline, tr == ZCSI_TRANSPORT_RING);
+	return err;
 }
 
 /*
  * zcsi_open - connect and say HELLO. @pool_bytes 0 makes a control-only
- * connection (no pool, no fd back), which is what zcsendctl status uses.
- * @errbuf, if not NULL, gets the daemon's reason when it refused us, and
- * an empty string on success or any other failure.
+ * connection (no pool, no fd back, no rings), which is what zcsendctl
+ * status uses; with a pool, $ZCSEND_TRANSPORT picks the transport.
+ * @errbuf, if not NULL, gets the daemon's reason when it refused us (or
+ * ours for a bad ZCSEND_TRANSPORT), and "" on success or any other failure.
  */
 int zcsi_open(const char *path, uint64_t pool_bytes, struct zcs_client **out,
 	      char *errbuf, size_t errbuf_size)
 {
+	enum zcsi_transport tr = ZCSI_TRANSPORT_SOCKET;
 	struct zcs_client *c;
 	int err;
 
@@ -299,7 +305,9 @@ int zcsi_open(const char *path, uint64_t pool_bytes, struct zcs_client **out,
 	err = client_alloc(&c);
 	if (err)
 		return err;
-	err = handshake(c, path, pool_bytes);
+	err = pool_bytes ? zcsi_transport(c, &tr) : 0;
+	if (!err)
+		err = handshake(c, path, pool_bytes, tr);
 	if (err)
 		goto err_client;
 	*out = c;
@@ -334,6 +342,7 @@ ZCS_EXPORT void zcs_close(struct zcs_client *c)
 {
 	if (!c)
 		return;
+	zcsi_rings_free(c->rings);
 	zcsi_alloc_fini(&c->alloc);
 	if (c->pool)
 		munmap(c->pool, c->pool_bytes);
@@ -345,9 +354,22 @@ ZCS_EXPORT void zcs_close(struct zcs_client *c)
 	free(c);
 }
 
+/* In ring mode, the epoll fd; the caller will sleep on it, so from now
+ * on the library keeps it armed whenever it returns. */
 ZCS_EXPORT int zcs_get_fd(const struct zcs_client *c)
 {
-	return c->fd;
+	if (!c->rings)
+		return c->fd;
+	zcsi_ring_export(c->rings, c->cq_count);
+	return c->rings->epfd;
+}
+
+ZCS_EXPORT int zcs_set_spin_usec(struct zcs_client *c, unsigned usec)
+{
+	if (usec > ZCSI_SPIN_USEC_MAX)
+		return -EINVAL;
+	c->spin_usec = usec;
+	return 0;
 }
 
 ZCS_EXPORT void *zcs_pool_base(const struct zcs_client *c)

@@ -20,7 +20,8 @@ static int reply_error(struct zcs_client *c)
 }
 
 /* Send @type with @payload and wait for the answer to it. Queued sends go
- * first, so that they need not wait for the daemon's reply. */
+ * first, so that they need not wait for the daemon's reply; over rings,
+ * they must also have been taken before the request can overtake them. */
 static int transact(struct zcs_client *c, uint16_t type, const void *payload,
 		    size_t size)
 {
@@ -28,7 +29,7 @@ static int transact(struct zcs_client *c, uint16_t type, const void *payload,
 	uint64_t cookie;
 	int err, reply;
 
-	err = zcs_flush(c);
+	err = c->rings ? zcsi_ring_sync(c) : zcs_flush(c);
 	if (!err)
 		err = zcsi_request(c, type, payload, size, &cookie);
 	if (err)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "libzcsend_ring.h"
 #include "zcs_proto.h"
 #include "zcsend.h"
 
@@ -22,6 +23,34 @@
 #define ZCSI_INFLIGHT_CAP	(1u << 20)	/* local bound on max_inflight */
 #define ZCSI_PATH_MAX		108u		/* sizeof(sun_path) */
 #define ZCSI_CONNECT_TIMEOUT_MS	10000		/* connect + HELLO, by default */
+#define ZCSI_MSG_FDS		3		/* most fds a message carries: RINGS */
+#define ZCSI_SPIN_USEC		0		/* zcs_set_spin_usec() default: measured */
+#define ZCSI_EP_SOCKET		0u		/* epoll data: the socket woke us */
+#define ZCSI_EP_EVENTFD		1u		/* ... or the client eventfd */
+#define ZCSI_SPIN_USEC_MAX	1000000		/* spinning longer is a bug */
+
+/* ZCSEND_TRANSPORT: which path zcs_connect() takes. */
+enum zcsi_transport {
+	ZCSI_TRANSPORT_AUTO,	/* ask for rings, fall back to the socket */
+	ZCSI_TRANSPORT_SOCKET,	/* never ask */
+	ZCSI_TRANSPORT_RING,	/* rings or no connection */
+};
+
+/*
+ * Ring transport state, allocated only when the daemon granted rings (a
+ * separate object also lets zcs_get_fd(), which takes a const handle,
+ * note that the application now sleeps on the epoll fd).
+ */
+struct zcsi_rings {
+	struct zcsi_ring r;
+	void *map;
+	size_t map_bytes;
+	int evfd_daemon;	/* we write it to wake the daemon */
+	int evfd_client;	/* the daemon writes it to wake us */
+	int epfd;		/* socket + evfd_client, for zcs_get_fd() */
+	int armed;		/* we set WAITING and have not taken it back */
+	int fd_exported;	/* zcs_get_fd() was called: arm on return */
+};
 
 /* Pool allocator state: one bit per granule, and at an allocation's first
  * granule its length in granules (0 everywhere else). */
@@ -61,6 +90,9 @@ struct zcs_client {
 	unsigned cq_count;
 
 	struct zcsi_alloc alloc;
+
+	struct zcsi_rings *rings;	/* NULL: everything goes by the socket */
+	unsigned spin_usec;	/* ring mode: spin this long before sleeping */
 };
 
 /* libzcsend.c */
@@ -72,7 +104,9 @@ int zcsi_remote_errno(int32_t err);
 
 /* libzcsend_msg.c */
 int zcsi_msg_write(struct zcs_client *c, const void *buf, size_t len);
-int zcsi_msg_read(struct zcs_client *c, struct zcs_hdr *hdr, int *fdp);
+int zcsi_msg_read(struct zcs_client *c, struct zcs_hdr *hdr, int *fds);
+int zcsi_msg_wait(struct zcs_client *c, struct zcs_hdr *hdr, int *fds,
+		  int64_t deadline);
 int zcsi_poll(struct zcs_client *c, short events, int timeout_ms);
 int64_t zcsi_deadline(int timeout_ms);
 int zcsi_remaining(int64_t deadline);
@@ -86,6 +120,23 @@ const void *zcsi_payload(const struct zcs_client *c);
 int zcsi_recv(struct zcs_client *c, struct zcs_hdr *hdr);
 int zcsi_drain(struct zcs_client *c);
 int zcsi_unexpected(struct zcs_client *c, const struct zcs_hdr *hdr);
+int zcsi_take_completions(struct zcs_client *c,
+			  const void *recs, size_t n);
+int zcsi_wait_io(struct zcs_client *c, int timeout_ms);
+
+/* libzcsend_rings.c */
+int zcsi_transport(struct zcs_client *c, enum zcsi_transport *out);
+int zcsi_rings_recv(struct zcs_client *c, int64_t deadline, int forced);
+void zcsi_rings_free(struct zcsi_rings *rs);
+
+/* libzcsend_ringio.c */
+int zcsi_ring_flush(struct zcs_client *c);
+int zcsi_ring_sync(struct zcs_client *c);
+int zcsi_ring_collect(struct zcs_client *c);
+int zcsi_ring_wait(struct zcs_client *c, int timeout_ms);
+int zcsi_ring_sleep(struct zcs_client *c, int timeout_ms);
+int zcsi_ring_park(struct zcs_client *c);
+void zcsi_ring_export(struct zcsi_rings *rs, unsigned buffered);
 
 /* libzcsend_alloc.c */
 int zcsi_alloc_init(struct zcsi_alloc *a, size_t pool_bytes);

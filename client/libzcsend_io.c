@@ -11,16 +11,20 @@
 
 #include "libzcsend_int.h"
 
-/* Buffer one COMPLETE message. Each record answers exactly one sent
- * record, so more completions than sends means the stream is broken. */
-static int take_completions(struct zcs_client *c, const struct zcs_hdr *hdr)
+/*
+ * zcsi_take_completions - buffer @n wire completion records from @recs
+ * (unaligned bytes: a message payload or a copy out of the ring). Each
+ * answers exactly one sent record, so more completions than sends means
+ * the stream or the ring is broken. Returns 0 or -EPROTO.
+ */
+int zcsi_take_completions(struct zcs_client *c, const void *recs, size_t n)
 {
-	const unsigned char *p = zcsi_payload(c);
+	const unsigned char *p = recs;
 	struct zcs_msg_completion rec;
 	struct zcs_completion *out;
-	size_t i, n = zcs_send_count(hdr);
+	size_t i;
 
-	if (hdr->cookie != 0 || n > c->sent)
+	if (n > c->sent)
 		return zcsi_fail(c, -EPROTO);
 	for (i = 0; i < n; i++) {
 		memcpy(&rec, p + i * sizeof(rec), sizeof(rec));
@@ -32,6 +36,14 @@ static int take_completions(struct zcs_client *c, const struct zcs_hdr *hdr)
 		c->sent--;
 	}
 	return 0;
+}
+
+/* One COMPLETE message: daemon-initiated, so always cookie 0. */
+static int take_complete_msg(struct zcs_client *c, const struct zcs_hdr *hdr)
+{
+	if (hdr->cookie != 0)
+		return zcsi_fail(c, -EPROTO);
+	return zcsi_take_completions(c, zcsi_payload(c), zcs_send_count(hdr));
 }
 
 /*
@@ -47,7 +59,7 @@ int zcsi_recv(struct zcs_client *c, struct zcs_hdr *hdr)
 	if (n <= 0)
 		return n;
 	if (hdr->type == ZCS_MSG_COMPLETE) {
-		err = take_completions(c, hdr);
+		err = take_complete_msg(c, hdr);
 		if (err)
 			return err;
 	}
@@ -84,6 +96,19 @@ int zcsi_drain(struct zcs_client *c)
 	return n;
 }
 
+/*
+ * zcsi_wait_io - sleep until the daemon may have something for us: the
+ * socket is readable or, with rings, the client eventfd fired. Ring
+ * completions found are buffered on the way.
+ * Returns > 0 (woken), 0 (timeout or signal: re-check), or -errno.
+ */
+int zcsi_wait_io(struct zcs_client *c, int timeout_ms)
+{
+	if (c->rings)
+		return zcsi_ring_sleep(c, timeout_ms);
+	return zcsi_poll(c, POLLIN, timeout_ms);
+}
+
 ZCS_EXPORT int zcs_flush(struct zcs_client *c)
 {
 	struct zcs_hdr hdr;
@@ -92,6 +117,8 @@ ZCS_EXPORT int zcs_flush(struct zcs_client *c)
 
 	if (c->err)
 		return c->err;
+	if (c->rings)
+		return zcsi_ring_flush(c);
 	if (!c->queued)
 		return 0;
 	size = (size_t)c->queued * sizeof(struct zcs_msg_send);
@@ -154,6 +181,21 @@ static int reap_wait(struct zcs_client *c, int timeout_ms)
 	return 0;
 }
 
+/* Gather what is waiting: the socket always (errors, EOF, and COMPLETE
+ * for socket sends), then the CQ; with rings, the socket only when the
+ * CQ was empty, since the daemon is evidently alive otherwise. */
+static int reap_collect(struct zcs_client *c)
+{
+	int n;
+
+	if (!c->rings)
+		return zcsi_drain(c);
+	n = zcsi_ring_collect(c);
+	if (n == 0)
+		n = zcsi_drain(c);
+	return n < 0 ? n : 0;
+}
+
 ZCS_EXPORT int zcs_reap(struct zcs_client *c, struct zcs_completion *out,
 			unsigned max, int timeout_ms)
 {
@@ -162,9 +204,10 @@ ZCS_EXPORT int zcs_reap(struct zcs_client *c, struct zcs_completion *out,
 
 	err = zcs_flush(c);
 	if (!err)
-		err = zcsi_drain(c);
+		err = reap_collect(c);
 	if (!err && timeout_ms != 0)
-		err = reap_wait(c, timeout_ms);
+		err = c->rings ? zcsi_ring_wait(c, timeout_ms) :
+		      reap_wait(c, timeout_ms);
 	/* Completions already buffered are still true: hand them out first,
 	 * and report a broken connection once they are gone. */
 	for (n = 0; n < max && c->cq_count; n++) {
@@ -172,6 +215,8 @@ ZCS_EXPORT int zcs_reap(struct zcs_client *c, struct zcs_completion *out,
 		c->cq_head = (c->cq_head + 1) % c->max_inflight;
 		c->cq_count--;
 	}
+	if (!err && c->rings)
+		err = zcsi_ring_park(c);
 	if (n == 0 && err)
 		return err;
 	return (int)n;

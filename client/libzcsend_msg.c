@@ -14,7 +14,7 @@
 
 #include "libzcsend_int.h"
 
-#define MAX_FDS		4	/* more than one fd is a protocol error anyway */
+#define MAX_FDS		(ZCSI_MSG_FDS + 1)	/* room to see one too many */
 #define REQ_MAX		512	/* largest request payload built on the stack */
 
 /* Collect every fd the kernel installed, so none can leak. */
@@ -40,16 +40,18 @@ static void close_fds(const int *fds, int n)
 		close(fds[n]);
 }
 
-/* The fds must match the header: exactly one with ZCS_HDR_F_FD, and only
- * where the caller is ready to own it. */
+/* The fds must match the header: with ZCS_HDR_F_FD, three for RINGS and
+ * one otherwise, and only where the caller is ready to own them. */
 static int fds_check(const struct zcs_hdr *hdr, const int *fds, int nfds,
-		     int *fdp)
+		     int *out)
 {
+	int want = hdr->type == ZCS_MSG_RINGS ? ZCSI_MSG_FDS : 1;
+
 	if (!(hdr->flags & ZCS_HDR_F_FD))
 		return nfds ? -EBADMSG : 0;
-	if (!fdp || nfds != 1)
+	if (!out || nfds != want)
 		return -EBADMSG;
-	*fdp = fds[0];
+	memcpy(out, fds, (size_t)want * sizeof(*fds));
 	return 0;
 }
 
@@ -78,11 +80,12 @@ static int recv_raw(struct zcs_client *c, struct msghdr *mh)
 
 /*
  * zcsi_msg_read - receive and validate one message into c->rxbuf, without
- * blocking. @fdp, if not NULL, takes the fd a ZCS_HDR_F_FD message carries.
+ * blocking. @fds_out, if not NULL, has room for ZCSI_MSG_FDS and takes the fds
+ * a ZCS_HDR_F_FD message carries (one, or three for RINGS).
  * Returns 1 with *@hdr filled, 0 when nothing is waiting, or -errno (the
  * connection is then marked failed: -EPIPE at EOF, -EBADMSG if truncated).
  */
-int zcsi_msg_read(struct zcs_client *c, struct zcs_hdr *hdr, int *fdp)
+int zcsi_msg_read(struct zcs_client *c, struct zcs_hdr *hdr, int *fds_out)
 {
 	union {
 		struct cmsghdr align;
@@ -105,12 +108,32 @@ int zcsi_msg_read(struct zcs_client *c, struct zcs_hdr *hdr, int *fdp)
 	if (!err)
 		err = zcs_msg_check(c->rxbuf, (size_t)n, hdr);
 	if (!err)
-		err = fds_check(hdr, fds, nfds, fdp);
+		err = fds_check(hdr, fds, nfds, fds_out);
 	if (err) {
 		close_fds(fds, nfds);
 		return zcsi_fail(c, err);
 	}
 	return 1;
+}
+
+/*
+ * zcsi_msg_wait - zcsi_msg_read(), waiting on the socket until @deadline
+ * (zcsi_deadline). For the handshake, before any completion can come.
+ * Returns 1, or -errno (-ETIMEDOUT once the deadline has passed).
+ */
+int zcsi_msg_wait(struct zcs_client *c, struct zcs_hdr *hdr, int *fds,
+		  int64_t deadline)
+{
+	int n, err;
+
+	while ((n = zcsi_msg_read(c, hdr, fds)) == 0) {
+		if (zcsi_remaining(deadline) == 0)
+			return -ETIMEDOUT;
+		err = zcsi_poll(c, POLLIN, zcsi_remaining(deadline));
+		if (err < 0)
+			return err;
+	}
+	return n;
 }
 
 /*
@@ -219,7 +242,8 @@ int zcsi_request(struct zcs_client *c, uint16_t type, const void *payload,
 
 /*
  * zcsi_wait_reply - block until the next reply to @cookie, buffering any
- * completions that arrive first. The payload is at zcsi_payload() until
+ * completions that arrive first, over the socket or the rings (so that a
+ * slow TCP connect does not leave the completion ring full). The payload is at zcsi_payload() until
  * the next receive. Returns the reply's type, or -errno (-EPROTO for a
  * reply to something else: with one request at a time that cannot be).
  */
@@ -233,7 +257,7 @@ int zcsi_wait_reply(struct zcs_client *c, uint64_t cookie,
 		if (n < 0)
 			return n;
 		if (n == 0) {
-			n = zcsi_poll(c, POLLIN, -1);
+			n = zcsi_wait_io(c, -1);
 			if (n < 0)
 				return n;
 			continue;

@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Run the test suite: every $BUILD/tests/test-* program and every
 # tests/integration/*.sh, each in its own temp dir under a timeout.
+# Tests that drive the daemon through libzcsend run twice, as "NAME
+# [socket]" and "NAME [ring]" (ZCSEND_TRANSPORT); the ring pass runs only
+# when a probe finds that the daemon grants rings, and is skipped otherwise.
 # Exit status of a test: 0 pass, 77 skip, anything else fail.
 # Usage: BUILD=build tests/run.sh [NAME...]   (NAME filters by test name)
 set -u
@@ -34,7 +37,8 @@ wanted() {
 run_one() {
 	local name=$1 dir out rc t0 t1 secs reason
 	shift
-	dir=$(mktemp -d "$ROOT/$name.XXXXXX")
+	# "test-udp [ring]" -> test-udp-ring-: socket paths stay short and plain
+	dir=$(mktemp -d "$ROOT/$(echo "$name" | tr -c 'A-Za-z0-9._\n-' -).XXXXXX")
 	out=$dir/output.log
 	t0=$(date +%s.%N)
 	(cd "$dir" && TMPDIR=$dir exec timeout -k 10 "$TIMEOUT" "$@") \
@@ -61,12 +65,68 @@ run_one() {
 	esac
 }
 
+# uses_lib NAME: the test reaches the daemon through libzcsend
+# (zcs_connect, zcsendctl send, zcsend-soak, zcsend-bench).
+uses_lib() {
+	local src=$TESTS_DIR/integration/$1
+	case $1 in
+	test-*) [ -f "$src.c" ] && grep -q 'zcs_connect' "$src.c" ;;
+	*) grep -Eq '"\$ZCSENDCTL".* send |zcsend-(soak|bench)' "$src.sh" ;;
+	esac
+}
+
+# ring_probe: 0 when a private daemon grants rings to a client that insists
+# (ZCSEND_TRANSPORT=ring), so that the ring pass tests rings, not refusals.
+RING_WHY="the daemon does not grant rings"
+ring_probe() {
+	local d=$ROOT/ring-probe pid i rc
+	[ -x "$BUILD/zcsendd" ] && [ -x "$BUILD/zcsendctl" ] || return 1
+	mkdir -p "$d"
+	"$BUILD/zcsendd" -s "$d/zcs.sock" >"$d/zcsendd.log" 2>&1 </dev/null &
+	pid=$!
+	for i in $(seq 50); do
+		[ -S "$d/zcs.sock" ] && break
+		sleep 0.1
+	done
+	sleep 0.1
+	ZCSEND_TRANSPORT=ring ZCSEND_CONNECT_TIMEOUT_MS=3000 timeout 10 \
+		"$BUILD/zcsendctl" -s "$d/zcs.sock" send udp://127.0.0.1:9 \
+		/dev/null --quiet >"$d/probe.log" 2>&1 </dev/null
+	rc=$?
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	[ $rc -eq 0 ] && return 0
+	RING_WHY="$RING_WHY ($(head -n1 "$d/probe.log"))"
+	return 1
+}
+
+# run_test NAME CMD...: once, or once per transport for libzcsend tests.
+RING=
+run_test() {
+	local name=$1
+	shift
+	if ! uses_lib "$name"; then
+		run_one "$name" "$@"
+		return
+	fi
+	run_one "$name [socket]" env ZCSEND_TRANSPORT=socket "$@"
+	if [ -z "$RING" ]; then
+		ring_probe && RING=yes || RING=no
+	fi
+	if [ "$RING" = yes ]; then
+		run_one "$name [ring]" env ZCSEND_TRANSPORT=ring "$@"
+	else
+		echo "SKIP $name [ring]: $RING_WHY"
+		skipped=$((skipped + 1))
+	fi
+}
+
 for bin in "$BUILD"/tests/test-*; do
 	[ -x "$bin" ] && [ -f "$bin" ] || continue
 	case $bin in *.d | *.o) continue ;; esac
 	name=$(basename "$bin")
 	wanted "$name" "$@" || continue
-	run_one "$name" "$bin"
+	run_test "$name" "$bin"
 done
 
 for script in "$TESTS_DIR"/integration/*.sh; do
@@ -74,7 +134,7 @@ for script in "$TESTS_DIR"/integration/*.sh; do
 	case $(basename "$script") in lib*.sh) continue ;; esac
 	name=$(basename "$script" .sh)
 	wanted "$name" "$@" || continue
-	run_one "$name" bash "$script"
+	run_test "$name" bash "$script"
 done
 
 total=$((passed + failed + skipped))

@@ -48,12 +48,15 @@ struct zcs_completion {
  * @pool_bytes: pool size wanted; 0 asks for the library default of 4 MiB.
  *        The daemon may grant less: zcs_pool_size() tells what was mapped.
  * @out: the new handle.
+ * The daemon is asked for shared-memory rings, and the socket is used if
+ * it has none; $ZCSEND_TRANSPORT=socket never asks, =ring fails when the
+ * daemon refuses them.
  * Connecting and the daemon's answer together may take up to 10 s, or
  * $ZCSEND_CONNECT_TIMEOUT_MS milliseconds (0: no limit), so that a daemon
  * that is stuck, or a listener that is not zcsendd, cannot hang the caller.
  * RETURN VALUE: 0, or -errno: -ENOENT/-ECONNREFUSED when no daemon listens,
  * -ETIMEDOUT when nothing answered in time, -EPROTONOSUPPORT on a protocol
- * version mismatch, or the daemon's refusal (-EACCES: this user may not
+ * version mismatch, -EINVAL for a ZCSEND_TRANSPORT other than socket or ring, or the daemon's refusal (-EACCES: this user may not
  * connect, -EUSERS: too many clients, -ENOMEM: no pool memory left); use
  * zcs_connect_err() to learn the daemon's reason.
  */
@@ -63,7 +66,8 @@ int zcs_connect(const char *path, size_t pool_bytes, struct zcs_client **out);
  * zcs_connect_err - zcs_connect(), keeping the daemon's reason on failure.
  * @errbuf: NULL, or room for the reason (ZCS_ERRBUF_SIZE holds any): when
  *        the daemon refused the connection, the text it gave, e.g. "uid 1001
- *        may not use this daemon"; otherwise, and on success, "". A reason is
+ *        may not use this daemon" (for a bad $ZCSEND_TRANSPORT, the
+ *        library's own); otherwise, and on success, "". A reason is
  *        cut to fit @errbuf_size and always NUL-terminated.
  * There is no handle when connecting fails, so the reason goes to a buffer
  * of the caller's; once connected, errors are errno values as elsewhere.
@@ -83,11 +87,26 @@ int zcs_connect_err(const char *path, size_t pool_bytes,
 void zcs_close(struct zcs_client *c);
 
 /*
- * zcs_get_fd - the control socket, to poll for POLLIN in your own event
- * loop; when readable, call zcs_reap() with timeout 0.
+ * zcs_get_fd - one descriptor to poll for POLLIN in your own event loop;
+ * when readable, call zcs_reap() with timeout 0. Over the socket it is the
+ * control socket; with shared-memory rings, an epoll fd watching the
+ * socket and the library's eventfd, and from this call on the library
+ * re-arms the daemon's wake-up whenever it returns, so the fd becomes
+ * readable whenever completions are waiting.
  * RETURN VALUE: the fd (owned by the handle).
  */
 int zcs_get_fd(const struct zcs_client *c);
+
+/*
+ * zcs_set_spin_usec - with shared-memory rings, how long zcs_reap() with a
+ * timeout checks the completion ring in a busy loop before it sleeps (a
+ * sleep costs the daemon a wake-up and us a system call or two). 0 never
+ * spins. No effect over the socket. Default: 0; spinning pays only with a
+ * core to spare for it beside the daemon and the receivers.
+ * RETURN VALUE: 0, or -EINVAL above 1000000 (one second).
+ * Since ZCSEND_1.2.
+ */
+int zcs_set_spin_usec(struct zcs_client *c, unsigned usec);
 
 /* zcs_pool_base, zcs_pool_size - the mapped pool, for callers that manage
  * its space themselves instead of using zcs_alloc(). */

@@ -79,8 +79,10 @@ check_config "$CONF" 0 OK
 start_daemon
 
 # --- batch: 1000 sends, 256 in flight; the last 8 must not wait 10 s.
+# Batching is of COMPLETE messages, so these two sends use the socket in
+# either pass (rings publish completions as they finish).
 head -c 1400000 /dev/urandom >"$T/1000.bin"
-timeout 8 "$ZCSENDCTL" -s "$SOCK" send b32 "$T/1000.bin" --chunk 1400 \
+ZCSEND_TRANSPORT=socket timeout 8 "$ZCSENDCTL" -s "$SOCK" send b32 "$T/1000.bin" --chunk 1400 \
 	--inflight 256 --quiet || fail "batch send failed or waited for batch_usec"
 status_json "$T/s1.json"
 comps=$(dest_field "$T/s1.json" b32 completions)
@@ -93,7 +95,7 @@ echo "batch_max=32: $comps completions in $msgs messages"
 	fail "b32: $msgs messages for 1000 completions, want 32..40"
 
 # --- immediate: one completion per message.
-timeout 30 "$ZCSENDCTL" -s "$SOCK" send imm "$T/1000.bin" --chunk 1400 \
+ZCSEND_TRANSPORT=socket timeout 30 "$ZCSENDCTL" -s "$SOCK" send imm "$T/1000.bin" --chunk 1400 \
 	--inflight 256 --quiet || fail "immediate send failed"
 status_json "$T/s2.json"
 comps=$(dest_field "$T/s2.json" imm completions)
