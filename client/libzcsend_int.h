@@ -24,7 +24,7 @@
 #define ZCSI_PATH_MAX		108u		/* sizeof(sun_path) */
 #define ZCSI_CONNECT_TIMEOUT_MS	10000		/* connect + HELLO, by default */
 #define ZCSI_MSG_FDS		3		/* most fds a message carries: RINGS */
-#define ZCSI_SPIN_USEC		0		/* zcs_set_spin_usec() default: measured */
+#define ZCSI_SPIN_USEC		20		/* zcs_set_spin_usec() default: measured */
 #define ZCSI_EP_SOCKET		0u		/* epoll data: the socket woke us */
 #define ZCSI_EP_EVENTFD		1u		/* ... or the client eventfd */
 #define ZCSI_SPIN_USEC_MAX	1000000		/* spinning longer is a bug */
