@@ -3,8 +3,8 @@
 # Run the test suite: every $BUILD/tests/test-* program and every
 # tests/integration/*.sh, each in its own temp dir under a timeout.
 # Tests that drive the daemon through libzcsend run twice, as "NAME
-# [socket]" and "NAME [ring]" (ZCSEND_TRANSPORT); the ring pass runs only
-# when a probe finds that the daemon grants rings, and is skipped otherwise.
+# [socket]" and "NAME [ring]" (ZCSEND_TRANSPORT): a daemon that refuses
+# rings fails the ring pass.
 # Exit status of a test: 0 pass, 77 skip, anything else fail.
 # Usage: BUILD=build tests/run.sh [NAME...]   (NAME filters by test name)
 set -u
@@ -75,33 +75,7 @@ uses_lib() {
 	esac
 }
 
-# ring_probe: 0 when a private daemon grants rings to a client that insists
-# (ZCSEND_TRANSPORT=ring), so that the ring pass tests rings, not refusals.
-RING_WHY="the daemon does not grant rings"
-ring_probe() {
-	local d=$ROOT/ring-probe pid i rc
-	[ -x "$BUILD/zcsendd" ] && [ -x "$BUILD/zcsendctl" ] || return 1
-	mkdir -p "$d"
-	"$BUILD/zcsendd" -s "$d/zcs.sock" >"$d/zcsendd.log" 2>&1 </dev/null &
-	pid=$!
-	for i in $(seq 50); do
-		[ -S "$d/zcs.sock" ] && break
-		sleep 0.1
-	done
-	sleep 0.1
-	ZCSEND_TRANSPORT=ring ZCSEND_CONNECT_TIMEOUT_MS=3000 timeout 10 \
-		"$BUILD/zcsendctl" -s "$d/zcs.sock" send udp://127.0.0.1:9 \
-		/dev/null --quiet >"$d/probe.log" 2>&1 </dev/null
-	rc=$?
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	[ $rc -eq 0 ] && return 0
-	RING_WHY="$RING_WHY ($(head -n1 "$d/probe.log"))"
-	return 1
-}
-
 # run_test NAME CMD...: once, or once per transport for libzcsend tests.
-RING=
 run_test() {
 	local name=$1
 	shift
@@ -110,15 +84,7 @@ run_test() {
 		return
 	fi
 	run_one "$name [socket]" env ZCSEND_TRANSPORT=socket "$@"
-	if [ -z "$RING" ]; then
-		ring_probe && RING=yes || RING=no
-	fi
-	if [ "$RING" = yes ]; then
-		run_one "$name [ring]" env ZCSEND_TRANSPORT=ring "$@"
-	else
-		echo "SKIP $name [ring]: $RING_WHY"
-		skipped=$((skipped + 1))
-	fi
+	run_one "$name [ring]" env ZCSEND_TRANSPORT=ring "$@"
 }
 
 for bin in "$BUILD"/tests/test-*; do
