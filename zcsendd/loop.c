@@ -72,8 +72,7 @@ int loop_run(struct zcsd *d)
 	int64_t work;
 	bool poll, events;
 
-	for (;;) {
-		t0 = now_ns();
+	for (t0 = now_ns();; t0 = t1) {	/* one clock read per turn */
 		poll = d->nrings && t0 < poll_end;
 		events = !poll || t0 >= events_due;
 		if (events)
