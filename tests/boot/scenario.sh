@@ -46,15 +46,17 @@ recv() {
 	wait_for 10 test -s "$D/$1.port"
 	PORT=$(cat "$D/$1.port")
 }
-# send_as NAME WHO: send $D/data.bin through zcsendd as WHO, check bytes.
+# send_as NAME WHO [TRANSPORT]: send $D/data.bin through zcsendd as WHO,
+# over the socket or the shared-memory rings, and check the bytes.
 send_as() {
-	local name=$1 who=$2 out rc
+	local name=$1 who=$2 tr=${3:-socket} out rc
 	recv "$name"
 	if [ "$who" = root ]; then
-		out=$(timeout 60 zcsendctl send "tcp://127.0.0.1:$PORT" "$D/data.bin" 2>&1)
-	else
-		out=$("${ALICE[@]}" zcsendctl -s $SOCK send \
+		out=$(ZCSEND_TRANSPORT=$tr timeout 60 zcsendctl send \
 			"tcp://127.0.0.1:$PORT" "$D/data.bin" 2>&1)
+	else
+		out=$("${ALICE[@]}" env ZCSEND_TRANSPORT=$tr zcsendctl -s $SOCK \
+			send "tcp://127.0.0.1:$PORT" "$D/data.bin" 2>&1)
 	fi
 	rc=$?
 	[ $rc -eq 0 ] || kill "$RPID" 2>/dev/null
@@ -98,6 +100,8 @@ step_start() {
 step_sends() {
 	send_as "send as root" root
 	send_as "send as alice (member of zcsend)" alice
+	send_as "send as root over rings" root ring
+	send_as "send as alice over rings" alice ring
 	local out
 	out=$(setpriv --reuid=bob --regid=bob --init-groups zcsendctl -s $SOCK status 2>&1) &&
 		fail "bob (not allowed) refused" "status worked: $out" ||
