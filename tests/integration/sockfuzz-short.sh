@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # A short protocol fuzz in `make check`: 3000 sessions of random, mutated
-# and malformed messages with ancillary data, from clients that die at
+# and malformed messages with ancillary data, and ring clients that
+# scribble over their shared-memory rings, from clients that die at
 # random points, against a private zcsendd (the ASan one under
 # `make check SANITIZE=1`). The daemon must stay up, answer STATUS, log no
-# sanitizer report, end with its fds at baseline and exit 0 on SIGTERM.
+# sanitizer report, end with its fds at baseline and exit 0 on SIGTERM;
+# a well-behaved ring client (the canary) must see every send complete.
 # The seed is printed; SOCKFUZZ_SEED=N reruns one. The long run is
 # `make sockfuzz-run SOCKFUZZ_SESSIONS=100000`.
 set -u

@@ -59,6 +59,32 @@ static uint64_t pick_pool(struct fz_rng *r)
 	return k < 8 ? sizes[k] : fz_next(r) >> fz_below(r, 64);
 }
 
+/* SQ entries a ring session asks for: mostly ours to choose, or sane. */
+static uint32_t pick_entries(struct fz_rng *r)
+{
+	static const uint32_t sizes[] = {
+		1, 2, 7, 8, 9, 16, 63, 64, 65, 100, 256, 1000, 4096,
+		4097, 65536, UINT32_MAX,
+	};
+	uint32_t k = fz_below(r, 100);
+
+	if (k < 50)
+		return 0;
+	if (k < 90)
+		return sizes[fz_below(r, sizeof(sizes) / sizeof(sizes[0]))];
+	return k < 95 ? fz_below(r, ZCS_RING_ENTRIES_MAX + 1)
+		      : (uint32_t)fz_next(r);
+}
+
+/* A ring session's HELLO asks for rings, sometimes in a wrong way. */
+static void hello_rings(struct fz_rng *r, struct zcs_hello *m)
+{
+	m->flags |= ZCS_HELLO_F_RINGS;
+	if (fz_pct(r, 2))
+		m->flags |= 1u << (1 + fz_below(r, 31));
+	m->ring_entries = pick_entries(r);
+}
+
 /* fz_gen_hello - HELLO, now and then with a bad field. Returns length. */
 size_t fz_gen_hello(struct fz_sess *s, uint8_t *buf)
 {
@@ -74,6 +100,8 @@ size_t fz_gen_hello(struct fz_sess *s, uint8_t *buf)
 		m.flags = 1u << fz_below(r, 32);
 	if (fz_pct(r, 3))
 		m.ring_entries = (uint32_t)fz_next(r) | 1;
+	if (s->rings)
+		hello_rings(r, &m);
 	if (fz_pct(r, 3))
 		memset(m.name, 'n', sizeof(m.name));	/* no NUL */
 	if (fz_pct(r, 3))
@@ -226,6 +254,17 @@ static void rec_bad(struct fz_sess *s, struct zcs_msg_send *m)
 	case 9: m->offset = pool - fz_below(r, 16); m->len = 4096; break;
 	default: m->flow = (uint32_t)fz_next(r); break;
 	}
+}
+
+/* fz_gen_rec - one SEND record, @valid or with one thing wrong. */
+void fz_gen_rec(struct fz_sess *s, struct zcs_msg_send *m, bool valid)
+{
+	memset(m, 0, sizeof(*m));
+	m->tag = ++s->rg.tag;
+	if (valid)
+		rec_valid(s, m, 0);
+	else
+		rec_bad(s, m);
 }
 
 /*

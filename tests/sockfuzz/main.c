@@ -5,8 +5,10 @@
  * daemon must stay alive and answer STATUS every --check-every sessions,
  * log no sanitizer report, get its fds back to the count it had right
  * after start once every client is gone, and exit 0 on SIGTERM.
+ * A canary, a well-behaved ring client, sends all the while: each of
+ * its sends must complete rightly, whatever the sessions do.
  * Usage: sockfuzz [--seed N] [--sessions N] [--jobs N] [--first N]
- *        [--check-every N] [--avoid uaf,zerofd,kill,fds] [-v]
+ *        [--check-every N] [--avoid uaf,zerofd,kill,fds,rings] [-v]
  * Exit: 0 nothing found, 1 a finding, 2 usage or set-up error, 77 skip.
  */
 #include <sys/eventfd.h>
@@ -37,7 +39,7 @@ struct run {
 	struct fz_env e;
 	struct th_daemon d;
 	pid_t workers[FZ_JOBS_MAX];
-	pid_t sink;
+	pid_t sink, canary;
 	int sink_ctl;
 	int fds0, fds1;
 	int dstatus;		/* the daemon's wait status once it ended */
@@ -52,7 +54,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: sockfuzz [--seed N] [--sessions N] [--jobs N] "
 		   "[--first N]\n\t[--check-every N] [--settle-ms N] "
-		   "[--max-ms N] [--avoid uaf,zerofd,kill,fds] [--keep-log] [-v]\n");
+		   "[--max-ms N] [--avoid uaf,zerofd,kill,fds,rings] [--keep-log] "
+		   "[-v]\n");
 }
 
 static unsigned parse_avoid(const char *v)
@@ -60,15 +63,17 @@ static unsigned parse_avoid(const char *v)
 	static const struct { const char *w; unsigned bit; } words[] = {
 		{ "uaf", FZ_AVOID_UAF }, { "zerofd", FZ_AVOID_ZEROFD },
 		{ "kill", FZ_AVOID_KILL }, { "fds", FZ_AVOID_FDS },
+		{ "rings", FZ_AVOID_RINGS },
 	};
+	const unsigned nwords = sizeof(words) / sizeof(words[0]);
 	unsigned bits = 0, i;
 	char *copy = strdup(v), *tok, *save = NULL;
 
 	for (tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		for (i = 0; i < 4 && strcmp(tok, words[i].w); i++)
+		for (i = 0; i < nwords && strcmp(tok, words[i].w); i++)
 			;
-		if (i == 4) {
+		if (i == nwords) {
 			fprintf(stderr, "sockfuzz: unknown --avoid '%s'\n", tok);
 			exit(2);
 		}
@@ -245,22 +250,30 @@ static void candidate(const struct run *r, uint64_t c, const char *what)
  * is among them, or among the few each worker finished just before), and
  * the head of the sanitizer report.
  */
-static void report_death(struct run *r)
+/* The sessions running now and those each worker finished last. */
+static void candidates(const struct run *r)
 {
 	struct fz_shared *sh = r->e.sh;
 	unsigned w, k;
-	char how[64];
 
-	finding(r, "daemon died (%s) after %llu sessions (first to find it "
-		   "gone: session %lld)",
-		wait_text(r->dstatus, how, sizeof(how)),
-		(unsigned long long)sh->done, (long long)sh->gone_at - 1);
 	for (w = 0; w < r->e.jobs; w++) {
 		candidate(r, atomic_load(&sh->cur[w]), "was running");
 		for (k = 0; k < FZ_LAST; k++)
 			candidate(r, atomic_load(&sh->last[w][k]),
 				  "ended just before");
 	}
+}
+
+static void report_death(struct run *r)
+{
+	struct fz_shared *sh = r->e.sh;
+	char how[64];
+
+	finding(r, "daemon died (%s) after %llu sessions (first to find it "
+		   "gone: session %lld)",
+		wait_text(r->dstatus, how, sizeof(how)),
+		(unsigned long long)sh->done, (long long)sh->gone_at - 1);
+	candidates(r);
 	if (fz_log_scan(r->d.log, true) <= 0) {
 		fprintf(stderr, "  (no sanitizer report; the log ends:)\n");
 		th_daemon_dump_log(&r->d, 1024);
@@ -280,6 +293,25 @@ static void progress(struct run *r, const char *what)
 	fflush(stdout);
 }
 
+/*
+ * The canary failed: a finding, unless the daemon is dying (give it a
+ * moment to show), which is reported as such. Returns true when found.
+ */
+static bool canary_failed(struct run *r)
+{
+	struct fz_shared *sh = r->e.sh;
+
+	if (!atomic_load(&sh->canary_fail))
+		return false;
+	usleep(200000);
+	if (!daemon_alive(r))
+		return false;	/* the death is the finding */
+	finding(r, "%s, after %llu sessions", sh->canary_why,
+		(unsigned long long)atomic_load(&sh->done));
+	candidates(r);
+	return true;
+}
+
 /* Watch until the workers are done or the daemon fails. */
 static void monitor(struct run *r)
 {
@@ -294,6 +326,10 @@ static void monitor(struct run *r)
 		if (!daemon_alive(r)) {
 			atomic_store(&sh->stop, 1);
 			report_death(r);
+			break;
+		}
+		if (canary_failed(r)) {
+			atomic_store(&sh->stop, 1);
 			break;
 		}
 		if (atomic_load(&sh->done) < next_check)
@@ -411,6 +447,21 @@ static void summary(const struct run *r, int exit_status)
 	       (unsigned long long)sh->dropped,
 	       (unsigned long long)sh->fds_sent,
 	       (unsigned long long)sh->zero_fd, (unsigned long long)sh->uaf);
+	printf("sockfuzz: rings: sessions %llu (mapped %llu, refused %llu), "
+	       "records %llu, scribbles %llu, reaped %llu (errors %llu), sure "
+	       "violations %llu, ring clients dropped by daemon %llu; canary "
+	       "%llu rounds, %llu sends\n",
+	       (unsigned long long)sh->ring_asked,
+	       (unsigned long long)sh->ring_mapped,
+	       (unsigned long long)sh->ring_refused,
+	       (unsigned long long)sh->ring_records,
+	       (unsigned long long)sh->ring_scribbles,
+	       (unsigned long long)sh->ring_reaped,
+	       (unsigned long long)sh->ring_errors,
+	       (unsigned long long)sh->ring_violations,
+	       (unsigned long long)sh->ring_dropped,
+	       (unsigned long long)sh->canary_rounds,
+	       (unsigned long long)sh->canary_records);
 	printf("sockfuzz: seed %llu: %llu sessions, %llu messages, %llu "
 	       "deaths, %.1f s (%.0f sessions/s), daemon fds %d -> %d, "
 	       "exit %#x, %d findings\n", (unsigned long long)r->e.seed,
@@ -420,6 +471,39 @@ static void summary(const struct run *r, int exit_status)
 	       exit_status, r->findings);
 	if (r->findings)
 		printf("sockfuzz: first finding: %s\n", r->first);
+}
+
+/* Stop the canary; a failure not yet reported is a finding. */
+static void canary_end(struct run *r)
+{
+	struct fz_shared *sh = r->e.sh;
+	bool reported = r->findings && atomic_load(&sh->canary_fail);
+
+	if (fz_canary_stop(&r->e, r->canary) && !reported &&
+	    daemon_alive(r))
+		finding(r, "%s", sh->canary_why[0] ? sh->canary_why
+						 : "canary: died");
+	else if (!sh->canary_rounds && daemon_alive(r))
+		finding(r, "canary: not one round completed");
+}
+
+/* What ring sessions saw the daemon do wrong, with a session to replay. */
+static void ring_faults(struct run *r)
+{
+	struct fz_shared *sh = r->e.sh;
+	uint64_t kept = atomic_load(&sh->ring_kept);
+	uint64_t bad = atomic_load(&sh->ring_bad);
+
+	if (kept) {
+		finding(r, "a ring client with sq_tail out of bounds was not "
+			   "dropped");
+		candidate(r, kept, "saw it first");
+	}
+	if (bad) {
+		finding(r, "a bad RINGS, an unsealed ring memfd, or a CQ "
+			   "overrun");
+		candidate(r, bad, "saw it first");
+	}
 }
 
 /* Config, daemon, baseline. Exits 2 (or 77 when not built) on failure. */
@@ -495,8 +579,11 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	pass_fds_open(&r.e);
 	r.t0 = fz_now_ms();
+	r.canary = fz_canary_start(&r.e);
 	workers_start(&r);
 	monitor(&r);
+	canary_end(&r);
+	ring_faults(&r);
 	fz_sink_stop(r.sink, r.sink_ctl);
 	st = -1;
 	if (daemon_alive(&r))

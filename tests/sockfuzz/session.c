@@ -22,7 +22,7 @@
 enum fz_act {
 	A_FLOW_OPEN, A_SEND, A_FLOW_CLOSE, A_STATUS, A_RELOAD, A_POLICY,
 	A_MUTANT, A_RANDOM, A_ANC, A_ZERO, A_HELLO, A_WAIT, A_BURST, A_UAF,
-	A_KINDS
+	A_RING, A_KINDS
 };
 
 /* How often each action is drawn after HELLO. */
@@ -31,7 +31,11 @@ static const unsigned act_weight[A_KINDS] = {
 	[A_STATUS] = 5, [A_RELOAD] = 1, [A_POLICY] = 2, [A_MUTANT] = 10,
 	[A_RANDOM] = 4, [A_ANC] = 8, [A_ZERO] = 3, [A_HELLO] = 2,
 	[A_WAIT] = 8, [A_BURST] = 4, [A_UAF] = 3,
+	[A_RING] = 0,	/* ring_weight for a session with rings */
 };
+
+/* Ring actions, for a session with its rings mapped: most steps. */
+#define RING_WEIGHT	150
 
 static uint8_t txbuf[FZ_TXBUF];
 
@@ -154,17 +158,24 @@ static bool act_fatal(enum fz_act a)
 	       a == A_HELLO;
 }
 
+static unsigned act_w(const struct fz_sess *s, unsigned i)
+{
+	if (i == A_RING)
+		return s->rg.mem ? RING_WEIGHT : 0;
+	return act_weight[i];
+}
+
 /* Draw an action; a calm session redraws fatal ones, to live longer. */
 static enum fz_act act_pick(struct fz_sess *s)
 {
 	unsigned total = 0, k, i, tries = s->calm ? 3 : 1;
 
 	for (i = 0; i < A_KINDS; i++)
-		total += act_weight[i];
+		total += act_w(s, i);
 	do {
 		k = fz_below(&s->r, total);
-		for (i = 0; k >= act_weight[i]; i++)
-			k -= act_weight[i];
+		for (i = 0; k >= act_w(s, i); i++)
+			k -= act_w(s, i);
 	} while (--tries && act_fatal((enum fz_act)i));
 	return (enum fz_act)i;
 }
@@ -190,6 +201,7 @@ static void step(struct fz_sess *s, enum fz_act a)
 	case A_WAIT: fz_drain(s, 1 + (int)fz_below(&s->r, 20)); break;
 	case A_BURST: act_burst(s); break;
 	case A_UAF: act_uaf(s); break;
+	case A_RING: fz_ring_step(s); break;
 	case A_KINDS: break;
 	}
 	if (!s->no_read && !s->gone)
@@ -232,6 +244,11 @@ static void hello(struct fz_sess *s)
 	s->hello_sent = true;
 	while (!s->ready && !s->gone && fz_now_ms() < end)
 		fz_drain(s, 50);
+	/* RINGS (or an ERROR for HELLO) comes right after HELLO_OK. */
+	end = fz_now_ms() + 500;
+	while (s->rings && s->ready && !s->rings_answered && !s->gone &&
+	       fz_now_ms() < end)
+		fz_drain(s, 20);
 }
 
 /* Stop reading and keep asking until the daemon gives up on us. */
@@ -256,6 +273,7 @@ static void die(struct fz_sess *s, enum fz_death how)
 {
 	unsigned i, n;
 
+	s->dying = true;
 	if (how != DIE_KILL)	/* counted by the one who kills */
 		atomic_fetch_add(&s->env->sh->deaths[how], 1);
 	switch (how) {
@@ -304,7 +322,7 @@ static enum fz_death death_pick(struct fz_sess *s)
 /* The walk itself; DIE_KILL: walk to the end unless killed first. */
 static void sess_body(struct fz_sess *s, enum fz_death how)
 {
-	unsigned i, nsteps = 1 + fz_below(&s->r, 20);
+	unsigned i, nsteps = 1 + fz_below(&s->r, s->rings ? 32 : 20);
 	int die_at = (int)fz_below(&s->r, nsteps + 1) - 1;
 
 	if (sess_connect(s))
@@ -319,8 +337,10 @@ static void sess_body(struct fz_sess *s, enum fz_death how)
 		return;
 	}
 	hello(s);
-	for (i = fz_below(&s->r, 3); i > 0 && !s->gone; i--)
-		act_flow_open(s);	/* most walks start with flows */
+	/* Most walks start with flows; a ring walk nearly always. */
+	for (i = fz_below(&s->r, 3) + (s->rg.mem != NULL); i > 0 && !s->gone;
+	     i--)
+		act_flow_open(s);
 	for (i = 0; i < nsteps && !s->gone; i++) {
 		if ((int)i == die_at)
 			break;
@@ -342,6 +362,10 @@ static void sess_init(struct fz_sess *s, struct fz_env *e, uint64_t idx)
 	s->keep_fd = -1;
 	s->deadline_ms = fz_now_ms() + e->max_ms;
 	s->calm = fz_pct(&s->r, 40);
+	s->rings = fz_pct(&s->r, 30) && !(e->avoid & FZ_AVOID_RINGS);
+	fz_ring_init(&s->rg);
+	if (s->rings)
+		atomic_fetch_add(&e->sh->ring_asked, 1);
 }
 
 /* Run a session in a child and SIGKILL it after a random delay. */
@@ -355,6 +379,7 @@ static void sess_killed(struct fz_sess *s)
 	if (pid == 0) {
 		alarm(10);
 		sess_body(s, DIE_KILL);
+		fz_ring_close(s);
 		_exit(0);
 	}
 	usleep(us);
@@ -382,4 +407,5 @@ void fz_session(struct fz_env *e, uint64_t idx)
 		close(s.fd);
 	if (s.keep_fd >= 0)
 		close(s.keep_fd);
+	fz_ring_close(&s);
 }

@@ -32,6 +32,7 @@
 #define FZ_AVOID_ZEROFD	0x02u	/* zero-length packets carrying fds */
 #define FZ_AVOID_KILL	0x04u	/* SIGKILL of a forked session */
 #define FZ_AVOID_FDS	0x08u	/* any SCM_RIGHTS */
+#define FZ_AVOID_RINGS	0x10u	/* sessions with shared-memory rings */
 
 enum fz_death {
 	DIE_NONE,	/* a polite end: close after the last step */
@@ -78,6 +79,20 @@ struct fz_shared {
 	atomic_uint_least64_t zero_fd;	/* zero-length packets with fds */
 	atomic_uint_least64_t uaf;	/* valid TCP record + error batch */
 	atomic_uint_least64_t hello_ok, flow_ok, completions;
+	/* rings: sessions that asked, got them, were refused them */
+	atomic_uint_least64_t ring_asked, ring_mapped, ring_refused;
+	atomic_uint_least64_t ring_records;	/* SEND records published */
+	atomic_uint_least64_t ring_scribbles;	/* nonsense written in */
+	atomic_uint_least64_t ring_reaped, ring_errors;	/* CQ entries read */
+	atomic_uint_least64_t ring_dropped;	/* ring clients the daemon closed */
+	atomic_uint_least64_t ring_violations;	/* sure protocol breaks */
+	/* Daemon faults a session saw: 1 + the first session that saw one */
+	atomic_uint_least64_t ring_kept;	/* a sure break went unpunished */
+	atomic_uint_least64_t ring_bad;		/* a bad RINGS or unsealed memfd */
+	/* The canary: a well-behaved ring client that runs throughout. */
+	atomic_uint_least64_t canary_rounds, canary_records;
+	atomic_int canary_stop, canary_fail;
+	char canary_why[192];
 	atomic_uint_least64_t deaths[DIE_KINDS];
 	atomic_int stop;
 	atomic_uint_least64_t gone_at;	/* 1 + session that found it gone */
@@ -113,6 +128,24 @@ struct fz_env {
 	int pass_fds[FZ_PASS_FDS];
 };
 
+/* A session's view of its shared-memory rings (PROTOCOL.md, "Rings"). */
+struct fz_ring {
+	uint8_t *mem;		/* NULL: none mapped */
+	struct zcs_rings lay;
+	struct zcs_ring_ctl *ctl;
+	struct zcs_msg_send *sq;
+	struct zcs_msg_completion *cq;
+	int memfd;		/* kept, to punch holes in */
+	int efd_daemon;		/* we write it to wake the daemon */
+	int efd_client;		/* the daemon writes it to wake us */
+	uint32_t sq_tail, cq_head;	/* ours, as a good client keeps them */
+	uint64_t tag;
+	bool got;		/* mapped (and maybe let go of since) */
+	bool reaps;		/* this session reads its CQ at all */
+	bool broken;		/* an SQ word was scribbled: head unknown */
+	bool cq_broken;		/* a CQ word was scribbled */
+};
+
 /* One session: a connection and what it learned from the replies. */
 struct fz_sess {
 	struct fz_env *env;
@@ -129,6 +162,10 @@ struct fz_sess {
 	uint64_t cookie;
 	int keep_fd;		/* a pool memfd kept to pass back */
 	uint64_t deadline_ms;
+	bool rings;		/* asks for rings in HELLO */
+	bool dying;		/* in die(): a drop now is no news */
+	bool rings_answered;	/* RINGS or an ERROR for HELLO came */
+	struct fz_ring rg;
 };
 
 /* Ancillary data variants for fz_send_pkt(). */
@@ -166,6 +203,19 @@ size_t fz_gen_send(struct fz_sess *s, uint8_t *buf, bool uaf);
 size_t fz_gen_any(struct fz_sess *s, uint8_t *buf);
 size_t fz_gen_random(struct fz_sess *s, uint8_t *buf);
 size_t fz_mutate(struct fz_sess *s, uint8_t *buf, size_t len);
+void fz_gen_rec(struct fz_sess *s, struct zcs_msg_send *m, bool valid);
+
+/* ring.c */
+void fz_ring_init(struct fz_ring *g);
+bool fz_ring_take(struct fz_sess *s, const uint8_t *payload, size_t len,
+		  int *fds, unsigned nfds);
+void fz_ring_step(struct fz_sess *s);
+void fz_ring_close(struct fz_sess *s);
+void fz_ring_found(struct fz_sess *s, atomic_uint_least64_t *what);
+
+/* canary.c */
+pid_t fz_canary_start(struct fz_env *e);
+int fz_canary_stop(struct fz_env *e, pid_t pid);
 
 /* session.c */
 void fz_session(struct fz_env *e, uint64_t idx);

@@ -121,6 +121,8 @@ static void mark_gone(struct fz_sess *s)
 {
 	if (!s->gone)
 		atomic_fetch_add(&s->env->sh->dropped, 1);
+	if (!s->gone && s->rg.got && !s->dying)
+		atomic_fetch_add(&s->env->sh->ring_dropped, 1);
 	s->gone = true;
 }
 
@@ -157,10 +159,11 @@ int fz_send_pkt(struct fz_sess *s, const void *buf, size_t len,
 	return -errno;
 }
 
-/* Close every fd that came with a reply, keeping one memfd sometimes. */
-static void take_fds(struct fz_sess *s, struct msghdr *mh)
+/* The fds a reply carried, in order (at most @max; any more closed). */
+static unsigned fds_collect(struct msghdr *mh, int *fds, unsigned max)
 {
 	struct cmsghdr *c;
+	unsigned got = 0;
 	size_t i, n;
 	int fd;
 
@@ -170,11 +173,27 @@ static void take_fds(struct fz_sess *s, struct msghdr *mh)
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (i = 0; i < n; i++) {
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			if (s->keep_fd < 0 && fz_pct(&s->r, 20))
-				s->keep_fd = fd;
+			if (got < max)
+				fds[got++] = fd;
 			else
 				close(fd);
 		}
+	}
+	return got;
+}
+
+/* Close the fds nobody took (-1), keeping one sometimes to pass back. */
+static void fds_release(struct fz_sess *s, const int *fds, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (s->keep_fd < 0 && fz_pct(&s->r, 20))
+			s->keep_fd = fds[i];
+		else
+			close(fds[i]);
 	}
 }
 
@@ -205,8 +224,9 @@ static void flow_forget(struct fz_sess *s, uint32_t id)
 	}
 }
 
-/* Learn from one reply of @n bytes. */
-static void reply_take(struct fz_sess *s, const uint8_t *buf, size_t n)
+/* Learn from one reply of @n bytes; RINGS may take its @fds. */
+static void reply_take(struct fz_sess *s, const uint8_t *buf, size_t n,
+		       int *fds, unsigned nfds)
 {
 	struct zcs_hdr h;
 	union {
@@ -236,9 +256,18 @@ static void reply_take(struct fz_sess *s, const uint8_t *buf, size_t n)
 	case ZCS_MSG_FLOW_CLOSED:
 		flow_forget(s, u.close.flow);
 		break;
+	case ZCS_MSG_RINGS:
+		s->rings_answered |= fz_ring_take(s, buf + sizeof(h),
+						  n - sizeof(h), fds, nfds);
+		break;
 	case ZCS_MSG_ERROR:
 		if (u.err.req_type == ZCS_MSG_FLOW_OPEN)
 			s->flow_replies++;
+		if (u.err.req_type == ZCS_MSG_HELLO && s->rings && s->ready &&
+		    !s->rings_answered) {
+			s->rings_answered = true;
+			atomic_fetch_add(&s->env->sh->ring_refused, 1);
+		}
 		break;
 	case ZCS_MSG_COMPLETE:
 		atomic_fetch_add(&s->env->sh->completions,
@@ -261,6 +290,8 @@ static int recv_one(struct fz_sess *s)
 			     .msg_control = cm.b,
 			     .msg_controllen = sizeof(cm.b) };
 	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	int fds[4];
+	unsigned nfds;
 
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -268,12 +299,14 @@ static int recv_one(struct fz_sess *s)
 		mark_gone(s);
 		return -errno;
 	}
-	take_fds(s, &mh);
+	nfds = fds_collect(&mh, fds, 4);
+	if (n > 0)
+		reply_take(s, buf, (size_t)n, fds, nfds);
+	fds_release(s, fds, nfds);
 	if (n == 0) {
 		mark_gone(s);
 		return -EPIPE;
 	}
-	reply_take(s, buf, (size_t)n);
 	return 1;
 }
 
