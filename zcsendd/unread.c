@@ -84,7 +84,7 @@ int unread_init(struct client *c)
  */
 void unread_watch(struct client *c)
 {
-	if (!evtimer_pending(c->unread_timer, NULL))
+	if (c->unread_timer && !evtimer_pending(c->unread_timer, NULL))
 		unread_arm(c);
 }
 
