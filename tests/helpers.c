@@ -227,6 +227,34 @@ int th_daemon_alive(struct th_daemon *d)
 	return 1;
 }
 
+unsigned th_daemon_clients(struct th_daemon *d)
+{
+	struct zcs_status_daemon sd;
+	unsigned clients, dests;
+	struct th_raw s;
+
+	TH_EQ(th_raw_connect(&s, d->sock), 0);
+	TH_EQ(th_raw_hello(&s, 0, "status"), 0);
+	TH_EQ(th_raw_status(&s, &sd, &clients, &dests), 0);
+	th_raw_close(&s);
+	return sd.clients;
+}
+
+/* fds first: the STATUS connection itself is an fd until it is closed. */
+uint64_t th_daemon_wait_released(struct th_daemon *d, int fds, unsigned ms)
+{
+	uint64_t t0 = th_now_ms(), end = t0 + ms;
+
+	while (th_now_ms() < end) {
+		if (th_fd_count(d->pid) == fds && th_daemon_clients(d) == 0)
+			return th_now_ms() - t0;
+		th_sleep_ms(20);
+	}
+	TH_CHECK(0, "still %u clients and %d fds (want 0 and %d) %u ms on",
+		 th_daemon_clients(d), th_fd_count(d->pid), fds, ms);
+	return 0;
+}
+
 static int reap_within(pid_t pid, unsigned ms, int *status)
 {
 	uint64_t end = th_now_ms() + ms;

@@ -82,6 +82,14 @@ int th_daemon_stop(struct th_daemon *d);
 void th_daemon_dump_log(const struct th_daemon *d, size_t max);
 /* 1 while the daemon process is alive. */
 int th_daemon_alive(struct th_daemon *d);
+/* th_daemon_clients - clients holding a pool, from a STATUS of its own. */
+unsigned th_daemon_clients(struct th_daemon *d);
+/*
+ * th_daemon_wait_released - wait up to @ms until no client holds a pool
+ * and the daemon's open fds are @fds again. Returns the ms it took; fails
+ * the test when that does not happen.
+ */
+uint64_t th_daemon_wait_released(struct th_daemon *d, int fds, unsigned ms);
 
 /* ---- raw protocol client ---- */
 struct th_raw {

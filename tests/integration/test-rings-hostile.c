@@ -49,35 +49,6 @@ static void client_close(struct ring_client *k)
 	th_raw_close(&k->r);
 }
 
-/* Clients holding a pool, from STATUS on a connection of its own. */
-static unsigned clients_now(void)
-{
-	struct zcs_status_daemon sd;
-	unsigned clients, dests;
-	struct th_raw s;
-
-	TH_EQ(th_raw_connect(&s, daemon_.sock), 0);
-	TH_EQ(th_raw_hello(&s, 0, "status"), 0);
-	TH_EQ(th_raw_status(&s, &sd, &clients, &dests), 0);
-	th_raw_close(&s);
-	return sd.clients;
-}
-
-/* Wait up to @ms for no client and the daemon's fds back at @fds. */
-static uint64_t wait_released(int fds, unsigned ms)
-{
-	uint64_t t0 = th_now_ms(), end = t0 + ms;
-
-	while (th_now_ms() < end) {
-		if (th_fd_count(daemon_.pid) == fds && clients_now() == 0)
-			return th_now_ms() - t0;
-		th_sleep_ms(20);
-	}
-	TH_CHECK(0, "still %u clients and %d fds (want 0 and %d) %u ms on",
-		 clients_now(), th_fd_count(daemon_.pid), fds, ms);
-	return 0;
-}
-
 /* The daemon drops the client: an ERROR saying why, then EOF. */
 static void expect_dropped(struct ring_client *k, const char *what)
 {
@@ -125,7 +96,7 @@ static void bad_indices(int fds)
 		poke(&k);
 		expect_dropped(&k, "sq_tail");
 		client_close(&k);
-		wait_released(fds, 5000);
+		th_daemon_wait_released(&daemon_, fds, 5000);
 	}
 	client_open(&k, 16, dest);
 	store_word(&k.rg.ctl->cq_head, 0x80000000u);
@@ -134,7 +105,7 @@ static void bad_indices(int fds)
 	poke(&k);
 	expect_dropped(&k, "cq_head");
 	client_close(&k);
-	wait_released(fds, 5000);
+	th_daemon_wait_released(&daemon_, fds, 5000);
 	printf("bad indices: 4 clients dropped, everything freed\n");
 }
 
@@ -183,7 +154,8 @@ static void killed_in_flight(int fds)
 	TH_CHECK(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st),
 		 "client child: status %#x", st);
 	printf("killed with sends in flight: freed %llu ms after\n",
-	       (unsigned long long)wait_released(fds, 5000));
+	       (unsigned long long)th_daemon_wait_released(&daemon_, fds,
+							    5000));
 	close(lfd);
 }
 
@@ -213,7 +185,7 @@ static void late_reader(int fds)
 		}
 	}
 	client_close(&k);
-	wait_released(fds, 5000);
+	th_daemon_wait_released(&daemon_, fds, 5000);
 	printf("late reader: 56 completions through a CQ of 16\n");
 }
 
@@ -268,7 +240,8 @@ static void never_reads(int fds)
 		 WEXITSTATUS(st) == 0, "client child: status %#x", st);
 	printf("full CQ never read, socket kept alive: freed %llu ms after "
 	       "the client exited\n",
-	       (unsigned long long)wait_released(fds, TIMEOUT_MS + 3000));
+	       (unsigned long long)th_daemon_wait_released(&daemon_, fds,
+							    TIMEOUT_MS + 3000));
 }
 
 int main(void)

@@ -102,35 +102,6 @@ static void send_own_socket(int fd)
 	TH_CHECK(n == (ssize_t)sizeof(h), "sendmsg: %s", strerror((int)-n));
 }
 
-/* Clients holding a pool, from STATUS on a connection of its own. */
-static unsigned clients_now(void)
-{
-	struct zcs_status_daemon sd;
-	struct th_raw s;
-	unsigned clients, dests;
-
-	TH_CHECK(th_raw_connect(&s, daemon_.sock) == 0, "status connect");
-	TH_CHECK(th_raw_hello(&s, 0, "status") == 0, "status hello");
-	TH_CHECK(th_raw_status(&s, &sd, &clients, &dests) == 0, "status");
-	th_raw_close(&s);
-	return sd.clients;
-}
-
-/* Wait up to @ms for no client and the daemon's fds at @fds. */
-static uint64_t wait_released(int fds, unsigned ms)
-{
-	uint64_t t0 = th_now_ms(), end = t0 + ms;
-
-	while (th_now_ms() < end) {
-		if (th_fd_count(daemon_.pid) == fds && clients_now() == 0)
-			return th_now_ms() - t0;
-		th_sleep_ms(50);
-	}
-	TH_CHECK(0, "still %u clients and %d fds (want 0 and %d) %u ms on",
-		 clients_now(), th_fd_count(daemon_.pid), fds, ms);
-	return 0;
-}
-
 /* A child that fills the daemon, passes its socket along, and exits. */
 static void dead_client_keeps_socket(int fds)
 {
@@ -148,8 +119,8 @@ static void dead_client_keeps_socket(int fds)
 	TH_CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
 		 WEXITSTATUS(st) == 0, "client child failed: status %#x", st);
 	printf("dead client, socket kept alive by its own message: freed "
-	       "%llu ms after it exited\n",
-	       (unsigned long long)wait_released(fds, TIMEOUT_MS + 2000));
+	       "%llu ms after it exited\n", (unsigned long long)
+	       th_daemon_wait_released(&daemon_, fds, TIMEOUT_MS + 2000));
 }
 
 /* One that reads one message every TIMEOUT_MS / 5 is slow, not gone. */
@@ -170,7 +141,7 @@ static void slow_reader_stays(int fds)
 	printf("slow reader: %d reads over %d ms, still served\n", SLOW_READS,
 	       SLOW_READS * TIMEOUT_MS / 5);
 	th_raw_close(&r);
-	wait_released(fds, 5000);
+	th_daemon_wait_released(&daemon_, fds, 5000);
 }
 
 int main(void)
