@@ -50,13 +50,14 @@ static void check_send(const struct zcs_hdr *h, const unsigned char *p)
 	}
 }
 
-/* The fixed-size client->daemon payloads: the struct checks must pass. */
+/* The fixed-size payloads with checks: those checks must pass. */
 static void check_fixed(const struct zcs_hdr *h, const unsigned char *p)
 {
 	struct zcs_hello hello;
 	struct zcs_flow_open open;
 	struct zcs_flow_close close;
 	struct zcs_policy policy;
+	struct zcs_rings rings;
 
 	switch (h->type) {
 	case ZCS_MSG_HELLO:
@@ -68,6 +69,15 @@ static void check_fixed(const struct zcs_hdr *h, const unsigned char *p)
 		memcpy(&open, p, sizeof(open));
 		CHECK(zcs_flow_open_check(&open) == 0);
 		CHECK(open.dest[0] && strlen(open.dest) < sizeof(open.dest));
+		break;
+	case ZCS_MSG_RINGS:	/* a layout the client may map and trust */
+		memcpy(&rings, p, sizeof(rings));
+		CHECK(zcs_rings_check(&rings) == 0);
+		CHECK(rings.sq_entries && !(rings.sq_entries &
+					    (rings.sq_entries - 1)));
+		CHECK(rings.sq_off >= sizeof(struct zcs_ring_ctl));
+		CHECK((uint64_t)rings.cq_off + (uint64_t)rings.cq_entries *
+		      sizeof(struct zcs_msg_completion) <= rings.bytes);
 		break;
 	case ZCS_MSG_FLOW_CLOSE:
 		memcpy(&close, p, sizeof(close));
@@ -90,7 +100,8 @@ static void check_passed(const struct zcs_hdr *h, size_t n)
 	CHECK(h->version == ZCS_PROTO_VERSION);
 	CHECK(strcmp(zcs_msg_name(h->type), "UNKNOWN") != 0);
 	CHECK(!(h->flags & ~ZCS_HDR_F_ALL));
-	CHECK(!(h->flags & ZCS_HDR_F_FD) || h->type == ZCS_MSG_HELLO_OK);
+	CHECK(!(h->flags & ZCS_HDR_F_FD) || h->type == ZCS_MSG_HELLO_OK ||
+	      h->type == ZCS_MSG_RINGS);
 	CHECK(zcs_hdr_check(h, n) == 0);
 	CHECK(zcs_payload_check(h, rbuf + sizeof(*h)) == 0);
 }
