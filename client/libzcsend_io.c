@@ -132,8 +132,9 @@ ZCS_EXPORT int zcs_flush(struct zcs_client *c)
 	return 0;
 }
 
-ZCS_EXPORT int zcs_send(struct zcs_client *c, uint32_t flow, const void *buf,
-			size_t len, uint64_t tag)
+/* Check one record and queue it for the next flush. */
+static int queue_record(struct zcs_client *c, uint32_t flow, const void *buf,
+			size_t len, uint32_t segment, uint64_t tag)
 {
 	struct zcs_msg_send rec;
 	uintptr_t base = (uintptr_t)c->pool, p = (uintptr_t)buf;
@@ -152,12 +153,31 @@ ZCS_EXPORT int zcs_send(struct zcs_client *c, uint32_t flow, const void *buf,
 	rec.offset = p - base;
 	rec.len = (uint32_t)len;
 	rec.flow = flow;
+	if (segment) {
+		rec.flags = ZCS_SEND_F_SEGMENT;
+		rec.segment = segment;
+	}
 	memcpy(c->txbuf + sizeof(struct zcs_hdr) + c->queued * sizeof(rec),
 	       &rec, sizeof(rec));
 	c->queued++;
 	/* The record is queued either way; a failed flush means the daemon
 	 * is gone, and that is what the caller needs to hear. */
 	return c->queued == ZCS_SEND_BATCH_MAX ? zcs_flush(c) : 0;
+}
+
+ZCS_EXPORT int zcs_send(struct zcs_client *c, uint32_t flow, const void *buf,
+			size_t len, uint64_t tag)
+{
+	return queue_record(c, flow, buf, len, 0, tag);
+}
+
+ZCS_EXPORT int zcs_send_segmented(struct zcs_client *c, uint32_t flow,
+				  const void *buf, size_t len, size_t segment,
+				  uint64_t tag)
+{
+	if (segment == 0 || segment > UINT16_MAX)
+		return -EINVAL;
+	return queue_record(c, flow, buf, len, (uint32_t)segment, tag);
 }
 
 /* Wait until a completion is buffered, the deadline passes, or nothing

@@ -197,11 +197,13 @@ int zcs_range_check(uint64_t off, uint64_t len, uint64_t region)
  */
 int zcs_send_check(const struct zcs_msg_send *s)
 {
-	if (s->flags || s->reserved)
+	if (s->flags & ~ZCS_SEND_F_ALL)
 		return -EINVAL;
 	if (s->len == 0 || s->len > ZCS_SEND_LEN_MAX)
 		return -EMSGSIZE;
-	return 0;
+	if (!(s->flags & ZCS_SEND_F_SEGMENT))
+		return s->segment ? -EINVAL : 0;
+	return s->segment ? 0 : -EINVAL;
 }
 
 /* Fixed-size payloads that carry strings or reserved fields. */

@@ -16,7 +16,7 @@
  * Bump ZCS_PROTO_VERSION on any change to the structs or their meaning.
  * Type numbers are append-only; a retired one stays as a comment.
  */
-#define ZCS_PROTO_VERSION	2
+#define ZCS_PROTO_VERSION	3
 
 /* Largest message either side sends or accepts, header included. */
 #define ZCS_MSG_MAX		65536u
@@ -85,6 +85,7 @@ struct zcs_hello_ok {
 #define ZCS_FEAT_REPORT_USAGE	0x04u	/* kernel says when it copied */
 #define ZCS_FEAT_DEFER_TASKRUN	0x08u	/* ring set up with DEFER_TASKRUN */
 #define ZCS_FEAT_SINGLE_ISSUER	0x10u
+#define ZCS_FEAT_UDP_GSO	0x20u	/* UDP_SEGMENT cuts one send into datagrams */
 
 struct zcs_msg_version {
 	uint8_t min;		/* oldest protocol version the daemon speaks */
@@ -113,7 +114,7 @@ struct zcs_flow_ok {
 	uint16_t proto;		/* ZCS_PROTO_UDP or ZCS_PROTO_TCP */
 	uint16_t reserved;
 	uint32_t max_send_bytes;	/* longest record this flow takes */
-	uint32_t reserved2;
+	uint32_t max_segment;	/* UDP: largest datagram within the path MTU */
 };
 
 struct zcs_flow_close {
@@ -127,9 +128,17 @@ struct zcs_msg_send {
 	uint64_t offset;
 	uint32_t len;
 	uint32_t flow;
-	uint32_t flags;		/* none defined yet: must be 0 */
-	uint32_t reserved;
+	uint32_t flags;		/* ZCS_SEND_F_* */
+	uint32_t segment;	/* with F_SEGMENT: datagram size; else 0 */
 };
+
+/*
+ * UDP only: send the range as datagrams of `segment` bytes (the last may be
+ * shorter), with UDP segmentation offload where the kernel has it. The
+ * completion's result counts every byte sent.
+ */
+#define ZCS_SEND_F_SEGMENT	0x01u
+#define ZCS_SEND_F_ALL		ZCS_SEND_F_SEGMENT
 
 /*
  * One finished request. The pool bytes it named are the client's again:
@@ -209,6 +218,8 @@ struct zcs_counters {
 	uint64_t zc_copied;	/* ... that the kernel copied anyway */
 	uint64_t completions;	/* completion records written */
 	uint64_t completion_msgs;	/* COMPLETE messages written */
+	uint64_t datagrams;	/* UDP datagrams sent */
+	uint64_t gso_sends;	/* ... by sends cut into several (UDP GSO) */
 };
 
 /* The shared-memory fast path, per client and in all. */
@@ -230,6 +241,8 @@ struct zcs_status_daemon {
 	uint32_t inflight;
 	uint32_t ring_entries;
 	uint32_t poll_usec;	/* rings polled this long after work */
+	uint32_t gso_max_segments;	/* datagrams per GSO send, 0: no GSO */
+	uint32_t reserved;
 	uint64_t pool_bytes;	/* all clients' pools */
 	struct zcs_counters st;
 	struct zcs_ring_counters rings;
@@ -259,6 +272,11 @@ struct zcs_status_client {
 #define ZCS_ZC_ON		1
 #define ZCS_ZC_AUTO		2
 
+/* udp_segment policy: coalescing records into GSO sends (same values). */
+#define ZCS_SEG_OFF		0
+#define ZCS_SEG_ON		1
+#define ZCS_SEG_AUTO		2
+
 #define ZCS_DEST_F_NAMED	0x01u	/* from the config, not ad-hoc */
 #define ZCS_DEST_F_REMOVED	0x02u	/* gone from the config: no new flows */
 
@@ -274,8 +292,12 @@ struct zcs_status_dest {
 	uint32_t flows;
 	uint8_t zc_active;	/* zerocopy sends in force now */
 	uint8_t flags;		/* ZCS_DEST_F_* */
-	uint16_t reserved;
+	uint8_t udp_segment;	/* ZCS_SEG_*, as configured */
+	uint8_t gso_active;	/* GSO sends in force now */
 	char zc_reason[64];	/* why zerocopy is or is not in force */
+	uint32_t max_segment;	/* UDP: largest datagram within the path MTU */
+	uint32_t reserved;
+	char gso_reason[64];	/* why GSO is or is not in force */
 	struct zcs_counters st;
 };
 
@@ -298,10 +320,10 @@ _Static_assert(offsetof(struct zcs_msg_send, offset) == 8, "zcs_send.offset");
 _Static_assert(offsetof(struct zcs_msg_send, len) == 16, "zcs_send.len");
 _Static_assert(offsetof(struct zcs_msg_send, flow) == 20, "zcs_send.flow");
 _Static_assert(sizeof(struct zcs_msg_completion) == 16, "zcs_completion");
-_Static_assert(sizeof(struct zcs_counters) == 56, "zcs_counters");
+_Static_assert(sizeof(struct zcs_counters) == 72, "zcs_counters");
 _Static_assert(sizeof(struct zcs_ring_counters) == 32, "zcs_ring_counters");
-_Static_assert(sizeof(struct zcs_status_daemon) == 152, "zcs_status_daemon");
-_Static_assert(sizeof(struct zcs_status_client) == 160, "zcs_status_client");
+_Static_assert(sizeof(struct zcs_status_daemon) == 176, "zcs_status_daemon");
+_Static_assert(sizeof(struct zcs_status_client) == 176, "zcs_status_client");
 _Static_assert(sizeof(struct zcs_rings) == 32, "zcs_rings");
 _Static_assert(sizeof(struct zcs_ring_word) == 64, "zcs_ring_word");
 _Static_assert(sizeof(struct zcs_ring_ctl) == 384, "zcs_ring_ctl");
@@ -312,7 +334,7 @@ _Static_assert(offsetof(struct zcs_ring_ctl, daemon_flags) == 256,
 	       "daemon_flags");
 _Static_assert(offsetof(struct zcs_ring_ctl, client_flags) == 320,
 	       "client_flags");
-_Static_assert(sizeof(struct zcs_status_dest) == 272, "zcs_status_dest");
+_Static_assert(sizeof(struct zcs_status_dest) == 360, "zcs_status_dest");
 _Static_assert(sizeof(struct zcs_policy) == 320, "zcs_policy");
 
 /* Validation: pure functions, no I/O; 0 or a negative errno. */

@@ -159,6 +159,22 @@ int zcs_send(struct zcs_client *c, uint32_t flow, const void *buf, size_t len,
 	     uint64_t tag);
 
 /*
+ * zcs_send_segmented - queue [@buf, @buf+@len) on a UDP flow as datagrams
+ * of @segment bytes each, the last one shorter if @len is not a multiple.
+ * The daemon sends them with UDP segmentation offload (one send cut into
+ * datagrams by the kernel or the NIC), zerocopy as the destination's
+ * policy says, and falls back to one send per datagram where the kernel
+ * cannot; the receiver sees ordinary datagrams either way. The completion
+ * counts every byte sent, or carries the error: -EOPNOTSUPP on a TCP flow,
+ * -EMSGSIZE when @segment is over the flow's path MTU (less IP and UDP
+ * headers: 1472 on a 1500-byte IPv4 network).
+ * RETURN VALUE: as zcs_send(), and -EINVAL for @segment 0 or over 65535.
+ * Since ZCSEND_1.3.
+ */
+int zcs_send_segmented(struct zcs_client *c, uint32_t flow, const void *buf,
+		       size_t len, size_t segment, uint64_t tag);
+
+/*
  * zcs_flush - write all queued sends to the daemon.
  * RETURN VALUE: 0 or -errno (-EPIPE: the daemon is gone).
  */

@@ -42,7 +42,8 @@ static void check_send(const struct zcs_hdr *h, const unsigned char *p)
 		memcpy(&s, p + i * sizeof(s), sizeof(s));
 		if (zcs_send_check(&s) == 0)
 			CHECK(s.len >= 1 && s.len <= ZCS_SEND_LEN_MAX &&
-			      !s.flags && !s.reserved);
+			      !(s.flags & ~ZCS_SEND_F_ALL) &&
+			      !(s.flags & ZCS_SEND_F_SEGMENT) == !s.segment);
 		ok = zcs_range_check(s.offset, s.len, pool_of(h)) == 0;
 		/* The range check must agree with overflow-free arithmetic. */
 		CHECK(ok == (!__builtin_add_overflow(s.offset, s.len, &end) &&

@@ -240,7 +240,7 @@ static void scribbled(void)
 		recs[i] = (struct zcs_msg_send){ .tag = 100 + i,
 						 .flow = a.flow, .len = 64 };
 	recs[0].flags = 1;
-	recs[1].reserved = 7;
+	recs[1].segment = 7;	/* without its flag */
 	recs[2].len = 0;
 	recs[3].flow = a.flow ^ (1u << 20);	/* another generation */
 	recs[4].offset = POOL;

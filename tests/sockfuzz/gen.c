@@ -232,6 +232,10 @@ static void rec_valid(struct fz_sess *s, struct zcs_msg_send *m, int want)
 	m->offset = fz_below(r, (uint32_t)(pool - len + 1));
 	if (fz_pct(r, 50))
 		m->offset &= ~4095ull;
+	if (fz_pct(r, 20)) {	/* datagrams: cut by UDP GSO or one by one */
+		m->flags = ZCS_SEND_F_SEGMENT;
+		m->segment = 1 + fz_below(r, fz_pct(r, 80) ? 1472 : 65535);
+	}
 }
 
 /* A record with one thing wrong. */
@@ -250,7 +254,7 @@ static void rec_bad(struct fz_sess *s, struct zcs_msg_send *m)
 	case 5: m->len = (1u << 30) + 1 + fz_below(r, 1000); break;
 	case 6: m->len = 262144 + 1 + fz_below(r, 65536); break;
 	case 7: m->flags = 1u << fz_below(r, 32); break;
-	case 8: m->reserved = (uint32_t)fz_next(r) | 1; break;
+	case 8: m->segment = (uint32_t)fz_next(r) | 1; m->flags = 0; break;
 	case 9: m->offset = pool - fz_below(r, 16); m->len = 4096; break;
 	default: m->flow = (uint32_t)fz_next(r); break;
 	}

@@ -426,13 +426,23 @@ static void test_send_check(void)
 	s.len = UINT32_MAX;
 	EXPECT_EQ(zcs_send_check(&s), -EMSGSIZE);
 	s.len = 100;
-	s.flags = 1;
+	s.flags = ZCS_SEND_F_SEGMENT;	/* without a segment size */
 	EXPECT_EQ(zcs_send_check(&s), -EINVAL);
+	s.segment = 1472;
+	EXPECT_EQ(zcs_send_check(&s), 0);
+	s.flags = 2;			/* not defined */
+	EXPECT_EQ(zcs_send_check(&s), -EINVAL);
+	s.flags = 0;			/* a segment size without the flag */
+	EXPECT_EQ(zcs_send_check(&s), -EINVAL);
+	s.segment = 0x80000000u;
+	EXPECT_EQ(zcs_send_check(&s), -EINVAL);
+	/* Offsets, tags and flow ids are not this function's business; nor
+	 * is a segment size's fit to the flow. */
+	s.flags = ZCS_SEND_F_SEGMENT;
+	s.segment = UINT32_MAX;
+	EXPECT_EQ(zcs_send_check(&s), 0);
 	s.flags = 0;
-	s.reserved = 0x80000000u;
-	EXPECT_EQ(zcs_send_check(&s), -EINVAL);
-	/* Offsets, tags and flow ids are not this function's business. */
-	s.reserved = 0;
+	s.segment = 0;
 	s.offset = UINT64_MAX;
 	s.tag = UINT64_MAX;
 	s.flow = UINT32_MAX;
