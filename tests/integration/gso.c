@@ -437,7 +437,9 @@ void gso_explicit(struct zcs_client *c, const char *sock,
 		 "%s: status datagrams +%llu, want +%llu", what,
 		 (unsigned long long)(s1.st.datagrams - s0.st.datagrams),
 		 (unsigned long long)n);
-	gso_expect_gso(&s0, &s1, n > 1 ? gso : 0, what);
+	/* A GSO send carries at most 64 KB: two datagrams of over 32 KB
+	 * never share one, so each leaves as a send of its own. */
+	gso_expect_gso(&s0, &s1, n > 1 && seg <= 32000 ? gso : -1, what);
 	TH_EQ(zcs_free(c, buf), 0);
 }
 
