@@ -10,8 +10,8 @@
  *    first asks the kernel itself and expects the fallback only if it
  *    refuses (otherwise: GSO stays on, no fallback logged).
  *  - no-udp-segment: the daemon runs under a seccomp filter that fails
- *    setsockopt/getsockopt(SOL_UDP, UDP_SEGMENT) with ENOPROTOOPT, as a
- *    kernel without UDP GSO (before 4.18) does.
+ *    its UDP_SEGMENT probe with ENOPROTOOPT, as a kernel without UDP GSO
+ *    (before 4.18) does.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -75,24 +75,33 @@ static int kernel_gso_probe(void)
 
 /*
  * A kernel without UDP_SEGMENT, for the daemon: installed here, kept
- * across fork and exec. The daemon is a native binary, so the native
- * syscall numbers are the ones to match.
+ * across fork and exec. The socket options fail with ENOPROTOOPT; so does
+ * a sendmsg(2) with flags exactly MSG_DONTWAIT, which is how the daemon
+ * probes with a UDP_SEGMENT cmsg (its control-socket sends all add
+ * MSG_NOSIGNAL; seccomp cannot read the cmsg itself). Sends through
+ * io_uring pass no filter; a daemon that found no GSO makes none.
+ * The daemon is a native binary: native syscall numbers.
  */
 static void no_udp_segment_filter(void)
 {
 	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 1, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getsockopt, 0, 5),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, args[1])),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOL_UDP, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, args[2])),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, UDP_SEGMENT, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOPROTOOPT),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+				 offsetof(struct seccomp_data, nr)),
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 0, 2),
+		/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+				 offsetof(struct seccomp_data, args[2])),
+		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MSG_DONTWAIT, 6, 7),
+		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 1, 0),
+		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getsockopt, 0, 5),
+		/* 6 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+				 offsetof(struct seccomp_data, args[1])),
+		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOL_UDP, 0, 3),
+		/* 8 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+				 offsetof(struct seccomp_data, args[2])),
+		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, UDP_SEGMENT, 0, 1),
+		/* 10 */ BPF_STMT(BPF_RET | BPF_K,
+				  SECCOMP_RET_ERRNO | ENOPROTOOPT),
+		/* 11 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
 
