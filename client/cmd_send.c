@@ -19,6 +19,7 @@
 
 #define CHUNK_TCP	65536u
 #define CHUNK_UDP	1472u	/* a 1500-byte MTU less IPv4 and UDP headers */
+#define READ_UDP	65536u	/* datagrams read at once: one GSO send */
 #define INFLIGHT_DEF	64u
 #define POOL_DEF	(4u << 20)
 #define POOL_MAX	(1ull << 30)
@@ -32,6 +33,7 @@ struct send_opts {
 	uint64_t chunk;		/* 0: by protocol */
 	uint64_t inflight;	/* 0: default */
 	int quiet;
+	int no_segment;		/* UDP: one send per datagram */
 };
 
 /* A send in flight; its tag is its index. */
@@ -45,7 +47,8 @@ struct send_state {
 	struct zcs_client *c;
 	uint32_t flow;
 	int in_fd;
-	size_t chunk;
+	size_t chunk;		/* bytes read and sent at a time */
+	size_t seg;		/* UDP datagrams cut from a chunk; 0: one */
 	struct slot *slots;
 	uint32_t *free_tags;	/* stack of unused slot indices */
 	unsigned nfree;
@@ -54,6 +57,7 @@ struct send_state {
 	uint64_t input_off;
 	uint64_t issued;	/* sends handed to zcs_send() */
 	uint64_t bytes, sends, zc, copied, failed;
+	uint64_t datagrams;	/* UDP */
 };
 
 /*
@@ -81,6 +85,10 @@ static int parse_arg(struct send_opts *o, int argc, char **argv, int *i)
 		return r < 0 ? r : 0;
 	if (!strcmp(argv[*i], "--quiet") || !strcmp(argv[*i], "-q")) {
 		o->quiet = 1;
+		return 0;
+	}
+	if (!strcmp(argv[*i], "--no-segment")) {
+		o->no_segment = 1;
 		return 0;
 	}
 	if ((r = ctl_opt(argc, argv, i, "--chunk", &v)) != 0)
@@ -112,7 +120,7 @@ static int parse_opts(struct send_opts *o, int argc, char **argv)
 	}
 	if (!o->dest) {
 		ctl_errx("usage: zcsendctl send DEST [FILE|-] [--chunk BYTES] "
-			 "[--inflight N] [--quiet]");
+			 "[--inflight N] [--no-segment] [--quiet]");
 		return -EINVAL;
 	}
 	return 0;
@@ -122,7 +130,7 @@ static int parse_opts(struct send_opts *o, int argc, char **argv)
  * default; the daemon may grant less, which only lowers the pipelining. */
 static size_t pool_wanted(const struct send_opts *o)
 {
-	uint64_t chunk = o->chunk ? o->chunk : CHUNK_TCP;
+	uint64_t chunk = o->chunk > CHUNK_TCP ? o->chunk : CHUNK_TCP;
 	uint64_t inflight = o->inflight ? o->inflight : INFLIGHT_DEF;
 	uint64_t want;
 
@@ -188,7 +196,11 @@ static int fill_one(struct send_state *st)
 	s->input_off = st->input_off;
 	s->len = (uint32_t)n;
 	st->input_off += (uint64_t)n;
-	err = zcs_send(st->c, st->flow, buf, (size_t)n, tag);
+	if (st->seg)
+		err = zcs_send_segmented(st->c, st->flow, buf, (size_t)n,
+					 st->seg, tag);
+	else
+		err = zcs_send(st->c, st->flow, buf, (size_t)n, tag);
 	if (err) {
 		send_err(st, "send: queue", err);
 		return err;
@@ -222,6 +234,7 @@ static void count_one(struct send_state *st, const struct zcs_completion *cp)
 		st->zc++;
 	if (cp->result >= 0 && (uint32_t)cp->result == s->len) {
 		st->bytes += s->len;
+		st->datagrams += st->seg ? (s->len + st->seg - 1) / st->seg : 1;
 		return;
 	}
 	/* A failed TCP stream fails every later send too: show a few. */
@@ -305,10 +318,28 @@ static void summary(const struct send_state *st, double secs)
 	double share = st->sends ? 100.0 * (double)st->zc / (double)st->sends : 0;
 	double rate = secs > 0 ? (double)st->bytes / 1e6 / secs : 0;
 
-	printf("sent %llu bytes in %llu sends, zerocopy %.1f%% (%llu zc, "
-	       "%llu copied), %.1f MB/s\n", (unsigned long long)st->bytes,
-	       (unsigned long long)st->sends, share,
+	printf("sent %llu bytes in %llu sends", (unsigned long long)st->bytes,
+	       (unsigned long long)st->sends);
+	if (st->seg)
+		printf(" (%llu datagrams)", (unsigned long long)st->datagrams);
+	printf(", zerocopy %.1f%% (%llu zc, %llu copied), %.1f MB/s\n", share,
 	       (unsigned long long)st->zc, (unsigned long long)st->copied, rate);
+}
+
+/*
+ * UDP: read many datagrams at a time and have the daemon cut them (UDP
+ * segmentation), when a datagram fits the path MTU. A larger one goes
+ * alone, to be fragmented by IP, as a chunk always did.
+ */
+static void udp_segmenting(struct send_state *st)
+{
+	int max = zcs_flow_max_segment(st->c, st->flow);
+	size_t per = READ_UDP / st->chunk;
+
+	if (max <= 0 || st->chunk > (size_t)max || per < 2)
+		return;
+	st->seg = st->chunk;
+	st->chunk *= per;
 }
 
 static int state_init(struct send_state *st, const struct send_opts *o,
@@ -318,6 +349,8 @@ static int state_init(struct send_state *st, const struct send_opts *o,
 
 	st->chunk = o->chunk ? o->chunk :
 		    proto == ZCS_PROTO_UDP ? CHUNK_UDP : CHUNK_TCP;
+	if (proto == ZCS_PROTO_UDP && !o->no_segment)
+		udp_segmenting(st);
 	st->limit = o->inflight ? (unsigned)o->inflight : INFLIGHT_DEF;
 	if (st->limit > max)
 		st->limit = max;

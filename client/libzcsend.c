@@ -351,6 +351,7 @@ ZCS_EXPORT void zcs_close(struct zcs_client *c)
 	free(c->cq);
 	free(c->rxbuf);
 	free(c->txbuf);
+	free(c->flows);
 	free(c);
 }
 

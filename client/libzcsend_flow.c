@@ -5,6 +5,7 @@
  * buffered (zcsi_wait_reply), so sends in flight keep flowing meanwhile.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "libzcsend_int.h"
@@ -38,13 +39,61 @@ static int transact(struct zcs_client *c, uint16_t type, const void *payload,
 	return reply == ZCS_MSG_ERROR ? reply_error(c) : reply;
 }
 
+static struct zcsi_flow *flow_find(const struct zcs_client *c, uint32_t id)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nflows; i++)
+		if (c->flows[i].id == id)
+			return &c->flows[i];
+	return NULL;
+}
+
+/* Keep what FLOW_OK told of a flow; the table grows in steps of 8. The
+ * daemon bounds flows per client, so this does not grow without end. */
+static int flow_remember(struct zcs_client *c, const struct zcs_flow_ok *ok)
+{
+	struct zcsi_flow *f = flow_find(c, ok->flow), *grown;
+
+	if (!f) {
+		if (c->nflows % 8 == 0) {
+			grown = realloc(c->flows,
+					(c->nflows + 8) * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			c->flows = grown;
+		}
+		f = &c->flows[c->nflows++];
+	}
+	f->id = ok->flow;
+	f->proto = ok->proto;
+	f->max_segment = ok->proto == ZCS_PROTO_UDP ? ok->max_segment : 0;
+	return 0;
+}
+
+static void flow_forget(struct zcs_client *c, uint32_t id)
+{
+	struct zcsi_flow *f = flow_find(c, id);
+
+	if (f)
+		*f = c->flows[--c->nflows];
+}
+
+ZCS_EXPORT int zcs_flow_max_segment(const struct zcs_client *c,
+				    uint32_t flow)
+{
+	const struct zcsi_flow *f = flow_find(c, flow);
+
+	return f ? (int)f->max_segment : -EBADF;
+}
+
 ZCS_EXPORT int zcs_flow_open(struct zcs_client *c, const char *dest,
 			     uint32_t *flow)
 {
 	struct zcs_flow_open req;
 	struct zcs_flow_ok ok;
 	size_t len = dest ? strlen(dest) : 0;
-	int type;
+	int type, err;
 
 	if (len == 0 || len >= sizeof(req.dest) || !flow)
 		return -EINVAL;
@@ -58,6 +107,9 @@ ZCS_EXPORT int zcs_flow_open(struct zcs_client *c, const char *dest,
 	memcpy(&ok, zcsi_payload(c), sizeof(ok));
 	if (ok.proto != ZCS_PROTO_UDP && ok.proto != ZCS_PROTO_TCP)
 		return zcsi_fail(c, -EPROTO);
+	err = flow_remember(c, &ok);
+	if (err)
+		return err;
 	*flow = ok.flow;
 	return ok.proto;
 }
@@ -74,5 +126,8 @@ ZCS_EXPORT int zcs_flow_close(struct zcs_client *c, uint32_t flow)
 	if (type != ZCS_MSG_FLOW_CLOSED)
 		return zcsi_fail(c, -EPROTO);
 	memcpy(&rep, zcsi_payload(c), sizeof(rep));
-	return rep.flow == flow ? 0 : zcsi_fail(c, -EPROTO);
+	if (rep.flow != flow)
+		return zcsi_fail(c, -EPROTO);
+	flow_forget(c, flow);
+	return 0;
 }

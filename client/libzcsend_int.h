@@ -94,6 +94,16 @@ struct zcs_client {
 
 	struct zcsi_rings *rings;	/* NULL: everything goes by the socket */
 	unsigned spin_usec;	/* ring mode: spin this long before sleeping */
+
+	struct zcsi_flow *flows;	/* open flows, from FLOW_OK */
+	unsigned nflows;
+};
+
+/* What the library remembers of an open flow. */
+struct zcsi_flow {
+	uint32_t id;
+	uint16_t proto;
+	uint32_t max_segment;
 };
 
 /* libzcsend.c */

@@ -22,14 +22,15 @@ static const struct {
 	const char *desc;
 } cmds[] = {
 	{ "send", cmd_send,
-	  "DEST [FILE|-] [--chunk BYTES] [--inflight N] [--quiet]",
+	  "DEST [FILE|-] [--chunk BYTES] [--inflight N] [--no-segment]\n"
+	  "          [--quiet]",
 	  "send a file or stdin to DEST through the daemon" },
 	{ "status", cmd_status, "[--json] [--watch]",
 	  "show the daemon's state (--watch: every second)" },
 	{ "reload", cmd_reload, "", "re-read the daemon's config file" },
 	{ "policy", cmd_policy, "DEST key=value ...",
 	  "change a destination's policy now (flush, batch_max, batch_usec,\n"
-	  "          zerocopy, zerocopy_min_bytes)" },
+	  "          zerocopy, zerocopy_min_bytes, udp_segment)" },
 	{ "help", cmd_help, "", "show this help" },
 };
 

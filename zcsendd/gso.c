@@ -88,16 +88,22 @@ bool gso_coalesce(struct zcsd *d, struct dest *dst)
 }
 
 /*
- * gso_refused - the kernel refused a GSO send to @dst with @err. The send
- * goes again as single datagrams (udpseg.c); here the destination stops
- * trying for a while, unless policy insists, and says so once.
+ * gso_refused - the kernel refused a GSO send to @dst with @err: EIO where
+ * the device cannot checksum it (before Linux 6.11 or so), EINVAL where
+ * the segment no longer fits the path MTU. The send goes again as single
+ * datagrams (udpseg.c); here the path MTU is read again, and the
+ * destination stops trying for a while, unless policy insists, and says
+ * so once.
  */
 void gso_refused(struct zcsd *d, struct dest *dst, int err)
 {
 	struct gsostate *g = &dst->gso;
 	bool insist = dst->policy.udp_segment == ZCS_SEG_ON;
+	uint32_t max = path_max_segment(dst);
 
 	(void)d;
+	if (max)
+		g->max_segment = max;
 	if (!g->refused)
 		log_warnx("destination %s: the kernel refused UDP segmentation "
 			  "(%s); sending one datagram per send%s", dst->name,

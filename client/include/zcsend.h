@@ -125,6 +125,16 @@ size_t zcs_pool_size(const struct zcs_client *c);
 int zcs_flow_open(struct zcs_client *c, const char *dest, uint32_t *flow);
 
 /*
+ * zcs_flow_max_segment - the largest datagram payload on a UDP flow that
+ * needs no IP fragmentation: the path MTU less IP and UDP headers, as the
+ * daemon saw it when the flow opened (1472 on a 1500-byte IPv4 network).
+ * The segment size for zcs_send_segmented() may be at most this.
+ * RETURN VALUE: the size; 0 for a TCP flow; -EBADF for no such open flow.
+ * Since ZCSEND_1.3.
+ */
+int zcs_flow_max_segment(const struct zcs_client *c, uint32_t flow);
+
+/*
  * zcs_flow_close - close a flow; sends already queued on it still finish.
  * RETURN VALUE: 0 or -errno (-EBADF: no such flow).
  */
@@ -166,8 +176,7 @@ int zcs_send(struct zcs_client *c, uint32_t flow, const void *buf, size_t len,
  * policy says, and falls back to one send per datagram where the kernel
  * cannot; the receiver sees ordinary datagrams either way. The completion
  * counts every byte sent, or carries the error: -EOPNOTSUPP on a TCP flow,
- * -EMSGSIZE when @segment is over the flow's path MTU (less IP and UDP
- * headers: 1472 on a 1500-byte IPv4 network).
+ * -EMSGSIZE when @segment is over zcs_flow_max_segment().
  * RETURN VALUE: as zcs_send(), and -EINVAL for @segment 0 or over 65535.
  * Since ZCSEND_1.3.
  */

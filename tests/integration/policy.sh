@@ -83,7 +83,7 @@ start_daemon
 # either pass (rings publish completions as they finish).
 head -c 1400000 /dev/urandom >"$T/1000.bin"
 ZCSEND_TRANSPORT=socket timeout 8 "$ZCSENDCTL" -s "$SOCK" send b32 "$T/1000.bin" --chunk 1400 \
-	--inflight 256 --quiet || fail "batch send failed or waited for batch_usec"
+	--no-segment --inflight 256 --quiet || fail "batch send failed or waited for batch_usec"
 status_json "$T/s1.json"
 comps=$(dest_field "$T/s1.json" b32 completions)
 msgs=$(dest_field "$T/s1.json" b32 completion_msgs)
@@ -96,7 +96,7 @@ echo "batch_max=32: $comps completions in $msgs messages"
 
 # --- immediate: one completion per message.
 ZCSEND_TRANSPORT=socket timeout 30 "$ZCSENDCTL" -s "$SOCK" send imm "$T/1000.bin" --chunk 1400 \
-	--inflight 256 --quiet || fail "immediate send failed"
+	--no-segment --inflight 256 --quiet || fail "immediate send failed"
 status_json "$T/s2.json"
 comps=$(dest_field "$T/s2.json" imm completions)
 msgs=$(dest_field "$T/s2.json" imm completion_msgs)
@@ -106,7 +106,7 @@ echo "immediate: $comps completions in $msgs messages"
 
 # --- zerocopy=auto on loopback: the kernel copies, so auto turns it off.
 head -c 3200000 /dev/zero >"$T/zc.bin"
-"$ZCSENDCTL" -s "$SOCK" send lo "$T/zc.bin" --chunk 16000 --quiet ||
+"$ZCSENDCTL" -s "$SOCK" send lo "$T/zc.bin" --chunk 16000 --no-segment --quiet ||
 	fail "auto send failed"
 status_json "$T/s3.json"
 active=$(dest_field "$T/s3.json" lo zerocopy_active)
@@ -132,10 +132,10 @@ echo "$out" | grep -q "no destination" || fail "policy error unclear: $out"
 
 # --- reload during two running transfers.
 big() { head -c 800000000 /dev/zero; }	# 571429 datagrams
-big | "$ZCSENDCTL" -s "$SOCK" send rl - --chunk 1400 --quiet \
+big | "$ZCSENDCTL" -s "$SOCK" send rl - --chunk 1400 --no-segment --quiet \
 	>"$T/rl.out" 2>&1 &
 RL=$!
-big | "$ZCSENDCTL" -s "$SOCK" send gone - --chunk 1400 --quiet \
+big | "$ZCSENDCTL" -s "$SOCK" send gone - --chunk 1400 --no-segment --quiet \
 	>"$T/gone.out" 2>&1 &
 GONE=$!
 sleep 0.5
