@@ -203,6 +203,7 @@ int flow_open(struct client *c, const char *spec, uint64_t cookie)
 	if (dst->proto == ZCS_PROTO_UDP) {
 		f->fd = dst->udp_fd;
 		f->state = FLOW_OPEN;
+		gso_path_mtu(dst);	/* FLOW_OK tells the client */
 		flow_reply_ok(f);
 		return 0;
 	}

@@ -64,6 +64,18 @@ void gso_reset(struct zcsd *d, struct dest *dst)
 }
 
 /*
+ * gso_path_mtu - read @dst's path MTU again: a route or device may have
+ * changed since. Kept as it was when it cannot be read.
+ */
+void gso_path_mtu(struct dest *dst)
+{
+	uint32_t max = path_max_segment(dst);
+
+	if (max)
+		dst->gso.max_segment = max;
+}
+
+/*
  * gso_use - may the next send to @dst be a GSO send? After a refusal
  * under udp_segment=auto (or off, for explicit segment sizes), only once
  * RETRY_MS have passed.
@@ -99,11 +111,9 @@ void gso_refused(struct zcsd *d, struct dest *dst, int err)
 {
 	struct gsostate *g = &dst->gso;
 	bool insist = dst->policy.udp_segment == ZCS_SEG_ON;
-	uint32_t max = path_max_segment(dst);
 
 	(void)d;
-	if (max)
-		g->max_segment = max;
+	gso_path_mtu(dst);
 	if (!g->refused)
 		log_warnx("destination %s: the kernel refused UDP segmentation "
 			  "(%s); sending one datagram per send%s", dst->name,

@@ -402,6 +402,7 @@ void zcauto_report(struct zcsd *d, struct dest *dst, bool copied);
 
 /* gso.c */
 void gso_reset(struct zcsd *d, struct dest *dst);
+void gso_path_mtu(struct dest *dst);
 bool gso_use(struct zcsd *d, struct dest *dst);
 bool gso_coalesce(struct zcsd *d, struct dest *dst);
 void gso_refused(struct zcsd *d, struct dest *dst, int err);
