@@ -117,6 +117,7 @@ static const struct {
 	{ ZCS_FEAT_REPORT_USAGE, "report_usage" },
 	{ ZCS_FEAT_DEFER_TASKRUN, "defer_taskrun" },
 	{ ZCS_FEAT_SINGLE_ISSUER, "single_issuer" },
+	{ ZCS_FEAT_UDP_GSO, "udp_gso" },
 };
 
 #define NFEATURES (sizeof(features) / sizeof(features[0]))
@@ -178,9 +179,9 @@ static void json_daemon(const struct zcs_status_daemon *d)
 	json_str(d->version);
 	printf(",\n  \"uptime_s\": %llu.%03llu,\n  \"pid\": %u,\n"
 	       "  \"ring_entries\": %u,\n  \"poll_usec\": %u,\n"
-	       "  \"features\": {",
+	       "  \"gso_max_segments\": %u,\n  \"features\": {",
 	       U(d->uptime_ms / 1000), U(d->uptime_ms % 1000), d->pid,
-	       d->ring_entries, d->poll_usec);
+	       d->ring_entries, d->poll_usec, d->gso_max_segments);
 	for (i = 0; i < NFEATURES; i++)
 		printf("%s\"%s\": %s", i ? ", " : "", features[i].name,
 		       d->features & features[i].bit ? "true" : "false");
@@ -192,9 +193,11 @@ static void json_counters(const struct zcs_counters *c)
 {
 	printf("\"sends\": %llu, \"bytes\": %llu, \"errors\": %llu, "
 	       "\"zc_sends\": %llu, \"zc_copied\": %llu, "
-	       "\"completions\": %llu, \"completion_msgs\": %llu}",
+	       "\"completions\": %llu, \"completion_msgs\": %llu, "
+	       "\"datagrams\": %llu, \"gso_sends\": %llu}",
 	       U(c->sends), U(c->bytes), U(c->errors), U(c->zc_sends),
-	       U(c->zc_copied), U(c->completions), U(c->completion_msgs));
+	       U(c->zc_copied), U(c->completions), U(c->completion_msgs),
+	       U(c->datagrams), U(c->gso_sends));
 }
 
 /* The shared-memory ring counters, as a nested object. */
@@ -249,8 +252,13 @@ static void json_dest(const struct zcs_status_dest *d)
 	       flush_name(d->flush), d->batch_max, d->batch_usec,
 	       zc_name(d->zerocopy), d->zc_active ? "true" : "false");
 	json_str(d->zc_reason);
-	printf(", \"zerocopy_min_bytes\": %u, \"flows\": %u, ",
-	       d->zerocopy_min_bytes, d->flows);
+	printf(", \"zerocopy_min_bytes\": %u, \"udp_segment\": \"%s\", "
+	       "\"gso_active\": %s, \"gso_reason\": ",
+	       d->zerocopy_min_bytes, zc_name(d->udp_segment),
+	       d->gso_active ? "true" : "false");
+	json_str(d->gso_reason);
+	printf(", \"max_segment\": %u, \"flows\": %u, ", d->max_segment,
+	       d->flows);
 	json_counters(&d->st);
 }
 
@@ -363,18 +371,32 @@ static void text_reasons(const struct status *st)
 
 	for (i = 0; i < st->ndests; i++) {
 		d = &st->dests[i];
-		if (d->zc_active || d->zerocopy == ZCS_ZC_OFF)
-			continue;
-		printf("  %s: copying sends: %s\n",
-		       tty_str(d->name, name, sizeof(name)),
-		       tty_str(d->zc_reason, why, sizeof(why)));
+		if (!d->zc_active && d->zerocopy != ZCS_ZC_OFF)
+			printf("  %s: copying sends: %s\n",
+			       tty_str(d->name, name, sizeof(name)),
+			       tty_str(d->zc_reason, why, sizeof(why)));
+		if (d->proto == ZCS_PROTO_UDP && !d->gso_active)
+			printf("  %s: one datagram per send: %s\n",
+			       tty_str(d->name, name, sizeof(name)),
+			       tty_str(d->gso_reason, why, sizeof(why)));
 	}
+}
+
+/* The UDP segmentation column: policy, and what is in force. */
+static const char *seg_col(const struct zcs_status_dest *d, char *buf,
+			   size_t size)
+{
+	if (d->proto != ZCS_PROTO_UDP)
+		return "-";
+	snprintf(buf, size, "%s:%s", zc_name(d->udp_segment),
+		 d->gso_active ? "gso" : "dgram");
+	return buf;
 }
 
 static void text_dests(const struct status *st)
 {
 	const struct zcs_status_dest *d;
-	char name[64], addr[64], flush[32], zc[16], b1[16], b2[16];
+	char name[64], addr[64], flush[32], zc[16], seg[16], b1[16], b2[16];
 	int wn = 11, wa = 7;
 	size_t i;
 
@@ -382,10 +404,11 @@ static void text_dests(const struct status *st)
 		wn = col_width(st->dests[i].name, wn);
 		wa = col_width(st->dests[i].address, wa);
 	}
-	printf("\n%-*s  %-*s  %-5s  %-16s  %-9s  %6s  %5s  %10s  %8s  %7s  "
-	       "%10s  %7s\n", wn, "DESTINATION", wa, "ADDRESS", "PROTO",
-	       "FLUSH", "ZC", "ZC_MIN", "FLOWS", "SENDS", "BYTES", "ERRORS",
-	       "ZC_SENDS", "COPIED");
+	printf("\n%-*s  %-*s  %-5s  %-16s  %-9s  %6s  %-10s  %5s  %10s  %8s  "
+	       "%7s  %10s  %7s  %10s  %8s\n", wn, "DESTINATION", wa, "ADDRESS",
+	       "PROTO", "FLUSH", "ZC", "ZC_MIN", "UDP_SEG", "FLOWS", "SENDS",
+	       "BYTES", "ERRORS", "ZC_SENDS", "COPIED", "DATAGRAMS",
+	       "GSO_SENDS");
 	for (i = 0; i < st->ndests; i++) {
 		d = &st->dests[i];
 		if (d->flush == ZCS_FLUSH_BATCH)
@@ -397,14 +420,16 @@ static void text_dests(const struct status *st)
 		snprintf(zc, sizeof(zc), "%s%s", zc_name(d->zerocopy),
 			 d->zerocopy != ZCS_ZC_AUTO ? ""
 			 : d->zc_active ? ":zc" : ":copy");
-		printf("%-*s  %-*s  %-5s  %-16s  %-9s  %6s  %5u  %10llu  %8s  "
-		       "%7llu  %10llu  %7llu%s\n",
+		printf("%-*s  %-*s  %-5s  %-16s  %-9s  %6s  %-10s  %5u  %10llu  "
+		       "%8s  %7llu  %10llu  %7llu  %10llu  %8llu%s\n",
 		       wn, tty_str(d->name, name, sizeof(name)),
 		       wa, tty_str(d->address, addr, sizeof(addr)),
 		       proto_name(d->proto), flush, zc,
-		       human(d->zerocopy_min_bytes, b1, sizeof(b1)), d->flows,
+		       human(d->zerocopy_min_bytes, b1, sizeof(b1)),
+		       seg_col(d, seg, sizeof(seg)), d->flows,
 		       U(d->st.sends), human(d->st.bytes, b2, sizeof(b2)),
 		       U(d->st.errors), U(d->st.zc_sends), U(d->st.zc_copied),
+		       U(d->st.datagrams), U(d->st.gso_sends),
 		       d->flags & ZCS_DEST_F_REMOVED ? "  (removed)" : "");
 	}
 	text_reasons(st);

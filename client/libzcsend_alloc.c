@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libzcsend pool allocator. The pool is cut into 256-byte granules tracked
- * by a bitmap; the first granule of an allocation records its length, so
- * zcs_free() needs only the pointer. Searching starts where the last
- * allocation ended: sends complete roughly in order, so the pool is used
- * like a ring and a free run is usually found at the cursor.
+ * libzcsend pool allocator. The pool is cut into 64-byte granules tracked
+ * by two bitmaps, in use and first of an allocation, so zcs_free() needs
+ * only the pointer. Searching starts where the last allocation ended:
+ * sends complete roughly in order, so the pool is used like a ring and a
+ * free run is usually found at the cursor. So allocations made one after
+ * another lie back to back, and 1472-byte datagrams (23 granules) exactly
+ * so: the daemon can send a run of them as one UDP GSO send from one
+ * stretch of memory, which zerocopy needs (a send may gather at most 17
+ * memory fragments).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,24 +17,31 @@
 
 #define NOT_FOUND	SIZE_MAX
 
-/* First granule at or after @from whose bit equals @set; a->granules if
- * there is none. Bits past the last granule are 0 and must not count. */
-static size_t next_bit(const struct zcsi_alloc *a, size_t from, int set)
+/* First granule at or after @from whose bit in @map equals @set;
+ * a->granules if there is none. Bits past the last granule are 0 and
+ * must not count. */
+static size_t scan(const struct zcsi_alloc *a, const uint64_t *map,
+		   size_t from, int set)
 {
 	size_t w = from / 64, nwords = (a->granules + 63) / 64;
 	uint64_t word;
 
 	if (from >= a->granules)
 		return a->granules;
-	word = set ? a->bitmap[w] : ~a->bitmap[w];
+	word = set ? map[w] : ~map[w];
 	word &= ~0ULL << (from % 64);
 	while (!word) {
 		if (++w >= nwords)
 			return a->granules;
-		word = set ? a->bitmap[w] : ~a->bitmap[w];
+		word = set ? map[w] : ~map[w];
 	}
 	from = w * 64 + (size_t)__builtin_ctzll(word);
 	return from < a->granules ? from : a->granules;
+}
+
+static size_t next_bit(const struct zcsi_alloc *a, size_t from, int set)
+{
+	return scan(a, a->bitmap, from, set);
 }
 
 /* A free run of @n granules starting in [@lo, @start_hi). */
@@ -51,7 +62,7 @@ static size_t find_run(const struct zcsi_alloc *a, size_t lo, size_t start_hi,
 	return NOT_FOUND;
 }
 
-/* Set or clear @n bits from @start, a word at a time. */
+/* Set or clear @n bits of the in-use map from @start, a word at a time. */
 static void mark(struct zcsi_alloc *a, size_t start, size_t n, int on)
 {
 	size_t bit, k;
@@ -82,8 +93,8 @@ int zcsi_alloc_init(struct zcsi_alloc *a, size_t pool_bytes)
 	a->cursor = 0;
 	nwords = (a->granules + 63) / 64;
 	a->bitmap = calloc(nwords ? nwords : 1, sizeof(*a->bitmap));
-	a->len = calloc(a->granules ? a->granules : 1, sizeof(*a->len));
-	if (!a->bitmap || !a->len) {
+	a->starts = calloc(nwords ? nwords : 1, sizeof(*a->starts));
+	if (!a->bitmap || !a->starts) {
 		zcsi_alloc_fini(a);
 		return -ENOMEM;
 	}
@@ -93,9 +104,9 @@ int zcsi_alloc_init(struct zcsi_alloc *a, size_t pool_bytes)
 void zcsi_alloc_fini(struct zcsi_alloc *a)
 {
 	free(a->bitmap);
-	free(a->len);
+	free(a->starts);
 	a->bitmap = NULL;
-	a->len = NULL;
+	a->starts = NULL;
 	a->granules = 0;
 }
 
@@ -107,15 +118,13 @@ ZCS_EXPORT int zcs_alloc(struct zcs_client *c, size_t len, void **buf)
 	if (!buf || len == 0 || len > a->granules * ZCSI_GRANULE)
 		return -EINVAL;
 	n = (len + ZCSI_GRANULE - 1) / ZCSI_GRANULE;
-	if (n > UINT32_MAX)
-		return -EINVAL;
 	at = find_run(a, a->cursor, a->granules, n);
 	if (at == NOT_FOUND)
 		at = find_run(a, 0, a->cursor, n);
 	if (at == NOT_FOUND)
 		return -ENOMEM;
 	mark(a, at, n, 1);
-	a->len[at] = (uint32_t)n;
+	a->starts[at / 64] |= 1ULL << (at % 64);
 	a->cursor = at + n < a->granules ? at + n : 0;
 	*buf = c->pool + at * ZCSI_GRANULE;
 	return 0;
@@ -125,14 +134,16 @@ ZCS_EXPORT int zcs_free(struct zcs_client *c, void *buf)
 {
 	struct zcsi_alloc *a = &c->alloc;
 	uintptr_t base = (uintptr_t)c->pool, p = (uintptr_t)buf;
-	size_t g;
+	size_t g, end, next;
 
 	if (!c->pool || p < base || (p - base) % ZCSI_GRANULE)
 		return -EINVAL;
 	g = (p - base) / ZCSI_GRANULE;
-	if (g >= a->granules || !a->len[g])
+	if (g >= a->granules || !(a->starts[g / 64] & (1ULL << (g % 64))))
 		return -EINVAL;
-	mark(a, g, a->len[g], 0);
-	a->len[g] = 0;
+	end = next_bit(a, g, 0);
+	next = scan(a, a->starts, g + 1, 1);
+	mark(a, g, (next < end ? next : end) - g, 0);
+	a->starts[g / 64] &= ~(1ULL << (g % 64));
 	return 0;
 }

@@ -19,7 +19,7 @@
 #define ZCS_EXPORT __attribute__((visibility("default")))
 
 #define ZCSI_POOL_DEFAULT	(4u << 20)	/* zcs_connect(path, 0, ...) */
-#define ZCSI_GRANULE		256u		/* allocator unit, bytes */
+#define ZCSI_GRANULE		64u		/* allocator unit, bytes */
 #define ZCSI_INFLIGHT_CAP	(1u << 20)	/* local bound on max_inflight */
 #define ZCSI_PATH_MAX		108u		/* sizeof(sun_path) */
 #define ZCSI_CONNECT_TIMEOUT_MS	10000		/* connect + HELLO, by default */
@@ -52,11 +52,12 @@ struct zcsi_rings {
 	int fd_exported;	/* zcs_get_fd() was called: arm on return */
 };
 
-/* Pool allocator state: one bit per granule, and at an allocation's first
- * granule its length in granules (0 everywhere else). */
+/* Pool allocator state: two bits per granule, in use and first of an
+ * allocation; an allocation ends where the next one starts or at a free
+ * granule. */
 struct zcsi_alloc {
-	uint64_t *bitmap;
-	uint32_t *len;
+	uint64_t *bitmap;	/* in use */
+	uint64_t *starts;	/* first granule of an allocation */
 	size_t granules;
 	size_t cursor;		/* next-fit start: sends finish about in order */
 };

@@ -69,6 +69,7 @@ static struct key keys[] = {
 	{ P(batch_usec), 0, 10000000 },
 	{ P(zerocopy), 0, 0 },
 	{ P(zerocopy_min_bytes), 0, ZCS_SEND_LEN_MAX },
+	{ P(udp_segment), 0, 0 },
 	{ S_DEST, "address", K_ADDR, offsetof(struct zcsd_dest_conf, address),
 	  CONFIG_ADDR_MAX, 0, 0 },
 };
@@ -93,6 +94,7 @@ static const struct {
 	{ "flush", "flush", K_FLUSH },
 	{ "zerocopy", "zerocopy", K_ZC },
 	{ "zerocopy_min_bytes", "zerocopy_min_bytes", K_SIZE },
+	{ "udp_segment", "udp_segment", K_ZC },
 };
 
 static const char *const bool_words[] = { "no", "yes" };
@@ -408,6 +410,7 @@ void config_defaults(struct zcsd_config *cfg)
 	cfg->defaults.batch_max = 64;
 	cfg->defaults.batch_usec = 1000;
 	cfg->defaults.zerocopy_min_bytes = 8192;
+	cfg->defaults.udp_segment = ZCS_SEG_AUTO;
 }
 
 /* config_dest - the named destination, or NULL. */
@@ -438,8 +441,8 @@ int config_policy_set(struct zcsd_policy *p, const char *key,
 	k = key_find(S_POLICY, key, &index);
 	if (!k) {
 		snprintf(err, errlen, "unknown policy key '%.40s' (flush, "
-			 "batch_max, batch_usec, zerocopy, zerocopy_min_bytes)",
-			 key);
+			 "batch_max, batch_usec, zerocopy, zerocopy_min_bytes, "
+			 "udp_segment)", key);
 		return -EINVAL;
 	}
 	if (set_value(k, p, value)) {

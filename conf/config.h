@@ -32,6 +32,7 @@ struct zcsd_policy {
 	uint32_t batch_max;		/* completions per message */
 	uint32_t batch_usec;		/* longest a completion waits */
 	uint32_t zerocopy_min_bytes;	/* smaller sends are copied */
+	uint8_t udp_segment;		/* ZCS_SEG_*: coalesce into GSO sends */
 };
 
 struct zcsd_dest_conf {

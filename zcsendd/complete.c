@@ -25,6 +25,8 @@ static void stats_count(struct zcs_counters *st, const struct req *r)
 		st->bytes += r->done;
 	st->zc_sends += r->zc;
 	st->zc_copied += r->copied;
+	st->datagrams += r->dgrams;
+	st->gso_sends += r->gso_ops;
 }
 
 /* One COMPLETE message of @k records went out. */

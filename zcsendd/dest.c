@@ -108,6 +108,7 @@ static int dest_new(struct zcsd *d, uint16_t proto,
 		}
 	}
 	zcauto_reset(d, dst);
+	gso_reset(d, dst);
 	TAILQ_INSERT_TAIL(&d->dests, dst, entry);
 	d->ndests++;
 	*out = dst;

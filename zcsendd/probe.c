@@ -3,7 +3,8 @@
  * Kernel feature probes, run once at start on the daemon's ring. A missing
  * feature means a fallback (copying sends, no usage reports), not a crash.
  * REPORT_USAGE has no probe bit, so one byte is sent on loopback to see
- * whether the kernel accepts the flag.
+ * whether the kernel accepts the flag. UDP segmentation is probed the same
+ * way: a kernel without it ignores the cmsg and sends one datagram.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -71,8 +72,60 @@ out:
 	return ok;
 }
 
-/* probe_features - ZCS_FEAT_* bits for what this kernel offers. */
-uint32_t probe_features(struct io_uring *ring)
+/* Send @n bytes as @n one-byte datagrams with a UDP_SEGMENT cmsg. */
+static ssize_t probe_gso_send(int fd, uint32_t n)
+{
+	static char bytes[128];	/* zeros; sendmsg takes no const */
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = bytes, .iov_len = n };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	uint16_t seg = 1;
+
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+	return sendmsg(fd, &m, MSG_DONTWAIT);
+}
+
+/*
+ * How many datagrams one GSO send may carry (UDP_MAX_SEGMENTS: 64, 128
+ * since Linux 6.10), or 0 without UDP segmentation: then the first
+ * datagram to arrive is the whole send.
+ */
+static uint32_t probe_udp_gso(void)
+{
+	static const uint32_t counts[] = { 128, 64 };
+	char buf[128];
+	int fds[2] = { -1, -1 };
+	uint32_t i, segs = 0;
+
+	if (probe_udp_pair(fds))
+		goto out;
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]) && !segs; i++)
+		if (probe_gso_send(fds[1], counts[i]) == counts[i])
+			segs = counts[i];
+	if (segs && recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 1)
+		segs = 0;
+out:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	return segs;
+}
+
+/*
+ * probe_features - ZCS_FEAT_* bits for what this kernel offers, and in
+ * @gso_max_segs the datagrams one UDP GSO send may carry (0: none).
+ */
+uint32_t probe_features(struct io_uring *ring, uint32_t *gso_max_segs)
 {
 	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
 	uint32_t feat = 0;
@@ -86,18 +139,26 @@ uint32_t probe_features(struct io_uring *ring)
 	}
 	if ((feat & ZCS_FEAT_SEND_ZC) && probe_report_usage(ring))
 		feat |= ZCS_FEAT_REPORT_USAGE;
+	*gso_max_segs = probe_udp_gso();
+	if (*gso_max_segs)
+		feat |= ZCS_FEAT_UDP_GSO;
 	return feat;
 }
 
-void probe_log(uint32_t f)
+void probe_log(uint32_t f, uint32_t gso_max_segs)
 {
 	log_info("kernel features: send_zc %s, sendmsg_zc %s, report_usage %s, "
-		 "defer_taskrun %s, single_issuer %s",
+		 "defer_taskrun %s, single_issuer %s, udp_gso %s (%u datagrams "
+		 "per send)",
 		 f & ZCS_FEAT_SEND_ZC ? "yes" : "no",
 		 f & ZCS_FEAT_SENDMSG_ZC ? "yes" : "no",
 		 f & ZCS_FEAT_REPORT_USAGE ? "yes" : "no",
 		 f & ZCS_FEAT_DEFER_TASKRUN ? "yes" : "no",
-		 f & ZCS_FEAT_SINGLE_ISSUER ? "yes" : "no");
+		 f & ZCS_FEAT_SINGLE_ISSUER ? "yes" : "no",
+		 f & ZCS_FEAT_UDP_GSO ? "yes" : "no", gso_max_segs);
 	if (!(f & ZCS_FEAT_SEND_ZC))
 		log_warnx("no IORING_OP_SEND_ZC: every send will be a copy");
+	if (!(f & ZCS_FEAT_UDP_GSO))
+		log_warnx("no UDP segmentation offload (UDP_SEGMENT): "
+			  "datagrams go one send each");
 }

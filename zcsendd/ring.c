@@ -223,7 +223,8 @@ int ring_init(struct zcsd *d)
 		log_errno(err, "io_uring_register_eventfd");
 		goto err_efd;
 	}
-	d->ring.features |= probe_features(&d->ring.uring);
+	d->ring.features |= probe_features(&d->ring.uring,
+					     &d->ring.gso_max_segs);
 	d->ring.ev = event_new(d->base, d->ring.efd, EV_READ | EV_PERSIST,
 			       ring_cb, d);
 	if (!d->ring.ev || event_add(d->ring.ev, NULL)) {

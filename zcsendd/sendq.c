@@ -72,12 +72,15 @@ static void send_err(struct client *c, struct send_errs *e, uint64_t tag,
 		send_errs_flush(c, e);
 }
 
-/* Does this send go out as zerocopy? Size, then policy and the kernel. */
-static bool sendq_use_zc(const struct req *r)
+/*
+ * sendq_use_zc - does a send of @len bytes of @r go out as zerocopy? Size,
+ * then policy and the kernel.
+ */
+bool sendq_use_zc(const struct req *r, uint32_t len)
 {
 	struct dest *dst = r->f->d;
 
-	if (r->len < dst->policy.zerocopy_min_bytes)
+	if (len < dst->policy.zerocopy_min_bytes)
 		return false;
 	return zcauto_use(r->c->d, dst);
 }
@@ -88,10 +91,18 @@ static bool sendq_use_zc(const struct req *r)
  */
 int sendq_prep(struct req *r, bool link)
 {
+	return sendq_prep_range(r, r->off + r->done, r->len - r->done, link);
+}
+
+/*
+ * sendq_prep_range - one SQE sending [@start, @start+@left) of @r's pool
+ * as one send(2) would. The size that decides zerocopy is the record's,
+ * or for a segmented record the datagram's.
+ */
+int sendq_prep_range(struct req *r, uint64_t start, uint32_t left, bool link)
+{
 	struct client *c = r->c;
 	struct io_uring_sqe *sqe = ring_sqe(c->d);
-	uint64_t start = r->off + r->done;
-	uint32_t left = r->len - r->done;
 	uint32_t slot = (uint32_t)(start / POOL_SLOT_BYTES);
 	char *buf = (char *)c->pool.base + start;
 	int flags = MSG_NOSIGNAL;
@@ -100,7 +111,7 @@ int sendq_prep(struct req *r, bool link)
 		return -EBUSY;
 	if (r->f->d->proto == ZCS_PROTO_TCP)
 		flags |= MSG_WAITALL;	/* the kernel finishes short sends */
-	if (sendq_use_zc(r)) {
+	if (sendq_use_zc(r, r->segment ? left : r->len)) {
 		unsigned zc = c->d->ring.features & ZCS_FEAT_REPORT_USAGE
 				      ? IORING_SEND_ZC_REPORT_USAGE : 0;
 
@@ -141,7 +152,7 @@ static int sendq_check(struct client *c, const struct zcs_msg_send *s,
 		return -ERANGE;
 	if (s->len > c->d->cfg.max_send_bytes)
 		return -EMSGSIZE;
-	return 0;
+	return udpseg_check(*fp, s);
 }
 
 static struct req *sendq_take(struct client *c, struct flow *f,
@@ -178,13 +189,21 @@ void sendq_release(struct req *r)
 		reap_schedule(c->d);
 }
 
-/* Start one valid record: UDP goes at once, TCP joins its flow's queue. */
+/* What one batch of records is gathering: TCP flows, a UDP run. */
+struct sendq_batch {
+	struct flow *touched[ZCS_SEND_BATCH_MAX];
+	uint32_t ntouched;
+	struct coalesce run;
+};
+
+/*
+ * Start one valid record: TCP joins its flow's queue; UDP joins the run
+ * being coalesced, or goes at once (after the run, to keep its order).
+ */
 static int sendq_start(struct client *c, struct flow *f,
-		       const struct zcs_msg_send *s, struct flow **touched,
-		       uint32_t *ntouched)
+		       const struct zcs_msg_send *s, struct sendq_batch *b)
 {
 	struct req *r = sendq_take(c, f, s);
-	int err;
 
 	if (!r)
 		return -ENOBUFS;
@@ -192,15 +211,21 @@ static int sendq_start(struct client *c, struct flow *f,
 		req_list_push(&f->queue, r);
 		if (!f->touched) {
 			f->touched = true;
-			touched[(*ntouched)++] = f;
+			b->touched[b->ntouched++] = f;
 		}
 		return 0;
 	}
-	err = sendq_prep(r, false);
-	if (err) {
-		r->err = err;
-		complete_req(r);
+	if (s->flags & ZCS_SEND_F_SEGMENT) {
+		udpseg_flush(&b->run);
+		r->segment = (uint16_t)s->segment;
+		udpseg_start(r);
+		return 0;
 	}
+	if (udpseg_join(&b->run, r))
+		return 0;
+	r->err = sendq_prep(r, false);
+	if (r->err)
+		complete_req(r);
 	return 0;
 }
 
@@ -236,24 +261,25 @@ int sendq_begin(struct client *c, uint64_t cookie)
 int sendq_handle(struct client *c, const uint8_t *payload, size_t n,
 		 enum sendq_src src)
 {
-	struct flow *touched[ZCS_SEND_BATCH_MAX];
 	struct send_errs errs = { .n = 0, .src = src };
+	struct sendq_batch b = { .ntouched = 0 };
 	struct zcs_msg_send s;
-	uint32_t ntouched = 0, i;
 	struct flow *f;
+	uint32_t i;
 	int err;
 
 	for (i = 0; i < n && !c->dead; i++) {
 		memcpy(&s, payload + i * sizeof(s), sizeof(s));
 		err = sendq_check(c, &s, &f);
 		if (!err)
-			err = sendq_start(c, f, &s, touched, &ntouched);
+			err = sendq_start(c, f, &s, &b);
 		if (err)
 			send_err(c, &errs, s.tag, err);
 	}
-	for (i = 0; i < ntouched; i++) {
-		touched[i]->touched = false;
-		tcpchain_start(touched[i]);
+	udpseg_flush(&b.run);
+	for (i = 0; i < b.ntouched; i++) {
+		b.touched[i]->touched = false;
+		tcpchain_start(b.touched[i]);
 	}
 	send_errs_flush(c, &errs);
 	if (c->inflight >= c->d->cfg.max_inflight)
@@ -269,7 +295,9 @@ void sendq_check_done(struct req *r)
 {
 	if (r->ops || r->notifs || r->in_chain)
 		return;
-	if (r->err || r->done >= r->len)
+	if (r->lead)
+		udpseg_done(r);
+	else if (r->err || r->done >= r->len)
 		complete_req(r);
 }
 
@@ -332,10 +360,16 @@ void sendq_cqe(struct zcsd *d, struct req *r, const struct io_uring_cqe *cqe)
 		sendq_tcp_result(r, cqe->res);
 		return;
 	}
-	if (cqe->res >= 0)
+	if (r->segment) {
+		udpseg_result(r, cqe->res);
+		return;
+	}
+	if (cqe->res >= 0) {
 		r->done = (uint32_t)cqe->res;
-	else
+		r->dgrams = 1;
+	} else {
 		r->err = cqe->res;
+	}
 	sendq_check_done(r);
 }
 

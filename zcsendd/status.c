@@ -24,6 +24,7 @@ static int status_daemon(struct client *c, uint64_t cookie)
 	conn_count(d, &m.clients, &m.inflight);
 	m.ring_entries = d->ring.entries;
 	m.poll_usec = d->cfg.poll_usec;
+	m.gso_max_segments = d->ring.gso_max_segs;
 	m.pool_bytes = d->pool_bytes;
 	m.st = d->st;
 	m.rings = d->rings;
@@ -69,6 +70,10 @@ static int status_dest(struct client *c, uint64_t cookie,
 	m.flags = (dst->named ? ZCS_DEST_F_NAMED : 0) |
 		  (dst->removed ? ZCS_DEST_F_REMOVED : 0);
 	memcpy(m.zc_reason, dst->zc.reason, sizeof(m.zc_reason));
+	m.udp_segment = dst->policy.udp_segment;
+	m.gso_active = dst->gso.active;
+	m.max_segment = dst->gso.max_segment;
+	memcpy(m.gso_reason, dst->gso.reason, sizeof(m.gso_reason));
 	m.st = dst->st;
 	return conn_reply(c, ZCS_MSG_STATUS_DEST, cookie, &m, sizeof(m));
 }

@@ -11,6 +11,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,6 +30,17 @@
 #ifndef IORING_NOTIF_USAGE_ZC_COPIED
 #define IORING_NOTIF_USAGE_ZC_COPIED	(1U << 31)
 #endif
+
+/* Newer than some libc headers: <linux/udp.h> has them since 4.18. */
+#ifndef SOL_UDP
+#define SOL_UDP			17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT		103
+#endif
+
+/* The largest UDP payload one send may carry (IPv4 bounds it). */
+#define UDP_PAYLOAD_MAX		65507u
 
 /* One registered-buffer slot holds at most this much of a pool. */
 #define POOL_SLOT_BYTES		(1ull << 30)
@@ -58,6 +70,19 @@ struct req {
 	uint8_t op_zc;		/* the op in the kernel is one */
 	uint8_t copied;		/* the kernel reported copying */
 	uint8_t in_chain;	/* TCP: the chain's walk completes it */
+	uint8_t lead;		/* UDP: heads records coalesced into one send */
+	uint8_t op_gso;		/* the op in the kernel is a GSO send */
+	uint8_t no_gso;		/* the kernel refused GSO for it: datagrams */
+	uint16_t segment;	/* UDP datagram size: explicit, or a run's */
+	uint16_t gso_ops;	/* GSO sends it went out in */
+	uint32_t sent;		/* segmented: bytes handed to the kernel */
+	uint32_t dgrams;	/* UDP datagrams the kernel took */
+	struct req *grp;	/* coalesced: the next record of the send */
+	/* The UDP_SEGMENT cmsg: the kernel may read it until the result. */
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} cmsg;
 };
 
 /* A singly linked FIFO of requests. */
@@ -89,6 +114,15 @@ struct zcauto {
 	uint64_t next_probe_ms;	/* when to try zerocopy again */
 };
 
+/* UDP segmentation offload for a destination: in force or not, and why. */
+struct gsostate {
+	bool active;		/* GSO sends in force */
+	bool refused;		/* the kernel refused one: logged once */
+	char reason[64];	/* why, for status */
+	uint32_t max_segment;	/* largest datagram within the path MTU */
+	uint64_t retry_ms;	/* udp_segment=auto: when to try GSO again */
+};
+
 /* A configured or ad-hoc destination; UDP flows share its socket. */
 struct dest {
 	TAILQ_ENTRY(dest) entry;
@@ -103,6 +137,7 @@ struct dest {
 	bool removed;		/* gone from the config: no new flows */
 	struct zcsd_policy policy;
 	struct zcauto zc;
+	struct gsostate gso;
 	struct zcs_counters st;
 };
 TAILQ_HEAD(dest_list, dest);
@@ -188,6 +223,20 @@ struct client {
 };
 TAILQ_HEAD(client_list, client);
 
+/*
+ * Message headers and iovecs that SENDMSG SQEs point at. The kernel has
+ * read them once it has consumed the SQE (IORING_FEAT_SUBMIT_STABLE), so
+ * the arena starts over whenever no prepared SQE is left unsubmitted.
+ */
+#define ARENA_MSGS	256
+#define ARENA_IOVS	4096
+
+struct sqarena {
+	uint32_t nmsg, niov;
+	struct msghdr msg[ARENA_MSGS];
+	struct iovec iov[ARENA_IOVS];
+};
+
 struct ring {
 	struct io_uring uring;
 	int efd;
@@ -198,6 +247,8 @@ struct ring {
 	uint8_t *slot_used;
 	bool pending;		/* SQEs prepared, not yet submitted */
 	uint64_t cqes;		/* CQEs handled: the loop sees work by it */
+	uint32_t gso_max_segs;	/* datagrams per GSO send; 0: no UDP GSO */
+	struct sqarena arena;
 };
 
 struct zcsd {
@@ -261,8 +312,11 @@ int ring_slots_alloc(struct zcsd *d, uint32_t n, uint32_t *first);
 void ring_slots_free(struct zcsd *d, uint32_t first, uint32_t n);
 
 /* probe.c */
-uint32_t probe_features(struct io_uring *ring);
-void probe_log(uint32_t features);
+uint32_t probe_features(struct io_uring *ring, uint32_t *gso_max_segs);
+void probe_log(uint32_t features, uint32_t gso_max_segs);
+
+/* sqarena.c */
+struct msghdr *sqarena_msg(struct zcsd *d, uint32_t niov);
 
 /* listener.c */
 /* Control connections allowed beyond max_clients (status, admin). */
@@ -346,6 +400,28 @@ void zcauto_reset(struct zcsd *d, struct dest *dst);
 bool zcauto_use(struct zcsd *d, struct dest *dst);
 void zcauto_report(struct zcsd *d, struct dest *dst, bool copied);
 
+/* gso.c */
+void gso_reset(struct zcsd *d, struct dest *dst);
+bool gso_use(struct zcsd *d, struct dest *dst);
+bool gso_coalesce(struct zcsd *d, struct dest *dst);
+void gso_refused(struct zcsd *d, struct dest *dst, int err);
+
+/* udpseg.c */
+/* Plain UDP records being gathered into one GSO send. */
+struct coalesce {
+	struct req *lead, *last;	/* linked by req.grp */
+	uint32_t n, bytes;
+	uint32_t frags;		/* memory fragments a zerocopy send needs */
+	uint64_t end;		/* pool offset where the last record ends */
+	bool closed;		/* a shorter record ended it */
+};
+int udpseg_check(const struct flow *f, const struct zcs_msg_send *s);
+bool udpseg_join(struct coalesce *g, struct req *r);
+void udpseg_flush(struct coalesce *g);
+void udpseg_start(struct req *r);
+void udpseg_result(struct req *r, int res);
+void udpseg_done(struct req *r);
+
 /* reload.c */
 int reload_run(struct zcsd *d, char *err, size_t errlen);
 int reload_policy(struct client *c, const struct zcs_policy *m, char *err,
@@ -378,6 +454,8 @@ int sendq_handle(struct client *c, const uint8_t *payload, size_t n,
 		 enum sendq_src src);
 void sendq_cqe(struct zcsd *d, struct req *r, const struct io_uring_cqe *cqe);
 int sendq_prep(struct req *r, bool link);
+int sendq_prep_range(struct req *r, uint64_t start, uint32_t len, bool link);
+bool sendq_use_zc(const struct req *r, uint32_t len);
 void sendq_release(struct req *r);
 void sendq_check_done(struct req *r);
 void sendq_fail_flow(struct flow *f, int err);

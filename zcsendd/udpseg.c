@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * UDP datagrams by the batch. A record with a segment size, and a run of
+ * plain records that the daemon coalesced, leave as GSO sends: SENDMSG
+ * (zerocopy where policy says) with a UDP_SEGMENT cmsg, which the stack
+ * or the NIC cuts into datagrams of that size. Coalesced records need not
+ * be adjacent in the pool: each is an iovec (adjacent ones merge), and
+ * the cuts fall on their edges because every record but the last has the
+ * segment's length. Where GSO is not in force, or the kernel refused it,
+ * a segmented record goes one datagram per send and a run record by
+ * record, so the receiver sees the same datagrams either way.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "zcsd.h"
+
+/* Single-datagram sends of one segmented record in the kernel at once. */
+#define DGRAM_WINDOW	32u
+
+/*
+ * Memory fragments one zerocopy send may gather (MAX_SKB_FRAGS, 17 by
+ * default): the kernel fails one that needs more with EMSGSIZE. A run is
+ * cut where it would need more, counting a fragment per page of each
+ * stretch of adjacent records.
+ */
+#define FRAGS_MAX	17u
+#define FRAG_PAGE	4096u
+
+/* Fragments that [@off, @off+@len) adds to a run ending at @g->end. */
+static uint32_t run_frags(const struct coalesce *g, uint64_t off,
+			  uint32_t len)
+{
+	uint32_t n = (uint32_t)((off + len - 1) / FRAG_PAGE - off / FRAG_PAGE
+				+ 1);
+
+	if (g->lead && g->end == off && off % FRAG_PAGE)
+		n--;	/* continues the run's last fragment */
+	return n;
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * udpseg_check - may @s name a segment size on @f? TCP has no datagrams;
+ * a segment over the path MTU would be fragmented, or refused by GSO.
+ */
+int udpseg_check(const struct flow *f, const struct zcs_msg_send *s)
+{
+	if (!(s->flags & ZCS_SEND_F_SEGMENT))
+		return 0;
+	if (f->d->proto != ZCS_PROTO_UDP)
+		return -EOPNOTSUPP;
+	if (s->segment > f->d->gso.max_segment)
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* The kernel's answers that mean "not GSO here", not "not this send". */
+static bool gso_refusal(int res)
+{
+	return res == -EIO || res == -EINVAL || res == -EOPNOTSUPP ||
+	       res == -ENOPROTOOPT;
+}
+
+/* One SENDMSG SQE for @m, @bytes long, cut into r->segment datagrams. */
+static int gso_prep(struct req *r, struct msghdr *m, uint32_t bytes)
+{
+	struct zcsd *d = r->c->d;
+	struct io_uring_sqe *sqe;
+	struct cmsghdr *cm;
+	uint16_t seg = r->segment;
+
+	m->msg_control = r->cmsg.buf;
+	m->msg_controllen = sizeof(r->cmsg.buf);
+	cm = CMSG_FIRSTHDR(m);
+	cm->cmsg_level = SOL_UDP;
+	cm->cmsg_type = UDP_SEGMENT;
+	cm->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+	sqe = ring_sqe(d);
+	if (!sqe)
+		return -EBUSY;
+	if ((d->ring.features & ZCS_FEAT_SENDMSG_ZC) && sendq_use_zc(r, bytes)) {
+		io_uring_prep_sendmsg_zc(sqe, r->f->fd, m, MSG_NOSIGNAL);
+		if (d->ring.features & ZCS_FEAT_REPORT_USAGE)
+			sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+		r->zc = 1;
+		r->op_zc = 1;
+	} else {
+		io_uring_prep_sendmsg(sqe, r->f->fd, m, MSG_NOSIGNAL);
+		r->op_zc = 0;
+	}
+	io_uring_sqe_set_data(sqe, r);
+	r->ops++;
+	r->op_gso = 1;
+	return 0;
+}
+
+/* The next GSO send of a segmented record: as much as one may carry. */
+static int gso_prep_next(struct req *r)
+{
+	struct client *c = r->c;
+	uint32_t per = min_u32(UDP_PAYLOAD_MAX / r->segment,
+			       c->d->ring.gso_max_segs);
+	uint32_t bytes = min_u32(r->len - r->sent, per * r->segment);
+	struct msghdr *m = sqarena_msg(c->d, 1);
+	int err;
+
+	if (!m)
+		return -EBUSY;
+	m->msg_iov[0].iov_base = (char *)c->pool.base + r->off + r->sent;
+	m->msg_iov[0].iov_len = bytes;
+	m->msg_iovlen = 1;
+	err = gso_prep(r, m, bytes);
+	if (!err)
+		r->sent += bytes;
+	return err;
+}
+
+/* The next single datagram of a segmented record. */
+static int dgram_prep_next(struct req *r)
+{
+	uint32_t bytes = min_u32(r->len - r->sent, r->segment);
+	int err = sendq_prep_range(r, r->off + r->sent, bytes, false);
+
+	if (!err)
+		r->sent += bytes;
+	return err;
+}
+
+/*
+ * Put more of segmented record @r in the kernel: one GSO send at a time
+ * (so that a refused one is resent exactly), or a window of datagrams.
+ */
+static void udpseg_next(struct req *r)
+{
+	struct dest *dst = r->f->d;
+	int err = 0;
+
+	if (r->err || r->sent >= r->len)
+		return;
+	if (!r->no_gso && gso_use(r->c->d, dst)) {
+		if (!r->ops)
+			err = gso_prep_next(r);
+	} else {
+		while (!err && r->ops < DGRAM_WINDOW && r->sent < r->len)
+			err = dgram_prep_next(r);
+	}
+	if (err)
+		r->err = err;	/* what is in the kernel ends first */
+}
+
+/* udpseg_start - the first sends of a record with a segment size. */
+void udpseg_start(struct req *r)
+{
+	udpseg_next(r);
+	sendq_check_done(r);
+}
+
+/* A result for segmented record @r (not a coalesced run). */
+static void seg_result(struct req *r, int res)
+{
+	bool was_gso = r->op_gso;
+
+	r->op_gso = 0;
+	if (res < 0 && was_gso && gso_refusal(res)) {
+		gso_refused(r->c->d, r->f->d, res);
+		r->no_gso = 1;
+		r->sent = r->done;	/* that send went nowhere: again */
+	} else if (res < 0) {
+		r->err = res;
+	} else {
+		r->done += (uint32_t)res;
+		r->dgrams += ((uint32_t)res + r->segment - 1) / r->segment;
+		r->gso_ops += was_gso && (uint32_t)res > r->segment;
+	}
+	udpseg_next(r);
+	if (!r->ops && !r->err && r->sent >= r->len && r->done < r->len)
+		r->err = -EIO;	/* a short datagram send: never seen */
+	sendq_check_done(r);
+}
+
+/*
+ * udpseg_join - coalesce plain UDP record @r into @g, the run being
+ * gathered from one batch of records, when it may be. A record that does
+ * not fit ends the run first, so datagrams leave in record order.
+ * Returns false when @r must be sent on its own.
+ */
+bool udpseg_join(struct coalesce *g, struct req *r)
+{
+	struct zcsd *d = r->c->d;
+	struct dest *dst = r->f->d;
+
+	if (dst->proto != ZCS_PROTO_UDP || r->len > dst->gso.max_segment ||
+	    !gso_coalesce(d, dst)) {
+		udpseg_flush(g);
+		return false;
+	}
+	if (g->lead && (g->closed || r->f != g->lead->f ||
+			r->len > g->lead->len ||
+			g->n == d->ring.gso_max_segs ||
+			g->bytes + r->len > UDP_PAYLOAD_MAX ||
+			g->frags + run_frags(g, r->off, r->len) > FRAGS_MAX))
+		udpseg_flush(g);
+	if (!g->lead) {
+		*g = (struct coalesce){ .lead = r, .last = r, .n = 1,
+					.bytes = r->len, .end = r->off + r->len,
+					.frags = run_frags(g, r->off, r->len) };
+		return true;
+	}
+	g->frags += run_frags(g, r->off, r->len);
+	g->end = r->off + r->len;
+	g->last->grp = r;
+	g->last = r;
+	g->n++;
+	g->bytes += r->len;
+	g->closed = r->len < g->lead->len;
+	return true;
+}
+
+/* Every record of the run led by @lead ends as @lead's send did. */
+void udpseg_done(struct req *lead)
+{
+	struct req *r, *next;
+
+	lead->lead = 0;
+	for (r = lead; r; r = next) {
+		next = r->grp;
+		r->grp = NULL;
+		if (r != lead) {
+			r->zc = lead->zc;
+			r->copied = lead->copied;
+		}
+		complete_req(r);
+	}
+}
+
+/* The records of a refused run go again, each its own datagram. */
+static void group_split(struct req *lead)
+{
+	struct req *r, *next;
+
+	lead->lead = 0;
+	lead->segment = 0;
+	for (r = lead; r; r = next) {
+		next = r->grp;
+		r->grp = NULL;
+		r->err = sendq_prep(r, false);
+		sendq_check_done(r);
+	}
+}
+
+/* A coalesced run's one GSO send is done: share the result out. */
+static void group_result(struct req *lead, int res)
+{
+	uint32_t left = res > 0 ? (uint32_t)res : 0;
+	struct req *r;
+
+	lead->op_gso = 0;
+	if (res < 0 && gso_refusal(res)) {
+		gso_refused(lead->c->d, lead->f->d, res);
+		group_split(lead);
+		return;
+	}
+	if (res == -EMSGSIZE) {	/* more fragments than this kernel takes */
+		group_split(lead);
+		return;
+	}
+	for (r = lead; r; r = r->grp) {
+		r->done = min_u32(r->len, left);
+		left -= r->done;
+		r->dgrams = r->done > 0;
+		if (res < 0)
+			r->err = res;
+		else if (r->done < r->len)
+			r->err = -EIO;	/* a short GSO send: never seen */
+	}
+	lead->gso_ops = res >= 0;
+	sendq_check_done(lead);
+}
+
+/* udpseg_result - the result CQE of a segmented or coalesced send. */
+void udpseg_result(struct req *r, int res)
+{
+	if (r->lead)
+		group_result(r, res);
+	else
+		seg_result(r, res);
+}
+
+/* Lay the run out as iovecs, merging records adjacent in the pool. */
+static int group_prep(struct req *lead, const struct coalesce *g)
+{
+	struct msghdr *m = sqarena_msg(lead->c->d, g->n);
+	struct req *r;
+	char *base = lead->c->pool.base, *p;
+	struct iovec *v;
+	size_t k = 0;
+
+	if (!m)
+		return -EBUSY;
+	for (r = lead; r; r = r->grp) {
+		p = base + r->off;
+		v = &m->msg_iov[k - (k > 0)];
+		if (k && (char *)v->iov_base + v->iov_len == p) {
+			v->iov_len += r->len;
+		} else {
+			m->msg_iov[k].iov_base = p;
+			m->msg_iov[k++].iov_len = r->len;
+		}
+	}
+	m->msg_iovlen = k;
+	lead->lead = 1;
+	lead->segment = (uint16_t)lead->len;
+	lead->sent = g->bytes;
+	return gso_prep(lead, m, g->bytes);
+}
+
+/*
+ * udpseg_flush - send the run gathered in @g: one record alone, more as
+ * one GSO send. Called when a record does not join, and after the batch.
+ */
+void udpseg_flush(struct coalesce *g)
+{
+	struct req *lead = g->lead, *r;
+	int err;
+
+	if (!lead)
+		return;
+	g->lead = NULL;
+	err = g->n == 1 ? sendq_prep(lead, false) : group_prep(lead, g);
+	if (!err)
+		return;
+	for (r = lead; r; r = r->grp)
+		r->err = err;
+	if (g->n == 1)
+		sendq_check_done(lead);
+	else
+		udpseg_done(lead);
+}
