@@ -29,7 +29,7 @@ set grid ytics
 set xtics rotate by 30 right scale 0 nomirror
 set ytics nomirror
 set yrange [0:*]
-set key top left
+set key top right
 set bmargin 7
 set multiplot layout 1,2 title sprintf("zcsend-bench --dgram: %s-byte datagrams (%s per GSO send), counted at the ifb sink, MTU 1500 (%s s per row x %s rounds, median)", word(info, 1), word(info, 2), word(info, 3), word(info, 4)) font "sans,12"
 set title "datagrams per second (higher is better)"
