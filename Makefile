@@ -204,6 +204,15 @@ bench-plot: all $(BENCH)
 	$(Q)gnuplot -e "dir='$(BUILD)'" tests/bench/plot.gp > tests/bench/zcsend-bench.png
 	@echo "  PLOT   tests/bench/zcsend-bench.png"
 
+# One --json --dgram run (MTU-sized datagrams, both ifb sink variants),
+# drawn by tests/bench/plot_dgram.gp.
+bench-plot-dgram: all $(BENCH)
+	$(Q)command -v gnuplot >/dev/null || \
+		{ echo "bench-plot-dgram needs gnuplot (apt-get install gnuplot-nox)"; exit 1; }
+	$(Q)$(BENCH) --dgram --json $(BENCH_ARGS) > $(BUILD)/bench-dgram.json
+	$(Q)gnuplot -e "dir='$(BUILD)'" tests/bench/plot_dgram.gp > tests/bench/zcsend-bench-dgram.png
+	@echo "  PLOT   tests/bench/zcsend-bench-dgram.png"
+
 SOAK_SECONDS ?= 600
 soak: all $(SOAK)
 	$(Q)ZCSENDD=$(ZCSENDD) $(SOAK) --seconds $(SOAK_SECONDS)
@@ -327,6 +336,6 @@ deps-ci: deps
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests check check-boot demo install deps deps-ci clean bench bench-plot soak fuzz FORCE
+.PHONY: all tests check check-boot demo install deps deps-ci clean bench bench-plot bench-plot-dgram soak fuzz FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

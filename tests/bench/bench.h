@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 struct zcs_ring_counters;	/* zcs_proto.h */
+struct zcs_counters;
 
 #define BENCH_SIZE_MAX		65507u	/* largest UDP payload over IPv4 */
 #define BENCH_ROUNDS_MAX	1000u
@@ -23,8 +24,16 @@ struct zcs_ring_counters;	/* zcs_proto.h */
 
 enum bench_sink { SINK_IFB, SINK_LOOPBACK };
 
-/* What a run measures: throughput rows, per-send latency, an idle daemon. */
-enum bench_mode { MODE_RATE, MODE_LATENCY, MODE_IDLE };
+/* What a run measures: throughput rows, per-send latency, an idle daemon,
+ * MTU-sized datagrams on two variants of the ifb sink. */
+enum bench_mode { MODE_RATE, MODE_LATENCY, MODE_IDLE, MODE_DGRAM };
+
+/* --dgram: datagrams that fill a 1500-byte MTU (less IPv4 and UDP
+ * headers), and the UDP GSO sends that carry them. */
+#define BENCH_DGRAM_MTU		1500u
+#define BENCH_DGRAM_SIZE	1472u
+#define BENCH_GSO_BYTES_MAX	65507u	/* one GSO send is one UDP datagram */
+#define BENCH_GSO_SEGS_MAX	64u	/* the kernel's UDP_MAX_SEGMENTS >= 64 */
 
 #define BENCH_LAT_MAX		(1u << 22)	/* latency samples per row */
 #define BENCH_IDLE_CLIENTS_MAX	64u
@@ -57,7 +66,11 @@ struct bench {
 	struct sockaddr_in sink_addr;
 	int sink_fd;		/* loopback only: the never-read receiver */
 
+	unsigned gso_segs;	/* --dgram: datagrams per GSO send */
+	int sink_gso_sw;	/* --dgram: ifb0 made to segment in software */
+
 	pid_t daemon_pid;	/* 0 when no daemon runs */
+	int daemon_err;		/* --dgram: it did not start; its rows fail */
 	char dir[64];		/* mkdtemp dir holding conf, socket and log */
 	char sock[108];		/* fits sun_path */
 };
@@ -74,6 +87,10 @@ struct sample {
 	uint64_t ring_records;	/* SEND records the daemon took from rings */
 	double p50_us, p99_us;	/* --latency: this row's percentiles */
 	size_t lat_n;		/* ... over this many sends */
+	uint64_t d_datagrams;	/* --dgram: datagrams the daemon says it sent */
+	uint64_t d_gso_sends;	/* ... and the GSO sends that carried them */
+	uint64_t sink_pkts;	/* --dgram: packets the ifb sink counted */
+	uint64_t sink_bytes;	/* ... and their bytes, headers included */
 	int err;		/* the row failed: -errno, nothing measured */
 };
 
@@ -82,6 +99,7 @@ struct meter {
 	double t0;
 	double cpu0;
 	double deadline;
+	uint64_t pkts0, bytes0;	/* --dgram: the sink's counters at start */
 };
 
 struct row_def;
@@ -107,6 +125,9 @@ struct row_result {
 	double zc_copied_pct;
 	double p50_us, p99_us;	/* --latency */
 	size_t lat_n;
+	double dgrams_s;	/* --dgram: datagrams/s at the sink */
+	double sink_pct;	/* --dgram: sink payload / bytes sent, % */
+	double dgrams_per_gso;	/* --dgram: daemon datagrams per GSO send */
 	int err;		/* a round failed: the row is not measured */
 };
 
@@ -133,14 +154,28 @@ int net_sink_setup(struct bench *b);
 void net_sink_close(struct bench *b);
 int net_udp_open(const struct bench *b);
 int net_sink_url(const struct bench *b, char *buf, size_t size);
+int net_sink_counters(const struct bench *b, uint64_t *pkts, uint64_t *bytes);
+int net_sink_set_gso_sw(struct bench *b, int sw);
 
 /* daemon.c */
 int daemon_start(struct bench *b);
 void daemon_stop(struct bench *b);
 int daemon_cpu(const struct bench *b, double *secs);
 
+/* errq.c: MSG_ZEROCOPY notifications of one socket */
+struct errq {
+	int fd;
+	uint64_t sent;		/* successful sends = notification ids used */
+	uint64_t done;		/* ids covered by notifications so far */
+	uint64_t copied;	/* ... of which the kernel reported copying */
+};
+int errq_send(struct errq *z, const void *buf, size_t len);
+int errq_drain(struct errq *z);
+
 /* status.c */
 int status_rings(const struct bench *b, struct zcs_ring_counters *out);
+int status_daemon(const struct bench *b, struct zcs_ring_counters *rings,
+		  struct zcs_counters *st);
 
 /* latency.c */
 struct lat *lat_new(unsigned nslots, size_t cap);
@@ -154,6 +189,7 @@ void lat_summary(struct lat *l, struct sample *s);
 int idle_run(struct bench *b, struct idle_result *out);
 
 /* rows_plain.c */
+void *rows_plain_payload(size_t size);
 int rows_plain_send(struct bench *b, const struct row_def *r,
 		    struct sample *s);
 int rows_plain_msg_zerocopy(struct bench *b, const struct row_def *r,
@@ -161,9 +197,22 @@ int rows_plain_msg_zerocopy(struct bench *b, const struct row_def *r,
 
 /* rows_uring.c */
 int rows_uring_zc(struct bench *b, const struct row_def *r, struct sample *s);
+int rows_uring_gso_zc(struct bench *b, const struct row_def *r,
+		      struct sample *s);
+
+/* rows_dgram.c */
+int rows_dgram_sendmmsg(struct bench *b, const struct row_def *r,
+			struct sample *s);
+int rows_dgram_udp_gso(struct bench *b, const struct row_def *r,
+		       struct sample *s);
+int rows_dgram_udp_gso_zc(struct bench *b, const struct row_def *r,
+			  struct sample *s);
+int rows_dgram_gso_open(const struct bench *b);
 
 /* rows_daemon.c */
 int rows_daemon_zcs(struct bench *b, const struct row_def *r,
+		    struct sample *s);
+int rows_daemon_gso(struct bench *b, const struct row_def *r,
 		    struct sample *s);
 struct zcs_client;
 int rows_daemon_connect(const struct bench *b, const char *transport,
@@ -171,7 +220,15 @@ int rows_daemon_connect(const struct bench *b, const char *transport,
 int rows_daemon_check_transport(const char *what, const char *transport,
 				uint64_t records, uint64_t msgs);
 
+/* dgram.c */
+extern const struct row_def dgram_rows[];
+extern const unsigned dgram_nrows;
+unsigned dgram_gso_segs(size_t size);
+void dgram_result(const struct bench *b, const char *row, int sw,
+		  const struct sample *s, struct row_result *r);
+
 /* report.c */
+void report_header(const struct bench *b, const char *mode);
 void report_table(const struct bench *b, const struct row_result *res,
 		  unsigned n);
 void report_json(const struct bench *b, const struct row_result *res,
@@ -179,5 +236,9 @@ void report_json(const struct bench *b, const struct row_result *res,
 void report_latency(const struct bench *b, const struct row_result *res,
 		    unsigned n);
 void report_idle(const struct bench *b, const struct idle_result *r);
+
+/* report_dgram.c: [0] the whole-GSO sink, [1] the software-segmenting one */
+void report_dgram(const struct bench *b, const struct row_result *res[2],
+		  unsigned n);
 
 #endif /* ZCS_BENCH_H */

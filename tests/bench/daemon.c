@@ -41,6 +41,15 @@ static const char conf_fmt[] =
 	"\n[destination cpy]\naddress = %1$s\nflush = batch\n"
 	"batch_max = 1024\nbatch_usec = 200\nzerocopy = off\n";
 
+/* --dgram: the destination of zcsendd_gso and zcsendd_coalesce. udp_segment
+ * = on lets the daemon coalesce same-length records into GSO sends (the
+ * explicit form needs no policy); zerocopy_min_bytes 0 since what counts
+ * is the GSO send's size, not the record's. */
+static const char conf_dgram_fmt[] =
+	"\n[destination gso]\naddress = %s\nflush = batch\n"
+	"batch_max = 1024\nbatch_usec = 200\n"
+	"zerocopy = on\nzerocopy_min_bytes = 0\nudp_segment = on\n";
+
 /* @buf = the temp dir joined with @name. */
 static int dir_path(const struct bench *b, const char *name, char *buf,
 		    size_t size)
@@ -67,6 +76,8 @@ static int write_conf(const struct bench *b)
 	if (b->poll_usec >= 0)
 		snprintf(poll, sizeof(poll), "poll_usec = %ld\n", b->poll_usec);
 	fprintf(f, conf_fmt, url, poll);
+	if (b->mode == MODE_DGRAM)
+		fprintf(f, conf_dgram_fmt, url);
 	if (fclose(f))
 		return -errno;
 	return 0;

@@ -5,8 +5,9 @@
  * up the sink and the daemon, measures the rows interleaved round by round
  * (so drifts hit every row alike) and reports the median over rounds.
  * --latency times single sends instead; --idle measures what a daemon
- * with quiet clients costs. A row that fails is reported as failed and
- * the others go on.
+ * with quiet clients costs; --dgram measures MTU-sized datagrams on two
+ * variants of the sink (dgram.c). A row that fails is reported as failed
+ * and the others go on.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +21,7 @@
 #include "bench.h"
 
 #define ROW_ZC		1	/* msg_zerocopy: the speedup baseline */
+#define ROW_SEND	0	/* --dgram: send, the ratio baseline */
 #define LAT_SIZE	1024	/* --latency default payload */
 #define IDLE_SECONDS	10.0	/* --idle default window */
 #define IDLE_CLIENTS	8
@@ -67,12 +69,13 @@ static void usage(FILE *f)
 {
 	unsigned i;
 
-	fprintf(f, "usage: zcsend-bench [--latency | --idle] [--size BYTES] "
+	fprintf(f, "usage: zcsend-bench [--latency | --idle | --dgram] "
+		"[--size BYTES] "
 		"[--seconds S] [--rounds R] [--json] [--rows a,b,...]\n"
 		"                    [--clients N] [--transport ring|socket] "
 		"[--poll-usec U] [--spin-usec U]\n"
 		"  --size BYTES  datagram payload, 1..%u (default 65435, "
-		"--latency 1024)\n"
+		"--latency 1024, --dgram 1472)\n"
 		"  --seconds S   per row and round, fractions allowed "
 		"(default 1, --idle 10)\n"
 		"  --rounds R    rounds; the median is reported (default 5, "
@@ -95,6 +98,19 @@ static void usage(FILE *f)
 		"its own)\n"
 		"  --spin-usec U zcs_set_spin_usec() for every connection "
 		"(default: the library's)\n", IDLE_CLIENTS);
+	fprintf(f, "  --dgram       MTU-sized datagrams (--size at most %u): "
+		"ifb0 at MTU %u,\n"
+		"                every row on the sink taking GSO packets whole "
+		"(like a NIC with\n"
+		"                UDP segmentation offload) and with gso_max_segs 1 "
+		"(the kernel\n"
+		"                segments in software); datagrams/s and CPU s/GB "
+		"from ifb0's\n"
+		"                counters. Needs root. Rows (send always runs):\n"
+		"               ", BENCH_DGRAM_SIZE, BENCH_DGRAM_MTU);
+	for (i = 0; i < dgram_nrows; i++)
+		fprintf(f, " %s", dgram_rows[i].name);
+	fprintf(f, "\n");
 }
 
 /* @w names row @i of the table, "latency " prefix optional. */
@@ -201,6 +217,9 @@ static int parse_opt(int c, struct bench *b, const char **rows_arg)
 	case 'I':
 		b->mode = MODE_IDLE;
 		break;
+	case 'D':
+		b->mode = MODE_DGRAM;
+		break;
 	case 'R':
 		*rows_arg = optarg;
 		break;
@@ -210,12 +229,54 @@ static int parse_opt(int c, struct bench *b, const char **rows_arg)
 	return err;
 }
 
+/* The mode's row table, and the row every run of it includes. */
+static uint32_t mode_rows(const struct bench *b)
+{
+	switch (b->mode) {
+	case MODE_LATENCY:
+		rows = lat_rows;
+		nrows = ARRAY_SIZE(lat_rows);
+		return 0;
+	case MODE_DGRAM:
+		rows = dgram_rows;
+		nrows = dgram_nrows;
+		return 1u << ROW_SEND;
+	default:
+		rows = rate_rows;
+		nrows = ARRAY_SIZE(rate_rows);
+		return 1u << ROW_ZC;
+	}
+}
+
+/* --dgram: datagrams that fit the sink's MTU, and the GSO send size. */
+static int apply_dgram(struct bench *b)
+{
+	if (!b->size)
+		b->size = BENCH_DGRAM_SIZE;
+	if (b->size > BENCH_DGRAM_SIZE) {
+		fprintf(stderr, "zcsend-bench: --dgram: --size at most %u (MTU "
+			"%u less IPv4 and UDP headers)\n", BENCH_DGRAM_SIZE,
+			BENCH_DGRAM_MTU);
+		return -EINVAL;
+	}
+	if (nrows > NROWS_MAX)
+		return -E2BIG;
+	b->gso_segs = dgram_gso_segs(b->size);
+	return 0;
+}
+
 /* What was not given, by mode; the mode's row table and mask. */
 static int apply_mode(struct bench *b, const char *rows_arg)
 {
 	int lat = b->mode == MODE_LATENCY;
-	uint32_t base = lat ? 0 : 1u << ROW_ZC;
+	uint32_t base = mode_rows(b);
+	int err;
 
+	if (b->mode == MODE_DGRAM) {
+		err = apply_dgram(b);
+		if (err)
+			return err;
+	}
 	if (!b->size)
 		b->size = lat ? LAT_SIZE : 65435;
 	if (b->seconds == 0)
@@ -226,8 +287,6 @@ static int apply_mode(struct bench *b, const char *rows_arg)
 		b->clients = IDLE_CLIENTS;
 	if (!b->transport)
 		b->transport = "ring";
-	rows = lat ? lat_rows : rate_rows;
-	nrows = lat ? ARRAY_SIZE(lat_rows) : ARRAY_SIZE(rate_rows);
 	if (rows_arg)
 		return parse_rows(rows_arg, base, &b->row_mask);
 	b->row_mask = nrows == 32 ? UINT32_MAX : (1u << nrows) - 1;
@@ -245,6 +304,7 @@ static int parse_args(int argc, char **argv, struct bench *b)
 		{ "rows", required_argument, NULL, 'R' },
 		{ "latency", no_argument, NULL, 'L' },
 		{ "idle", no_argument, NULL, 'I' },
+		{ "dgram", no_argument, NULL, 'D' },
 		{ "clients", required_argument, NULL, 'c' },
 		{ "transport", required_argument, NULL, 't' },
 		{ "poll-usec", required_argument, NULL, 'p' },
@@ -308,6 +368,10 @@ static int need_daemon(const struct bench *b)
 /* Row @i once into @s; a failure is kept in s->err and said on stderr. */
 static void run_row(struct bench *b, unsigned i, struct sample *s)
 {
+	if (rows[i].dest && b->daemon_err) {
+		s->err = b->daemon_err;	/* said once, at daemon_start */
+		return;
+	}
 	lat_reset(b->lat);
 	s->err = rows[i].run(b, &rows[i], s);
 	lat_summary(b->lat, s);
@@ -321,32 +385,60 @@ static void run_row(struct bench *b, unsigned i, struct sample *s)
 			rows[i].name, (unsigned long long)s->errors);
 }
 
-/* Round by round, every wanted row once: samples[i * rounds + round]. A
- * row that failed is not run again: its later rounds keep the error. */
-static int run_rounds(struct bench *b, struct sample *samples)
+/* Every wanted row once: samples[i * rounds + round]. A row that failed
+ * is not run again: its later rounds keep the error. */
+static int run_round(struct bench *b, struct sample *samples, unsigned round)
 {
-	unsigned round, i;
+	unsigned i;
 	int failed;
 
-	for (round = 0; round < b->rounds; round++) {
-		for (i = 0; i < nrows; i++) {
-			if (!row_wanted(b, i))
-				continue;
-			failed = round ? samples[i * b->rounds + round - 1].err : 0;
-			if (failed)
-				samples[i * b->rounds + round].err = failed;
-			else
-				run_row(b, i, &samples[i * b->rounds + round]);
-			if (bench_stop)
-				return -EINTR;
-		}
+	for (i = 0; i < nrows; i++) {
+		if (!row_wanted(b, i))
+			continue;
+		failed = round ? samples[i * b->rounds + round - 1].err : 0;
+		if (failed)
+			samples[i * b->rounds + round].err = failed;
+		else
+			run_row(b, i, &samples[i * b->rounds + round]);
+		if (bench_stop)
+			return -EINTR;
 	}
 	return 0;
 }
 
-/* One round's numbers of one row (speedup filled in later). */
-static void sample_result(const struct sample *s, struct row_result *r)
+/* The samples of sink variant @v (--dgram: 0 whole, 1 software). */
+static struct sample *variant(const struct bench *b, struct sample *samples,
+			      unsigned v)
 {
+	return samples + (size_t)v * nrows * b->rounds;
+}
+
+/* Round by round, so drifts hit every row alike; --dgram runs each round
+ * on both sink variants, switching ifb0 in between. */
+static int run_rounds(struct bench *b, struct sample *samples)
+{
+	unsigned round, v, nv = b->mode == MODE_DGRAM ? 2 : 1;
+	int err = 0;
+
+	for (round = 0; !err && round < b->rounds; round++)
+		for (v = 0; !err && v < nv; v++) {
+			if (b->mode == MODE_DGRAM)
+				err = net_sink_set_gso_sw(b, (int)v);
+			if (!err)
+				err = run_round(b, variant(b, samples, v), round);
+		}
+	return err;
+}
+
+/* One round's numbers of row @i (speedup filled in later); --dgram's
+ * come from the sink, on variant @v. */
+static void sample_result(const struct bench *b, unsigned i, unsigned v,
+			  const struct sample *s, struct row_result *r)
+{
+	if (b->mode == MODE_DGRAM) {
+		dgram_result(b, rows[i].name, v == 1, s, r);
+		return;
+	}
 	r->mb_s = (double)s->bytes / s->secs / 1e6;
 	r->msgs_s = (double)s->msgs / s->secs;
 	r->cpu_s_per_gb = s->bytes ? s->cpu_s / ((double)s->bytes / 1e9) : 0;
@@ -380,7 +472,7 @@ static double median_of(const struct row_result *v, unsigned n, size_t off)
 /* Row @i's medians over rounds into @out; a failed row keeps only the
  * error. */
 static void summarize_row(const struct bench *b, const struct sample *sm,
-			  unsigned i, struct row_result *out)
+			  unsigned i, unsigned v, struct row_result *out)
 {
 	struct row_result per[BENCH_ROUNDS_MAX];
 	unsigned k;
@@ -388,7 +480,7 @@ static void summarize_row(const struct bench *b, const struct sample *sm,
 	memset(out, 0, sizeof(*out));
 	out->name = rows[i].name;
 	for (k = 0; k < b->rounds; k++) {
-		sample_result(&sm[i * b->rounds + k], &per[k]);
+		sample_result(b, i, v, &sm[i * b->rounds + k], &per[k]);
 		if (per[k].err) {
 			out->err = per[k].err;
 			return;
@@ -402,12 +494,17 @@ static void summarize_row(const struct bench *b, const struct sample *sm,
 	out->zc_copied_pct = MEDIAN(zc_copied_pct);
 	out->p50_us = MEDIAN(p50_us);
 	out->p99_us = MEDIAN(p99_us);
+	out->dgrams_s = MEDIAN(dgrams_s);
+	out->sink_pct = MEDIAN(sink_pct);
+	out->dgrams_per_gso = MEDIAN(dgrams_per_gso);
 #undef MEDIAN
 }
 
-/* Medians per row into @out; returns the number of rows reported. */
+/* Medians per row of sink variant @v into @out; returns the number of
+ * rows reported. The speedup is over msg_zerocopy's MB/s, --dgram's over
+ * send's datagrams/s (the same thing at one datagram size). */
 static unsigned summarize(const struct bench *b, const struct sample *samples,
-			  struct row_result *out)
+			  unsigned v, struct row_result *out)
 {
 	double base = 0;
 	unsigned i, k, n = 0;
@@ -415,8 +512,9 @@ static unsigned summarize(const struct bench *b, const struct sample *samples,
 	for (i = 0; i < nrows; i++) {
 		if (!row_wanted(b, i))
 			continue;
-		summarize_row(b, samples, i, &out[n]);
-		if (i == ROW_ZC && b->mode == MODE_RATE)
+		summarize_row(b, samples, i, v, &out[n]);
+		if ((i == ROW_ZC && b->mode == MODE_RATE) ||
+		    (i == ROW_SEND && b->mode == MODE_DGRAM))
 			base = out[n].mb_s;
 		n++;
 	}
@@ -434,6 +532,35 @@ static int bench_measure(struct bench *b, struct sample *samples,
 	return run_rounds(b, samples);
 }
 
+/* --dgram counts at ifb0 and changes it: no other sink will do. */
+static int check_sink(const struct bench *b)
+{
+	if (b->mode != MODE_DGRAM || b->sink == SINK_IFB)
+		return 0;
+	fprintf(stderr, "zcsend-bench: --dgram needs the ifb sink (root)\n");
+	return -EOPNOTSUPP;
+}
+
+/* The daemon; under --dgram a daemon that does not start fails only its
+ * own rows, so the in-process ones are still measured. */
+static int start_daemon(struct bench *b)
+{
+	int err;
+
+	if (!need_daemon(b))
+		return 0;
+	err = daemon_start(b);
+	if (!err)
+		return 0;
+	fprintf(stderr, "zcsend-bench: zcsendd: %s%s\n", strerror(-err),
+		b->mode == MODE_DGRAM ? " (its rows fail, the others go on)" :
+		"");
+	if (b->mode != MODE_DGRAM)
+		return err;
+	b->daemon_err = err;
+	return 0;
+}
+
 /* Sink, daemon, rounds; the daemon is stopped whatever happened. */
 static int bench_run(struct bench *b, struct sample *samples,
 		     struct idle_result *idle)
@@ -445,14 +572,11 @@ static int bench_run(struct bench *b, struct sample *samples,
 		fprintf(stderr, "zcsend-bench: sink: %s\n", strerror(-err));
 		return err;
 	}
-	if (need_daemon(b)) {
-		err = daemon_start(b);
-		if (err) {
-			fprintf(stderr, "zcsend-bench: zcsendd: %s\n",
-				strerror(-err));
-			goto err_sink;
-		}
-	}
+	err = check_sink(b);
+	if (!err)
+		err = start_daemon(b);
+	if (err)
+		goto err_sink;
 	err = bench_measure(b, samples, idle);
 	if (err == -EINTR)
 		fprintf(stderr, "zcsend-bench: interrupted\n");
@@ -462,8 +586,20 @@ err_sink:
 	return err;
 }
 
+/* --dgram: both sink variants' medians, reported together. */
+static void report_dgram_run(const struct bench *b, struct sample *samples)
+{
+	struct row_result whole[NROWS_MAX], sw[NROWS_MAX];
+	const struct row_result *res[2] = { whole, sw };
+	unsigned n;
+
+	n = summarize(b, variant(b, samples, 0), 0, whole);
+	summarize(b, variant(b, samples, 1), 1, sw);
+	report_dgram(b, res, n);
+}
+
 /* The tables of the mode, or the idle result. */
-static void report(const struct bench *b, const struct sample *samples,
+static void report(const struct bench *b, struct sample *samples,
 		   const struct idle_result *idle)
 {
 	struct row_result res[NROWS_MAX];
@@ -473,7 +609,11 @@ static void report(const struct bench *b, const struct sample *samples,
 		report_idle(b, idle);
 		return;
 	}
-	n = summarize(b, samples, res);
+	if (b->mode == MODE_DGRAM) {
+		report_dgram_run(b, samples);
+		return;
+	}
+	n = summarize(b, samples, 0, res);
 	if (b->mode == MODE_LATENCY)
 		report_latency(b, res, n);
 	else if (b->json)
@@ -494,7 +634,9 @@ int main(int argc, char **argv)
 		usage(err > 0 ? stdout : stderr);
 		return err > 0 ? 0 : EXIT_USAGE;
 	}
-	samples = calloc((size_t)nrows * b.rounds, sizeof(*samples));
+	/* --dgram keeps a set of samples per sink variant. */
+	samples = calloc((size_t)nrows * b.rounds *
+			 (b.mode == MODE_DGRAM ? 2 : 1), sizeof(*samples));
 	if (b.mode == MODE_LATENCY)
 		b.lat = lat_new(1, BENCH_LAT_MAX);
 	if (!samples || (b.mode == MODE_LATENCY && !b.lat)) {

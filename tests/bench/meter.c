@@ -3,12 +3,17 @@
  * Timing of one row: wall clock from CLOCK_MONOTONIC, CPU time of this
  * process from getrusage(RUSAGE_SELF) plus, when a daemon runs, its own
  * utime+stime, so daemon rows are charged for the work done on their behalf.
+ * --dgram also takes the ifb sink's counters at both ends of the interval.
  */
 #include <sys/resource.h>
 #include <errno.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
+
+#define SETTLE_US	1000	/* sink counters unchanged this long: done */
+#define SETTLE_TRIES	50
 
 static double tv_secs(const struct timeval *tv)
 {
@@ -33,6 +38,33 @@ static int cpu_now(const struct bench *b, double *secs)
 	return 0;
 }
 
+static int counting_sink(const struct bench *b)
+{
+	return b->mode == MODE_DGRAM && b->sink == SINK_IFB;
+}
+
+/* The sink's counters once they stop moving. A packet the sender handed
+ * to the qdisc may reach ifb0 a little after the send returned, from the
+ * CPU that runs the queue; it belongs to this interval, and if it came in
+ * after the next row's start reading it would be counted there. The wait
+ * lies outside the timed span. */
+static int sink_settled(const struct bench *b, uint64_t *pkts, uint64_t *bytes)
+{
+	uint64_t p0, b0;
+	int i, err;
+
+	err = net_sink_counters(b, pkts, bytes);
+	for (i = 0; !err && i < SETTLE_TRIES; i++) {
+		p0 = *pkts;
+		b0 = *bytes;
+		usleep(SETTLE_US);
+		err = net_sink_counters(b, pkts, bytes);
+		if (!err && p0 == *pkts && b0 == *bytes)
+			break;
+	}
+	return err;
+}
+
 /**
  * meter_now - monotonic seconds, for deadlines and bounds.
  */
@@ -50,8 +82,12 @@ double meter_now(void)
  */
 int meter_start(const struct bench *b, struct meter *m)
 {
-	int err = cpu_now(b, &m->cpu0);
+	int err = 0;
 
+	if (counting_sink(b))
+		err = sink_settled(b, &m->pkts0, &m->bytes0);
+	if (!err)
+		err = cpu_now(b, &m->cpu0);
 	m->t0 = meter_now();
 	m->deadline = m->t0 + b->seconds;
 	return err;
@@ -66,12 +102,14 @@ int meter_expired(const struct meter *m)
 }
 
 /**
- * meter_stop - end the interval: fill @s->secs and @s->cpu_s. Call it after
- * the last outstanding send has completed, so the drain is paid for.
+ * meter_stop - end the interval: fill @s->secs and @s->cpu_s (--dgram:
+ * and the sink's @s->sink_pkts, @s->sink_bytes). Call it after the last
+ * outstanding send has completed, so the drain is paid for.
  * Return: 0 or -errno.
  */
 int meter_stop(const struct bench *b, const struct meter *m, struct sample *s)
 {
+	uint64_t pkts, bytes;
 	double cpu;
 	int err;
 
@@ -80,5 +118,12 @@ int meter_stop(const struct bench *b, const struct meter *m, struct sample *s)
 	if (err)
 		return err;
 	s->cpu_s = cpu - m->cpu0;
+	if (!counting_sink(b))
+		return 0;
+	err = sink_settled(b, &pkts, &bytes);
+	if (err)
+		return err;
+	s->sink_pkts = pkts - m->pkts0;
+	s->sink_bytes = bytes - m->bytes0;
 	return 0;
 }

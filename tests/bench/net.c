@@ -3,7 +3,8 @@
  * The sink every row sends to. As root: a private network namespace of
  * this process (and so of the daemon it starts) with an ifb device that
  * drops whatever leaves through it, at MTU 65535 so a 64 KB datagram is one
- * skb and zerocopy is real. Otherwise: a loopback UDP socket never read.
+ * skb and zerocopy is real (--dgram: MTU 1500, and the device's own packet
+ * counters). Otherwise: a loopback UDP socket never read.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -22,6 +23,10 @@
 #define IFB_LOCAL	"198.18.0.1/24"
 #define IFB_SINK	"198.18.0.2"
 #define IFB_PORT	9
+#define IFB_MTU		65535
+
+/* ifb's default gso_max_segs (GSO_MAX_SEGS): a GSO packet passes whole. */
+#define IFB_GSO_SEGS_WHOLE	65535
 
 extern char **environ;
 
@@ -51,17 +56,22 @@ static int run_ip(const char *args)
 	return 0;
 }
 
-/* After unshare: the ifb sink device, up and addressed. */
-static int ifb_setup(void)
+/* After unshare: the ifb sink device, up and addressed. --dgram wants
+ * MTU 1500, so that a 1,472-byte datagram fills a packet and a GSO send
+ * has to be cut into such packets. */
+static int ifb_setup(const struct bench *b)
 {
-	static const char *const cmds[] = {
+	char mtu[48];
+	const char *const cmds[] = {
 		"link add ifb0 type ifb",
-		"link set ifb0 mtu 65535 up",
+		mtu,
 		"addr add " IFB_LOCAL " dev ifb0",
 	};
 	size_t i;
 	int err;
 
+	snprintf(mtu, sizeof(mtu), "link set ifb0 mtu %u up",
+		 b->mode == MODE_DGRAM ? BENCH_DGRAM_MTU : IFB_MTU);
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		err = run_ip(cmds[i]);
 		if (err)
@@ -96,7 +106,7 @@ static int loopback_setup(struct bench *b)
 
 /* Private namespace, lo up, ifb sink. On failure, go back to the
  * namespace we came from (@home), whose loopback is then the sink. */
-static int netns_setup(int home)
+static int netns_setup(const struct bench *b, int home)
 {
 	int err;
 
@@ -105,7 +115,7 @@ static int netns_setup(int home)
 	/* A new namespace starts with lo down. */
 	err = run_ip("link set lo up");
 	if (!err)
-		err = ifb_setup();
+		err = ifb_setup(b);
 	if (err && setns(home, CLONE_NEWNET)) {
 		fprintf(stderr, "zcsend-bench: setns back: %s\n",
 			strerror(errno));
@@ -131,7 +141,7 @@ int net_sink_setup(struct bench *b)
 	home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (home < 0)
 		return -errno;
-	err = netns_setup(home);
+	err = netns_setup(b, home);
 	close(home);
 	if (err == -ENOTRECOVERABLE)
 		return err;
@@ -193,4 +203,70 @@ int net_sink_url(const struct bench *b, char *buf, size_t size)
 	n = snprintf(buf, size, "udp://%s:%u", ip,
 		     (unsigned)ntohs(b->sink_addr.sin_port));
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/**
+ * net_sink_set_gso_sw - --dgram: make ifb0 segment GSO packets in software
+ * first (@sw, gso_max_segs 1, as for a NIC without UDP segmentation
+ * offload), or take them whole (ifb's default, as a NIC with it does).
+ * The kernel checks gso_max_segs per packet at transmit, so sockets
+ * already open (the daemon's too) follow at once.
+ * Return: 0 or -errno.
+ */
+int net_sink_set_gso_sw(struct bench *b, int sw)
+{
+	char cmd[64];
+	int err;
+
+	snprintf(cmd, sizeof(cmd), "link set dev ifb0 gso_max_segs %u",
+		 sw ? 1u : IFB_GSO_SEGS_WHOLE);
+	err = run_ip(cmd);
+	if (!err)
+		b->sink_gso_sw = sw;
+	return err;
+}
+
+/**
+ * net_sink_counters - what the ifb sink has counted so far.
+ *
+ * ifb counts what is handed to it in its rx_* counters (ifb_xmit), then
+ * drops a packet that tc did not redirect to it and adds rx_dropped;
+ * tx_* count only redirected packets and stay 0 here. Measured here
+ * (Linux 6.18): one datagram of 1,472 bytes adds 1 packet and 1,514 bytes
+ * (14 Ethernet + 20 IPv4 + 8 UDP headers); a GSO send of 44 such
+ * datagrams adds 1 packet of 64,810 bytes when ifb takes it whole, and 44
+ * packets of 1,514 bytes with gso_max_segs 1. So packets are datagrams
+ * only on the software-segmenting sink, while bytes less one set of
+ * headers per packet are the payload on both (see dgram.c).
+ *
+ * Read from /proc/self/net/dev: it shows this process's namespace, while
+ * /sys/class/net shows that of whoever mounted sysfs, and the host may
+ * have an ifb0 of its own.
+ * Return: 0, -ENODEV when ifb0 is not listed, or -errno.
+ */
+int net_sink_counters(const struct bench *b, uint64_t *pkts, uint64_t *bytes)
+{
+	unsigned long long rx_bytes, rx_pkts;
+	char line[512], *p;
+	int err = -ENODEV;
+	FILE *f;
+
+	f = fopen("/proc/self/net/dev", "re");
+	if (!f)
+		return -errno;
+	while (err && fgets(line, sizeof(line), f)) {
+		p = line + strspn(line, " ");
+		if (strncmp(p, "ifb0:", 5))
+			continue;
+		if (sscanf(p + 5, "%llu %llu", &rx_bytes, &rx_pkts) != 2)
+			err = -EIO;
+		else
+			err = 0;
+	}
+	fclose(f);
+	if (!err) {
+		*pkts = rx_pkts;
+		*bytes = rx_bytes;
+	}
+	return err;
 }

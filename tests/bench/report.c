@@ -33,8 +33,10 @@ static int nproc(void)
 	return CPU_COUNT(&set);
 }
 
-/* The first line of every table: what was run, and where. */
-static void header(const struct bench *b, const char *mode)
+/**
+ * report_header - the first line of every table: what was run, and where.
+ */
+void report_header(const struct bench *b, const char *mode)
 {
 	struct utsname u;
 
@@ -66,7 +68,7 @@ void report_table(const struct bench *b, const struct row_result *res,
 {
 	unsigned i;
 
-	header(b, "");
+	report_header(b, "");
 	printf("%-24s %10s %12s %8s %10s %9s\n", "row", "MB/s", "msgs/s",
 	       "speedup", "CPU s/GB", "copied %");
 	for (i = 0; i < n; i++)
@@ -112,7 +114,7 @@ static void latency_table(const struct bench *b, const struct row_result *res,
 {
 	unsigned i;
 
-	header(b, " --latency");
+	report_header(b, " --latency");
 	printf("%-28s %10s %10s %10s\n", "row (1 in flight)", "sends",
 	       "p50 us", "p99 us");
 	for (i = 0; i < n; i++)
@@ -175,7 +177,7 @@ void report_idle(const struct bench *b, const struct idle_result *r)
 		printf("}\n");
 		return;
 	}
-	header(b, " --idle");
+	report_header(b, " --idle");
 	if (r->err) {
 		printf("idle %u %s clients: failed: %s\n", b->clients,
 		       b->transport, strerror(-r->err));

@@ -6,6 +6,9 @@
  * exactly how a real zerocopy client reuses its memory. The row's
  * transport (socket or ring) is forced through ZCSEND_TRANSPORT for its
  * connection only, and the daemon's ring counters must agree afterwards.
+ * --dgram adds `zcsendd_gso` (zcs_send_segmented: each buffer leaves as
+ * MTU-sized datagrams) and `zcsendd_coalesce` (plain 1,472-byte records
+ * the daemon may coalesce), and keeps the daemon's datagram counters.
  */
 #include <sys/resource.h>
 #include <dlfcn.h>
@@ -26,6 +29,7 @@ struct zrow {
 	uint32_t flow;
 	unsigned nr;
 	size_t size;
+	size_t segment;		/* zcs_send_segmented's, 0: zcs_send */
 	void **bufs;		/* nr buffers in the pool; tag = index */
 	unsigned *idle;		/* stack of buffer indices free to send */
 	unsigned nidle;
@@ -153,7 +157,11 @@ static int zrow_send_idle(struct zrow *z)
 	while (z->nidle) {
 		i = z->idle[z->nidle - 1];
 		lat_start(z->lat, i);
-		err = zcs_send(z->c, z->flow, z->bufs[i], z->size, i);
+		if (z->segment)
+			err = zcs_send_segmented(z->c, z->flow, z->bufs[i],
+						 z->size, z->segment, i);
+		else
+			err = zcs_send(z->c, z->flow, z->bufs[i], z->size, i);
 		if (err == -EAGAIN)
 			return 0;	/* daemon's limit: reap first */
 		if (err)
@@ -258,18 +266,21 @@ static int zrow_measure(struct bench *b, const struct row_def *r,
 			struct zrow *z)
 {
 	struct zcs_ring_counters r0, r1;
+	struct zcs_counters st0, st1;
 	int err;
 
-	err = status_rings(b, &r0);
+	err = status_daemon(b, &r0, &st0);
 	if (!err)
 		err = zrow_open(b, z, r);
 	if (!err)
 		err = zrow_loop(b, z);
 	if (!err)
-		err = status_rings(b, &r1);
+		err = status_daemon(b, &r1, &st1);
 	if (err)
 		return err;
 	z->s->ring_records = r1.records - r0.records;
+	z->s->d_datagrams = st1.datagrams - st0.datagrams;
+	z->s->d_gso_sends = st1.gso_sends - st0.gso_sends;
 	return rows_daemon_check_transport(r->name, r->transport,
 					   z->s->ring_records,
 					   z->s->msgs + z->s->errors);
@@ -285,6 +296,25 @@ int rows_daemon_zcs(struct bench *b, const struct row_def *r,
 {
 	struct zrow z = { .nr = r->nr, .size = b->size, .s = s,
 			  .lat = b->lat };
+	int err;
+
+	err = zrow_measure(b, r, &z);
+	zrow_close(&z);
+	return err;
+}
+
+/**
+ * rows_daemon_gso - the `zcsendd_gso` row of --dgram: r->nr ranges of
+ * b->gso_segs datagrams in flight, each queued with zcs_send_segmented.
+ * Its msgs count ranges, not datagrams: the sink counts those.
+ * Return: 0 or -errno.
+ */
+int rows_daemon_gso(struct bench *b, const struct row_def *r,
+		    struct sample *s)
+{
+	struct zrow z = { .nr = r->nr, .s = s, .lat = b->lat,
+			  .size = (size_t)b->gso_segs * b->size,
+			  .segment = b->size };
 	int err;
 
 	err = zrow_measure(b, r, &z);

@@ -4,6 +4,7 @@
  * its own ring gets, the bound zcsendd is measured against. N slots of a
  * registered buffer are kept in flight with SEND_ZC from fixed buffers; a
  * slot is free again only at its notification CQE (IORING_CQE_F_NOTIF).
+ * `uring_gso_zc` (--dgram) does the same on a socket with UDP_SEGMENT.
  */
 #include <sys/mman.h>
 #include <errno.h>
@@ -161,6 +162,37 @@ static int uring_loop(struct bench *b, struct uring_row *u)
 	return ret ? ret : meter_stop(b, &m, u->s);
 }
 
+/* Ring, registered slots and socket for @u, the loop, and teardown. */
+static int uring_run(struct bench *b, struct uring_row *u, int gso)
+{
+	int err;
+
+	u->res = calloc(u->nr, sizeof(*u->res));
+	if (!u->res)
+		return -ENOMEM;
+	err = ring_open(u);
+	if (err)
+		goto err_res;
+	err = mem_open(u);
+	if (err)
+		goto err_ring;
+	u->fd = gso ? rows_dgram_gso_open(b) : net_udp_open(b);
+	if (u->fd < 0) {
+		err = u->fd;
+		goto err_mem;
+	}
+	err = uring_loop(b, u);
+	close(u->fd);
+err_mem:
+	io_uring_unregister_buffers(&u->ring);
+	munmap(u->mem, (size_t)u->nr * u->size);
+err_ring:
+	io_uring_queue_exit(&u->ring);
+err_res:
+	free(u->res);
+	return err;
+}
+
 /**
  * rows_uring_zc - the `uring_zc_nrN` rows: N SEND_ZC in flight.
  * Return: 0 or -errno.
@@ -169,30 +201,22 @@ int rows_uring_zc(struct bench *b, const struct row_def *r, struct sample *s)
 {
 	struct uring_row u = { .fd = -1, .size = b->size, .nr = r->nr, .s = s,
 				.lat = b->lat };
-	int err;
 
-	u.res = calloc(u.nr, sizeof(*u.res));
-	if (!u.res)
-		return -ENOMEM;
-	err = ring_open(&u);
-	if (err)
-		goto err_res;
-	err = mem_open(&u);
-	if (err)
-		goto err_ring;
-	u.fd = net_udp_open(b);
-	if (u.fd < 0) {
-		err = u.fd;
-		goto err_mem;
-	}
-	err = uring_loop(b, &u);
-	close(u.fd);
-err_mem:
-	io_uring_unregister_buffers(&u.ring);
-	munmap(u.mem, (size_t)u.nr * u.size);
-err_ring:
-	io_uring_queue_exit(&u.ring);
-err_res:
-	free(u.res);
-	return err;
+	return uring_run(b, &u, 0);
+}
+
+/**
+ * rows_uring_gso_zc - the `uring_gso_zc` row of --dgram: N SEND_ZC in
+ * flight, each of b->gso_segs datagrams, on a socket with UDP_SEGMENT set,
+ * so the kernel cuts every zerocopy send into datagrams. Its msgs count
+ * sends, not datagrams: the sink counts those.
+ * Return: 0 or -errno.
+ */
+int rows_uring_gso_zc(struct bench *b, const struct row_def *r,
+		      struct sample *s)
+{
+	struct uring_row u = { .fd = -1, .nr = r->nr, .s = s, .lat = b->lat,
+				.size = (size_t)b->gso_segs * b->size };
+
+	return uring_run(b, &u, 1);
 }

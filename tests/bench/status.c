@@ -91,9 +91,10 @@ static int ctl_hello(int fd, unsigned char *buf)
 	return h.type == ZCS_MSG_HELLO_OK ? 0 : -EPROTO;
 }
 
-/* STATUS_DAEMON's ring counters; the rest of the reply is read and
- * dropped up to STATUS_END. */
-static int ctl_status(int fd, unsigned char *buf, struct zcs_ring_counters *out)
+/* STATUS_DAEMON's ring and send counters (@st may be NULL); the rest of
+ * the reply is read and dropped up to STATUS_END. */
+static int ctl_status(int fd, unsigned char *buf, struct zcs_ring_counters *out,
+		      struct zcs_counters *st)
 {
 	struct zcs_status_daemon d;
 	struct zcs_hdr h;
@@ -109,6 +110,8 @@ static int ctl_status(int fd, unsigned char *buf, struct zcs_ring_counters *out)
 		if (h.type == ZCS_MSG_STATUS_DAEMON) {
 			memcpy(&d, buf + sizeof(h), sizeof(d));
 			*out = d.rings;
+			if (st)
+				*st = d.st;
 			have = 1;
 		} else if (h.type != ZCS_MSG_STATUS_CLIENT &&
 			   h.type != ZCS_MSG_STATUS_DEST) {
@@ -119,11 +122,13 @@ static int ctl_status(int fd, unsigned char *buf, struct zcs_ring_counters *out)
 }
 
 /**
- * status_rings - the daemon-wide ring counters, from STATUS over a fresh
- * control-only connection to the bench's daemon.
+ * status_daemon - the daemon-wide ring counters and, when @st is not NULL,
+ * send counters (--dgram: datagrams and GSO sends), from STATUS over a
+ * fresh control-only connection to the bench's daemon.
  * Return: 0 or -errno.
  */
-int status_rings(const struct bench *b, struct zcs_ring_counters *out)
+int status_daemon(const struct bench *b, struct zcs_ring_counters *rings,
+		  struct zcs_counters *st)
 {
 	unsigned char *buf;
 	int fd, err;
@@ -134,8 +139,17 @@ int status_rings(const struct bench *b, struct zcs_ring_counters *out)
 	buf = malloc(ZCS_MSG_MAX);
 	err = buf ? ctl_hello(fd, buf) : -ENOMEM;
 	if (!err)
-		err = ctl_status(fd, buf, out);
+		err = ctl_status(fd, buf, rings, st);
 	free(buf);
 	close(fd);
 	return err;
+}
+
+/**
+ * status_rings - the daemon-wide ring counters only.
+ * Return: 0 or -errno.
+ */
+int status_rings(const struct bench *b, struct zcs_ring_counters *out)
+{
+	return status_daemon(b, out, NULL);
 }

@@ -8,6 +8,8 @@
 # loopback). The ring rows must work when the library honours
 # ZCSEND_TRANSPORT and the daemon knows poll_usec; before that they must
 # fail cleanly, with an "error", while the other rows still run.
+# --dgram (root, ifb sink only) runs briefly too: every row on both sink
+# variants; its zcsendd rows must work once the daemon knows udp_segment.
 set -u
 . "$(dirname "$0")/lib.sh"
 BENCH=$BUILD/zcsend-bench
@@ -18,6 +20,12 @@ if grep -qa ZCSEND_TRANSPORT "$BUILD/libzcsend.so.1" &&
 	grep -qa poll_usec "$BUILD/zcsendd"; then
 	RINGS=1
 fi
+
+# The daemon knows udp_segment once its config accepts the key.
+GSO=0
+printf '[destination g]\naddress = udp://127.0.0.1:9\nudp_segment = on\n' \
+	>"$T/gso.conf"
+"$BUILD/zcsendd" --check-config -c "$T/gso.conf" >/dev/null 2>&1 && GSO=1
 
 timeout 120 "$BENCH" --seconds 0.05 --rounds 1 --size 16384 --json \
 	>"$T/bench.json" 2>"$T/bench.err" ||
@@ -34,9 +42,19 @@ rc=$?
 [ $rc = $((1 - RINGS)) ] ||
 	fail "zcsend-bench --idle --transport ring exited $rc (rings $RINGS): $(cat "$T/idle.err")"
 
-python3 - "$T" "$RINGS" <<'PY' || fail "bad bench output: $(head -c 3000 "$T/bench.json" "$T/lat.json" "$T"/idle-*.json)"
+# --dgram needs the ifb sink: root, and the first run must have had it.
+DGRAM=0
+if [ "$(id -u)" = 0 ] && grep -q '"sink": "ifb"' "$T/bench.json"; then
+	DGRAM=1
+	timeout 120 "$BENCH" --dgram --seconds 0.05 --rounds 1 --json \
+		>"$T/dgram.json" 2>"$T/dgram.err" ||
+		fail "zcsend-bench --dgram exited $?: $(cat "$T/dgram.err")"
+fi
+
+python3 - "$T" "$RINGS" "$DGRAM" "$GSO" <<'PY' || fail "bad bench output: $(head -c 3000 "$T/bench.json" "$T/lat.json" "$T"/idle-*.json "$T"/dgram.json 2>/dev/null)"
 import json, sys
 t, rings = sys.argv[1], sys.argv[2] == "1"
+dgram, gso = sys.argv[3] == "1", sys.argv[4] == "1"
 ring_rows = ["zcsendd_ring_nr1", "zcsendd_ring_nr8", "zcsendd_ring_nr64",
              "zcsendd_ring_nr512"]
 want = ["send", "msg_zerocopy", "uring_zc_nr1", "uring_zc_nr8",
@@ -106,9 +124,39 @@ for tr in ("socket", "ring"):
         errs.append("idle %s: %r" % (tr, i))
     elif tr == "ring" and not rings and "error" not in i:
         errs.append("idle ring: no rings here, yet no error: %r" % i)
+def check_dgram():
+    """Both sinks, every row; zcsendd rows may fail before udp_segment."""
+    d = load("dgram.json")
+    names = ["send", "sendmmsg", "udp_gso", "udp_gso_zc", "uring_gso_zc",
+             "zcsendd_gso", "zcsendd_coalesce"]
+    if d.get("mode") != "dgram" or d.get("size") != 1472 or d.get("mtu") != 1500:
+        errs.append("dgram mode/size/mtu: %r" % {k: d.get(k) for k in
+                    ("mode", "size", "mtu")})
+    sinks = [x.get("sink") for x in d.get("sinks", [])]
+    if sinks != ["whole", "software"]:
+        errs.append("dgram sinks %r" % sinks)
+    if len(d.get("targets", [])) != 4:
+        errs.append("dgram targets: %r" % d.get("targets"))
+    for x in d.get("sinks", []):
+        rows = {r.get("name"): r for r in x.get("rows", [])}
+        for name in names:
+            r = rows.get(name)
+            what = "dgram %s %s" % (x.get("sink"), name)
+            if r is None:
+                errs.append(what + " missing")
+            elif "error" in r and (gso or not name.startswith("zcsendd")):
+                errs.append("%s failed: %s" % (what, r["error"]))
+            elif "error" not in r and not r.get("dgrams_s", 0) > 0:
+                errs.append("%s moved nothing: %r" % (what, r))
+
+if dgram:
+    check_dgram()
 if errs:
     sys.exit("; ".join(errs))
-print("bench-smoke: %d rows, sink %s, rings %s" % (len(rows), d["sink"],
-      "used" if rings else "not built yet (ring rows failed cleanly)"))
+print("bench-smoke: %d rows, sink %s, rings %s, --dgram %s" % (
+      len(rows), d["sink"],
+      "used" if rings else "not built yet (ring rows failed cleanly)",
+      ("run, zcsendd GSO rows " + ("checked" if gso else "not built yet"))
+      if dgram else "not run (needs root and the ifb sink)"))
 PY
 echo "PASS: bench-smoke"
