@@ -118,6 +118,7 @@ static const struct {
 	{ ZCS_FEAT_DEFER_TASKRUN, "defer_taskrun" },
 	{ ZCS_FEAT_SINGLE_ISSUER, "single_issuer" },
 	{ ZCS_FEAT_UDP_GSO, "udp_gso" },
+	{ ZCS_FEAT_SENDMSG_ZC_FIXED, "sendmsg_zc_fixed" },
 };
 
 #define NFEATURES (sizeof(features) / sizeof(features[0]))

@@ -86,6 +86,7 @@ struct zcs_hello_ok {
 #define ZCS_FEAT_DEFER_TASKRUN	0x08u	/* ring set up with DEFER_TASKRUN */
 #define ZCS_FEAT_SINGLE_ISSUER	0x10u
 #define ZCS_FEAT_UDP_GSO	0x20u	/* UDP_SEGMENT cuts one send into datagrams */
+#define ZCS_FEAT_SENDMSG_ZC_FIXED 0x40u	/* SENDMSG_ZC from registered buffers */
 
 struct zcs_msg_version {
 	uint8_t min;		/* oldest protocol version the daemon speaks */

@@ -121,6 +121,60 @@ out:
 	return segs;
 }
 
+/* Fill slot 0 of the (empty, sparse) buffer table with @buf, or empty it. */
+static int probe_slot(struct io_uring *ring, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = buf ? len : 0 };
+	__u64 tag = 0;
+
+	return io_uring_register_buffers_update_tag(ring, 0, &iov, &tag, 1) == 1
+		       ? 0 : -EIO;
+}
+
+/*
+ * Does SENDMSG_ZC take registered buffers (IORING_RECVSEND_FIXED_BUF,
+ * Linux 6.15)? Older kernels refuse the flag with EINVAL. One byte from
+ * slot 0, which no client holds yet.
+ */
+static bool probe_sendmsg_zc_fixed(struct io_uring *ring)
+{
+	static char byte[64] = "z";
+	struct __kernel_timespec ts = { .tv_sec = 1 };
+	struct iovec iov = { .iov_base = byte, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int fds[2] = { -1, -1 };
+	int more = 1, ok = 0;
+
+	if (probe_slot(ring, byte, sizeof(byte)))
+		return false;
+	if (probe_udp_pair(fds) || !(sqe = io_uring_get_sqe(ring)))
+		goto out;
+	io_uring_prep_sendmsg_zc(sqe, fds[1], &m, 0);
+	sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+	sqe->buf_index = 0;
+	sqe->user_data = UD_IGNORE;
+	if (io_uring_submit(ring) != 1)
+		goto out;
+	while (more && !io_uring_wait_cqe_timeout(ring, &cqe, &ts)) {
+		if (!(cqe->flags & IORING_CQE_F_NOTIF)) {
+			ok = cqe->res == 1;
+			more = cqe->flags & IORING_CQE_F_MORE;
+		} else {
+			more = 0;
+		}
+		io_uring_cqe_seen(ring, cqe);
+	}
+out:
+	probe_slot(ring, NULL, 0);
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	return ok;
+}
+
 /*
  * probe_features - ZCS_FEAT_* bits for what this kernel offers, and in
  * @gso_max_segs the datagrams one UDP GSO send may carry (0: none).
@@ -137,6 +191,8 @@ uint32_t probe_features(struct io_uring *ring, uint32_t *gso_max_segs)
 			feat |= ZCS_FEAT_SENDMSG_ZC;
 		io_uring_free_probe(p);
 	}
+	if ((feat & ZCS_FEAT_SENDMSG_ZC) && probe_sendmsg_zc_fixed(ring))
+		feat |= ZCS_FEAT_SENDMSG_ZC_FIXED;
 	if ((feat & ZCS_FEAT_SEND_ZC) && probe_report_usage(ring))
 		feat |= ZCS_FEAT_REPORT_USAGE;
 	*gso_max_segs = probe_udp_gso();
@@ -149,13 +205,14 @@ void probe_log(uint32_t f, uint32_t gso_max_segs)
 {
 	log_info("kernel features: send_zc %s, sendmsg_zc %s, report_usage %s, "
 		 "defer_taskrun %s, single_issuer %s, udp_gso %s (%u datagrams "
-		 "per send)",
+		 "per send), sendmsg_zc from fixed buffers %s",
 		 f & ZCS_FEAT_SEND_ZC ? "yes" : "no",
 		 f & ZCS_FEAT_SENDMSG_ZC ? "yes" : "no",
 		 f & ZCS_FEAT_REPORT_USAGE ? "yes" : "no",
 		 f & ZCS_FEAT_DEFER_TASKRUN ? "yes" : "no",
 		 f & ZCS_FEAT_SINGLE_ISSUER ? "yes" : "no",
-		 f & ZCS_FEAT_UDP_GSO ? "yes" : "no", gso_max_segs);
+		 f & ZCS_FEAT_UDP_GSO ? "yes" : "no", gso_max_segs,
+		 f & ZCS_FEAT_SENDMSG_ZC_FIXED ? "yes" : "no");
 	if (!(f & ZCS_FEAT_SEND_ZC))
 		log_warnx("no IORING_OP_SEND_ZC: every send will be a copy");
 	if (!(f & ZCS_FEAT_UDP_GSO))

@@ -66,6 +66,31 @@ static bool gso_refusal(int res)
 	       res == -ENOPROTOOPT;
 }
 
+/*
+ * The registered buffer slot holding all of @m's iovecs, or -1: a zerocopy
+ * send from it need not pin the pages again (the kernel's iovec import
+ * checks the bounds).
+ */
+static int gso_slot(const struct req *r, const struct msghdr *m)
+{
+	const struct pool *p = &r->c->pool;
+	uintptr_t base = (uintptr_t)p->base, a, b;
+	uint64_t slot = UINT64_MAX;
+	size_t i;
+
+	if (!(r->c->d->ring.features & ZCS_FEAT_SENDMSG_ZC_FIXED))
+		return -1;
+	for (i = 0; i < m->msg_iovlen; i++) {
+		a = (uintptr_t)m->msg_iov[i].iov_base - base;
+		b = a + m->msg_iov[i].iov_len - 1;
+		if (a / POOL_SLOT_BYTES != b / POOL_SLOT_BYTES ||
+		    (slot != UINT64_MAX && slot != a / POOL_SLOT_BYTES))
+			return -1;
+		slot = a / POOL_SLOT_BYTES;
+	}
+	return (int)(p->first_slot + slot);
+}
+
 /* One SENDMSG SQE for @m, @bytes long, cut into r->segment datagrams. */
 static int gso_prep(struct req *r, struct msghdr *m, uint32_t bytes)
 {
@@ -85,9 +110,15 @@ static int gso_prep(struct req *r, struct msghdr *m, uint32_t bytes)
 	if (!sqe)
 		return -EBUSY;
 	if ((d->ring.features & ZCS_FEAT_SENDMSG_ZC) && sendq_use_zc(r, bytes)) {
+		int slot = gso_slot(r, m);
+
 		io_uring_prep_sendmsg_zc(sqe, r->f->fd, m, MSG_NOSIGNAL);
 		if (d->ring.features & ZCS_FEAT_REPORT_USAGE)
 			sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+		if (slot >= 0) {
+			sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+			sqe->buf_index = (uint16_t)slot;
+		}
 		r->zc = 1;
 		r->op_zc = 1;
 	} else {
