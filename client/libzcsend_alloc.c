@@ -17,44 +17,41 @@
 
 #define NOT_FOUND	SIZE_MAX
 
-/* First granule at or after @from whose bit in @map equals @set;
- * a->granules if there is none. Bits past the last granule are 0 and
- * must not count. */
-static size_t scan(const struct zcsi_alloc *a, const uint64_t *map,
-		   size_t from, int set)
+/*
+ * First granule in [@from, @hi) whose bit in @map equals @set; @hi if
+ * there is none. Callers bound @hi by what they need to know, so that a
+ * free or an allocation does not walk the rest of a large pool.
+ */
+static size_t scan(const uint64_t *map, size_t from, size_t hi, int set)
 {
-	size_t w = from / 64, nwords = (a->granules + 63) / 64;
+	size_t w = from / 64, last = (hi + 63) / 64;
 	uint64_t word;
 
-	if (from >= a->granules)
-		return a->granules;
+	if (from >= hi)
+		return hi;
 	word = set ? map[w] : ~map[w];
 	word &= ~0ULL << (from % 64);
 	while (!word) {
-		if (++w >= nwords)
-			return a->granules;
+		if (++w >= last)
+			return hi;
 		word = set ? map[w] : ~map[w];
 	}
 	from = w * 64 + (size_t)__builtin_ctzll(word);
-	return from < a->granules ? from : a->granules;
-}
-
-static size_t next_bit(const struct zcsi_alloc *a, size_t from, int set)
-{
-	return scan(a, a->bitmap, from, set);
+	return from < hi ? from : hi;
 }
 
 /* A free run of @n granules starting in [@lo, @start_hi). */
 static size_t find_run(const struct zcsi_alloc *a, size_t lo, size_t start_hi,
 		       size_t n)
 {
-	size_t pos = lo, free_at, used_at;
+	size_t pos = lo, free_at, used_at, need_hi;
 
 	while (pos < start_hi) {
-		free_at = next_bit(a, pos, 0);
+		free_at = scan(a->bitmap, pos, start_hi, 0);
 		if (free_at >= start_hi)
 			break;
-		used_at = next_bit(a, free_at, 1);
+		need_hi = free_at + n < a->granules ? free_at + n : a->granules;
+		used_at = scan(a->bitmap, free_at, need_hi, 1);
 		if (used_at - free_at >= n)
 			return free_at;
 		pos = used_at;
@@ -141,9 +138,9 @@ ZCS_EXPORT int zcs_free(struct zcs_client *c, void *buf)
 	g = (p - base) / ZCSI_GRANULE;
 	if (g >= a->granules || !(a->starts[g / 64] & (1ULL << (g % 64))))
 		return -EINVAL;
-	end = next_bit(a, g, 0);
-	next = scan(a, a->starts, g + 1, 1);
-	mark(a, g, (next < end ? next : end) - g, 0);
+	end = scan(a->bitmap, g, a->granules, 0);
+	next = scan(a->starts, g + 1, end, 1);
+	mark(a, g, next - g, 0);
 	a->starts[g / 64] &= ~(1ULL << (g % 64));
 	return 0;
 }

@@ -15,8 +15,12 @@
 
 #include "shring.h"
 
-/* SEND records taken from one client per turn, so none starves others. */
-#define SHRING_BUDGET	64u
+/*
+ * SEND records taken from one client per turn, so none starves others;
+ * enough for a few full GSO sends of MTU-sized datagrams (44 of 1472
+ * bytes each), which a run coalesces only within one turn.
+ */
+#define SHRING_BUDGET	128u
 
 static uint32_t min_u32(uint32_t a, uint32_t b)
 {

@@ -212,6 +212,8 @@ int rows_dgram_gso_open(const struct bench *b);
 /* rows_daemon.c */
 int rows_daemon_zcs(struct bench *b, const struct row_def *r,
 		    struct sample *s);
+int rows_daemon_coalesce(struct bench *b, const struct row_def *r,
+			 struct sample *s);
 int rows_daemon_gso(struct bench *b, const struct row_def *r,
 		    struct sample *s);
 struct zcs_client;

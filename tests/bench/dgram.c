@@ -32,7 +32,7 @@ const struct row_def dgram_rows[] = {
 	{ "udp_gso_zc", rows_dgram_udp_gso_zc, 1, NULL, NULL },
 	{ "uring_gso_zc", rows_uring_gso_zc, 256, NULL, NULL },
 	{ "zcsendd_gso", rows_daemon_gso, 256, "gso", "ring" },
-	{ "zcsendd_coalesce", rows_daemon_zcs, 512, "gso", "ring" },
+	{ "zcsendd_coalesce", rows_daemon_coalesce, 512, "gso", "ring" },
 };
 const unsigned dgram_nrows = sizeof(dgram_rows) / sizeof(dgram_rows[0]);
 

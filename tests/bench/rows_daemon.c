@@ -30,6 +30,7 @@ struct zrow {
 	unsigned nr;
 	size_t size;
 	size_t segment;		/* zcs_send_segmented's, 0: zcs_send */
+	int alloc_each;		/* zcs_alloc per send, zcs_free per completion */
 	void **bufs;		/* nr buffers in the pool; tag = index */
 	unsigned *idle;		/* stack of buffer indices free to send */
 	unsigned nidle;
@@ -55,7 +56,29 @@ static int zrow_alloc(struct zrow *z)
 		memset(z->bufs[i], 'd', z->size);
 		z->idle[z->nidle++] = i;
 	}
+	/* Allocating per send: the pool keeps the bytes written above. */
+	for (i = 0; z->alloc_each && i < z->nr; i++) {
+		err = zcs_free(z->c, z->bufs[i]);
+		if (err)
+			return err;
+		z->bufs[i] = NULL;
+	}
 	return 0;
+}
+
+/* Buffer @i for the next send: taken from the pool now if allocating per
+ * send. Returns 0, -ENOMEM (reap first) or -errno. */
+static int zrow_buf(struct zrow *z, unsigned i)
+{
+	return z->alloc_each ? zcs_alloc(z->c, z->size, &z->bufs[i]) : 0;
+}
+
+static void zrow_unbuf(struct zrow *z, unsigned i)
+{
+	if (z->alloc_each && z->bufs[i]) {
+		zcs_free(z->c, z->bufs[i]);
+		z->bufs[i] = NULL;
+	}
 }
 
 /* The pool is pinned memory: say why a refusal is likely. */
@@ -156,12 +179,19 @@ static int zrow_send_idle(struct zrow *z)
 
 	while (z->nidle) {
 		i = z->idle[z->nidle - 1];
+		err = zrow_buf(z, i);
+		if (err == -ENOMEM)
+			return 0;	/* pool full: reap first */
+		if (err)
+			return err;
 		lat_start(z->lat, i);
 		if (z->segment)
 			err = zcs_send_segmented(z->c, z->flow, z->bufs[i],
 						 z->size, z->segment, i);
 		else
 			err = zcs_send(z->c, z->flow, z->bufs[i], z->size, i);
+		if (err)
+			zrow_unbuf(z, i);
 		if (err == -EAGAIN)
 			return 0;	/* daemon's limit: reap first */
 		if (err)
@@ -187,6 +217,7 @@ static int zrow_take(struct zrow *z, const struct zcs_completion *cp)
 		if (cp->flags & ZCS_COMP_F_COPIED)
 			z->s->zc_copied++;
 	}
+	zrow_unbuf(z, (unsigned)cp->tag);
 	z->idle[z->nidle++] = (unsigned)cp->tag;
 	return 0;
 }
@@ -296,6 +327,25 @@ int rows_daemon_zcs(struct bench *b, const struct row_def *r,
 {
 	struct zrow z = { .nr = r->nr, .size = b->size, .s = s,
 			  .lat = b->lat };
+	int err;
+
+	err = zrow_measure(b, r, &z);
+	zrow_close(&z);
+	return err;
+}
+
+/**
+ * rows_daemon_coalesce - the `zcsendd_coalesce` row of --dgram: r->nr
+ * plain records in flight, each in memory taken with zcs_alloc when it is
+ * queued and given back when it completes, as a program sending
+ * datagrams one by one would; the daemon may coalesce them.
+ * Return: 0 or -errno.
+ */
+int rows_daemon_coalesce(struct bench *b, const struct row_def *r,
+			 struct sample *s)
+{
+	struct zrow z = { .nr = r->nr, .size = b->size, .s = s,
+			  .lat = b->lat, .alloc_each = 1 };
 	int err;
 
 	err = zrow_measure(b, r, &z);
