@@ -140,6 +140,8 @@ struct zcs_msg_send {
  */
 #define ZCS_SEND_F_SEGMENT	0x01u
 #define ZCS_SEND_F_ALL		ZCS_SEND_F_SEGMENT
+/* Datagrams one segmented record may make: it is sent all at once. */
+#define ZCS_SEGMENT_DATAGRAMS_MAX	4096u
 
 /*
  * One finished request. The pool bytes it named are the client's again:

@@ -46,15 +46,20 @@ static uint32_t min_u32(uint32_t a, uint32_t b)
 
 /*
  * udpseg_check - may @s name a segment size on @f? TCP has no datagrams;
- * a segment over the path MTU would be fragmented, or refused by GSO.
+ * a segment over the path MTU would be fragmented, or refused by GSO; and
+ * the datagrams of one record are bounded, as the sends they take are.
  */
 int udpseg_check(const struct flow *f, const struct zcs_msg_send *s)
 {
+	uint64_t dgrams;
+
 	if (!(s->flags & ZCS_SEND_F_SEGMENT))
 		return 0;
 	if (f->d->proto != ZCS_PROTO_UDP)
 		return -EOPNOTSUPP;
-	if (s->segment > f->d->gso.max_segment)
+	dgrams = ((uint64_t)s->len + s->segment - 1) / s->segment;
+	if (s->segment > f->d->gso.max_segment ||
+	    dgrams > ZCS_SEGMENT_DATAGRAMS_MAX)
 		return -EMSGSIZE;
 	return 0;
 }
@@ -127,7 +132,7 @@ static int gso_prep(struct req *r, struct msghdr *m, uint32_t bytes)
 	}
 	io_uring_sqe_set_data(sqe, r);
 	r->ops++;
-	r->op_gso = 1;
+	r->op_gso = 1;	/* its sends are GSO sends */
 	return 0;
 }
 
@@ -164,54 +169,76 @@ static int dgram_prep_next(struct req *r)
 }
 
 /*
- * Put more of segmented record @r in the kernel: one GSO send at a time
- * (so that a refused one is resent exactly), or a window of datagrams.
+ * Put more of segmented record @r in the kernel, one datagram per send:
+ * a window of them, so that a large record cannot fill the rings. Used
+ * where GSO is not in force, and for a record the kernel refused.
  */
-static void udpseg_next(struct req *r)
+static void dgram_next(struct req *r)
 {
-	struct dest *dst = r->f->d;
 	int err = 0;
 
-	if (r->err || r->sent >= r->len)
-		return;
-	if (!r->no_gso && gso_use(r->c->d, dst)) {
-		if (!r->ops)
-			err = gso_prep_next(r);
-	} else {
-		while (!err && r->ops < DGRAM_WINDOW && r->sent < r->len)
-			err = dgram_prep_next(r);
-	}
+	while (!err && !r->err && r->ops < DGRAM_WINDOW && r->sent < r->len)
+		err = dgram_prep_next(r);
 	if (err)
 		r->err = err;	/* what is in the kernel ends first */
 }
 
-/* udpseg_start - the first sends of a record with a segment size. */
+/*
+ * udpseg_start - send a record with a segment size. Its GSO sends all go
+ * now, in order, so that its datagrams leave before those of records
+ * queued after it (at most SEG_DATAGRAMS_MAX datagrams bound how many).
+ */
 void udpseg_start(struct req *r)
 {
-	udpseg_next(r);
+	int err = 0;
+
+	if (gso_use(r->c->d, r->f->d)) {
+		while (!err && r->sent < r->len)
+			err = gso_prep_next(r);
+		if (err)
+			r->err = err;
+	} else {
+		dgram_next(r);
+	}
 	sendq_check_done(r);
+}
+
+/*
+ * All of a GSO record's sends are back, and the kernel refused some. If
+ * it refused them all, nothing went out: send it again one datagram per
+ * send. If the refusal came part way through, the record fails.
+ */
+static void seg_refused(struct req *r)
+{
+	r->op_gso = 0;
+	if (r->done || r->err) {
+		if (!r->err)
+			r->err = -EIO;
+		return;
+	}
+	r->sent = 0;
+	dgram_next(r);
 }
 
 /* A result for segmented record @r (not a coalesced run). */
 static void seg_result(struct req *r, int res)
 {
-	bool was_gso = r->op_gso;
-
-	r->op_gso = 0;
-	if (res < 0 && was_gso && gso_refusal(res)) {
-		gso_refused(r->c->d, r->f->d, res);
-		r->no_gso = 1;
-		r->sent = r->done;	/* that send went nowhere: again */
+	if (res < 0 && r->op_gso && gso_refusal(res)) {
+		if (!r->refused++)
+			gso_refused(r->c->d, r->f->d, res);
 	} else if (res < 0) {
 		r->err = res;
 	} else {
 		r->done += (uint32_t)res;
 		r->dgrams += ((uint32_t)res + r->segment - 1) / r->segment;
-		r->gso_ops += was_gso && (uint32_t)res > r->segment;
+		r->gso_ops += r->op_gso && (uint32_t)res > r->segment;
 	}
-	udpseg_next(r);
+	if (!r->ops && r->refused)
+		seg_refused(r);
+	else if (!r->op_gso)
+		dgram_next(r);
 	if (!r->ops && !r->err && r->sent >= r->len && r->done < r->len)
-		r->err = -EIO;	/* a short datagram send: never seen */
+		r->err = -EIO;	/* a short send: never seen */
 	sendq_check_done(r);
 }
 

@@ -72,7 +72,7 @@ struct req {
 	uint8_t in_chain;	/* TCP: the chain's walk completes it */
 	uint8_t lead;		/* UDP: heads records coalesced into one send */
 	uint8_t op_gso;		/* the op in the kernel is a GSO send */
-	uint8_t no_gso;		/* the kernel refused GSO for it: datagrams */
+	uint16_t refused;	/* its GSO sends the kernel refused */
 	uint16_t segment;	/* UDP datagram size: explicit, or a run's */
 	uint16_t gso_ops;	/* GSO sends it went out in */
 	uint32_t sent;		/* segmented: bytes handed to the kernel */

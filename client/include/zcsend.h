@@ -176,7 +176,8 @@ int zcs_send(struct zcs_client *c, uint32_t flow, const void *buf, size_t len,
  * policy says, and falls back to one send per datagram where the kernel
  * cannot; the receiver sees ordinary datagrams either way. The completion
  * counts every byte sent, or carries the error: -EOPNOTSUPP on a TCP flow,
- * -EMSGSIZE when @segment is over zcs_flow_max_segment().
+ * -EMSGSIZE when @segment is over zcs_flow_max_segment() or the range
+ * makes more than 4096 datagrams.
  * RETURN VALUE: as zcs_send(), and -EINVAL for @segment 0 or over 65535.
  * Since ZCSEND_1.3.
  */

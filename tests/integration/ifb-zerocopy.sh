@@ -26,14 +26,14 @@ start_daemon ip netns exec "$NS"
 # 4 MiB in 32 KiB chunks: every send above zerocopy_min_bytes (8192).
 head -c 4194304 /dev/urandom >"$T/payload.bin"
 SINK=udp://198.18.0.2:9000
-"$ZCSENDCTL" -s "$SOCK" send "$SINK" "$T/payload.bin" --chunk 32768 \
+"$ZCSENDCTL" -s "$SOCK" send "$SINK" "$T/payload.bin" --chunk 32768 --no-segment \
 	>"$T/sink.out" 2>&1 || fail "send to the ifb sink: $(cat "$T/sink.out")"
 
 # 128 datagrams now and 128 more for the zerocopy=auto part below.
 RECV_WRAP="ip netns exec $NS" start_recv lo udp 127.0.0.1 --count 256 \
 	--timeout 60
 LOOP=udp://127.0.0.1:$RECV_PORT
-"$ZCSENDCTL" -s "$SOCK" send "$LOOP" "$T/payload.bin" --chunk 32768 \
+"$ZCSENDCTL" -s "$SOCK" send "$LOOP" "$T/payload.bin" --chunk 32768 --no-segment \
 	>"$T/loop.out" 2>&1 || fail "send to loopback: $(cat "$T/loop.out")"
 for i in $(seq 100); do
 	[ "$(stat -c %s "$T/lo.bin")" -ge 4194304 ] && break
@@ -78,7 +78,7 @@ for d in "$SINK" "$LOOP"; do
 	"$ZCSENDCTL" -s "$SOCK" policy "$d" zerocopy=auto || fail "policy $d"
 done
 for d in "$SINK" "$LOOP"; do
-	"$ZCSENDCTL" -s "$SOCK" send "$d" "$T/payload.bin" --chunk 32768 \
+	"$ZCSENDCTL" -s "$SOCK" send "$d" "$T/payload.bin" --chunk 32768 --no-segment \
 		--quiet || fail "auto send to $d"
 done
 status_json "$T/auto.json"

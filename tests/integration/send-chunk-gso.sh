@@ -92,6 +92,7 @@ start_daemon
 
 head -c 100000 /dev/urandom >"$T/100k.bin"
 head -c 100500 /dev/urandom >"$T/ragged.bin"
+head -c 1048576 /dev/urandom >"$T/1m.bin"
 
 # send_case NAME ADDR FILE CHUNK [stdin]: one transfer, every check.
 send_case() {
@@ -123,6 +124,10 @@ send_case() {
 send_case lo4 127.0.0.1 "$T/100k.bin" 1000
 send_case lo4-ragged 127.0.0.1 "$T/ragged.bin" 1000
 send_case lo4-stdin 127.0.0.1 "$T/ragged.bin" 1472 stdin
+# 16 KiB chunks, read 64 KiB at a time: four datagrams need two GSO sends
+# (three fit under 64 KB), and 64 such reads are in flight at once; the
+# second send of one read must not leave after the next read's first.
+send_case lo4-split 127.0.0.1 "$T/1m.bin" 16384
 if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
 	send_case lo6 ::1 "$T/100k.bin" 1000
 else
