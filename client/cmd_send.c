@@ -336,6 +336,8 @@ static void udp_segmenting(struct send_state *st)
 	int max = zcs_flow_max_segment(st->c, st->flow);
 	size_t per = READ_UDP / st->chunk;
 
+	if (per > ZCS_SEGMENT_DATAGRAMS_MAX)
+		per = ZCS_SEGMENT_DATAGRAMS_MAX;
 	if (max <= 0 || st->chunk > (size_t)max || per < 2)
 		return;
 	st->seg = st->chunk;
