@@ -149,8 +149,11 @@ void access_refuse(int fd, const struct peer *p)
 	zcs_hdr_init(&h, ZCS_MSG_ERROR, sizeof(e), 0);
 	memcpy(msg, &h, sizeof(h));
 	memcpy(msg + sizeof(h), &e, sizeof(e));
-	log_warnx("refusing client pid %d uid %u: not an allowed user or "
-		  "group", (int)p->pid, (unsigned)p->uid);
+	log_at(LOG_WARNING, &(struct log_about){
+			.msgid = LOG_ID_CLIENT_REFUSED, .client = true,
+			.pid = p->pid, .uid = p->uid }, 0,
+	       "refusing client pid %d uid %u: not an allowed user or group",
+	       (int)p->pid, (unsigned)p->uid);
 	if (send(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_debug("refused pid %d: cannot tell it: %s", (int)p->pid,
 			  strerror(errno));

@@ -177,8 +177,10 @@ struct client *conn_new(struct zcsd *d, int fd, const struct peer *p)
 	}
 	TAILQ_INSERT_TAIL(&d->clients, c, entry);
 	d->nconns++;
-	log_debug("client %u connected: pid %d uid %u", c->id, (int)c->pid,
-		  (unsigned)c->uid);
+	log_at(LOG_DEBUG, &(struct log_about){ .client = true, .pid = c->pid,
+					      .uid = c->uid }, 0,
+	       "client %u connected: pid %d uid %u", c->id, (int)c->pid,
+	       (unsigned)c->uid);
 	return c;
 err_events:
 	if (c->rev)
@@ -235,16 +237,20 @@ static void conn_linger_cb(evutil_socket_t fd, short what, void *arg)
 
 static void conn_log_exit(const struct client *c, const char *why)
 {
+	struct log_about a = about_client(c, why ? LOG_ID_CLIENT_DROPPED
+						 : NULL);
+
 	if (why)
-		log_warnx("dropping client %u (pid %d uid %u): %s", c->id,
-			  (int)c->pid, (unsigned)c->uid, why);
+		log_at(LOG_WARNING, &a, 0, "dropping client %u (pid %d uid "
+		       "%u): %s", c->id, (int)c->pid, (unsigned)c->uid, why);
 	else if (c->pool.size)
-		log_info("client %u (%s pid %d uid %u) left after %llu sends, "
-			 "%llu bytes", c->id, c->name, (int)c->pid,
-			 (unsigned)c->uid, (unsigned long long)c->st.sends,
-			 (unsigned long long)c->st.bytes);
+		log_at(LOG_INFO, &a, 0, "client %u (%s pid %d uid %u) left "
+		       "after %llu sends, %llu bytes", c->id, c->name,
+		       (int)c->pid, (unsigned)c->uid,
+		       (unsigned long long)c->st.sends,
+		       (unsigned long long)c->st.bytes);
 	else
-		log_debug("client %u disconnected", c->id);
+		log_at(LOG_DEBUG, &a, 0, "client %u disconnected", c->id);
 }
 
 /*

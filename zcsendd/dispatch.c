@@ -86,9 +86,11 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 		}
 	}
 	if (c->pool.size)
-		log_info("client %u (%s pid %d uid %u): pool of %llu bytes",
-			 c->id, c->name, (int)c->pid, (unsigned)c->uid,
-			 (unsigned long long)c->pool.size);
+		log_at(LOG_INFO, &(struct log_about){ .client = true,
+				.pid = c->pid, .uid = c->uid, .name = c->name },
+		       0, "client %u (%s pid %d uid %u): pool of %llu bytes",
+		       c->id, c->name, (int)c->pid, (unsigned)c->uid,
+		       (unsigned long long)c->pool.size);
 	memset(&ok, 0, sizeof(ok));
 	ok.pool_bytes = c->pool.size;
 	ok.client_id = c->id;

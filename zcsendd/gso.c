@@ -112,13 +112,14 @@ void gso_refused(struct zcsd *d, struct dest *dst, int err)
 {
 	struct gsostate *g = &dst->gso;
 	bool insist = dst->policy.udp_segment == ZCS_SEG_ON;
+	struct log_about a = about_dest(dst, LOG_ID_GSO_REFUSED);
 
 	(void)d;
 	gso_path_mtu(dst);
 	if (!g->refused)
-		log_warnx("destination %s: the kernel refused UDP segmentation "
-			  "(%s); sending one datagram per send%s", dst->name,
-			  strerror(-err), insist ? " when it refuses" : "");
+		log_at(LOG_WARNING, &a, err, "destination %s: the kernel refused "
+		       "UDP segmentation; sending one datagram per send%s",
+		       dst->name, insist ? " when it refuses" : "");
 	g->refused = true;
 	snprintf(g->reason, sizeof(g->reason), "kernel refused GSO: %s%s",
 		 strerror(-err), insist ? " (on: tried every send)" : "");

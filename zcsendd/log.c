@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Log lines go to stderr, one per event, prefixed with the sd-daemon
- * priority ("<4>") so journald files them at the right level. errno is
- * saved and restored so logging never disturbs the caller's error path.
- * Under journald, which already names us, lines carry no "zcsendd: ".
+ * One line per event. On a terminal or a file: stderr, prefixed with the
+ * sd-daemon priority ("<4>") and "zcsendd: ". When stderr is the journal:
+ * the journal's native protocol, with PRIORITY and the line's structured
+ * fields; a line the journal does not take goes to stderr, without our
+ * name, which journald adds. errno is saved and restored so logging never
+ * disturbs the caller's error path.
  */
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,13 +17,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
+/* CODE_FILE and the like would name this file, not the event's. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
+
+/* sd_journal_sendv() drops lines silently when this is missing. */
+#define JOURNAL_SOCKET	"/run/systemd/journal/socket"
 
 #include "log.h"
 
 static int log_verbose;
-/* "zcsendd: " or "" under journald; NULL until the first line. */
-static const char *log_name;
+/* Decided at the first line: 0 stderr is not the journal's stream, 1 it
+ * is and the journal's socket is there, 2 only the stream. */
+static int log_journal = -1;
 
 void log_init(int verbose)
 {
@@ -47,20 +56,100 @@ static int stderr_is_journal(void)
 	       (unsigned long long)st.st_ino == ino;
 }
 
-static void vlog(const char *prio, int err, const char *fmt, va_list ap)
+/* Room for "CLIENT_NAME=" and the like with a value of ours. */
+#define FIELD_MAX	(1024 + 32)
+#define FIELDS_MAX	10
+
+struct fields {
+	struct iovec iov[FIELDS_MAX];
+	char buf[FIELDS_MAX][FIELD_MAX];
+	int n;
+};
+
+static void field(struct fields *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* One FIELD=value; a value cut to fit is still a valid field. */
+static void field(struct fields *f, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(f->buf[f->n], FIELD_MAX, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	f->iov[f->n].iov_base = f->buf[f->n];
+	f->iov[f->n].iov_len = len < FIELD_MAX ? (size_t)len : FIELD_MAX - 1;
+	f->n++;
+}
+
+/*
+ * The line and what it is about, as journal fields. sd_journal_sendv
+ * frames values holding newlines (a client's name may) in the binary
+ * form, so no field can forge another.
+ */
+static int journal_line(int prio, const struct log_about *a, int err,
+			const char *line)
+{
+	struct fields f = { .n = 0 };
+
+	field(&f, "MESSAGE=%s%s%s", line, err ? ": " : "",
+	      err ? strerror(err) : "");
+	field(&f, "PRIORITY=%d", prio);
+	field(&f, "SYSLOG_IDENTIFIER=zcsendd");
+	if (err)
+		field(&f, "ERRNO=%d", err);
+	if (a && a->msgid)
+		field(&f, "MESSAGE_ID=%s", a->msgid);
+	if (a && a->client) {
+		field(&f, "CLIENT_PID=%ld", (long)a->pid);
+		field(&f, "CLIENT_UID=%lu", (unsigned long)a->uid);
+		if (a->name && a->name[0])
+			field(&f, "CLIENT_NAME=%s", a->name);
+	}
+	if (a && a->dest)
+		field(&f, "DESTINATION=%s", a->dest);
+	return sd_journal_sendv(f.iov, f.n);
+}
+
+static void vlog(int prio, const struct log_about *a, int err,
+		 const char *fmt, va_list ap)
 {
 	char line[1024];
 	int saved = errno;
 
-	if (!log_name)
-		log_name = stderr_is_journal() ? "" : "zcsendd: ";
+	if (log_journal < 0)
+		log_journal = stderr_is_journal();
+	if (log_journal == 1 && access(JOURNAL_SOCKET, F_OK))
+		log_journal = 2;	/* the journal's stream, not its socket */
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (err)
-		fprintf(stderr, "%s%s%s: %s\n", prio, log_name, line,
-			strerror(err));
-	else
-		fprintf(stderr, "%s%s%s\n", prio, log_name, line);
+	if (log_journal != 1 || journal_line(prio, a, err, line) < 0) {
+		if (err)
+			fprintf(stderr, "<%d>%s%s: %s\n", prio,
+				log_journal ? "" : "zcsendd: ", line,
+				strerror(err));
+		else
+			fprintf(stderr, "<%d>%s%s\n", prio,
+				log_journal ? "" : "zcsendd: ", line);
+	}
 	errno = saved;
+}
+
+/*
+ * log_at - a line at syslog priority @prio (LOG_WARNING, ...), about @a
+ * (NULL: nothing in particular), with @err's text appended unless 0.
+ */
+void log_at(int prio, const struct log_about *a, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (prio == LOG_DEBUG && !log_verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(prio, a, err < 0 ? -err : err, fmt, ap);
+	va_end(ap);
 }
 
 /* log_warn - a warning with the current errno's text appended. */
@@ -70,7 +159,7 @@ void log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(SD_WARNING, err, fmt, ap);
+	vlog(LOG_WARNING, NULL, err, fmt, ap);
 	va_end(ap);
 }
 
@@ -80,7 +169,7 @@ void log_errno(int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(SD_WARNING, err < 0 ? -err : err, fmt, ap);
+	vlog(LOG_WARNING, NULL, err < 0 ? -err : err, fmt, ap);
 	va_end(ap);
 }
 
@@ -89,7 +178,7 @@ void log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(SD_WARNING, 0, fmt, ap);
+	vlog(LOG_WARNING, NULL, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -98,7 +187,7 @@ void log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(SD_INFO, 0, fmt, ap);
+	vlog(LOG_INFO, NULL, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -109,7 +198,7 @@ void log_debug(const char *fmt, ...)
 	if (!log_verbose)
 		return;
 	va_start(ap, fmt);
-	vlog(SD_DEBUG, 0, fmt, ap);
+	vlog(LOG_DEBUG, NULL, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -119,7 +208,7 @@ void fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(SD_ERR, err, fmt, ap);
+	vlog(LOG_ERR, NULL, err, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -129,7 +218,7 @@ void fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(SD_ERR, 0, fmt, ap);
+	vlog(LOG_ERR, NULL, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

@@ -56,14 +56,18 @@ static int reload_config(struct zcsd *d, char *err, size_t errlen)
 		ret = config_load(next, d->config_path);
 	if (ret) {
 		snprintf(err, errlen, "%s", next->error);
-		log_warnx("reload: %s; the running config stays", next->error);
+		log_at(LOG_WARNING, &(struct log_about){
+				.msgid = LOG_ID_RELOAD_FAILED }, 0,
+		       "reload: %s; the running config stays", next->error);
 		free(next);
 		return ret;
 	}
 	ret = keep_restart_only(&d->cfg, next);
 	if (ret) {
 		snprintf(err, errlen, "%s", next->error);
-		log_warnx("reload: %s; the running config stays", next->error);
+		log_at(LOG_WARNING, &(struct log_about){
+				.msgid = LOG_ID_RELOAD_FAILED }, 0,
+		       "reload: %s; the running config stays", next->error);
 		free(next);
 		return ret;
 	}
@@ -131,6 +135,7 @@ int reload_policy(struct client *c, const struct zcs_policy *m, char *err,
 	struct zcsd *d = c->d;
 	char settings[sizeof(m->settings)];
 	struct zcsd_policy p;
+	struct log_about a;
 	struct dest *dst;
 	int ret;
 
@@ -145,7 +150,9 @@ int reload_policy(struct client *c, const struct zcs_policy *m, char *err,
 	if (ret)
 		return ret;
 	dest_set_policy(d, dst, &p);
-	log_info("destination %s: policy set by uid %u: %s", dst->name,
-		 (unsigned)c->uid, m->settings);
+	a = about_client(c, NULL);
+	a.dest = dst->name;
+	log_at(LOG_INFO, &a, 0, "destination %s: policy set by uid %u: %s",
+	       dst->name, (unsigned)c->uid, m->settings);
 	return 0;
 }

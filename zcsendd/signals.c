@@ -31,7 +31,9 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (n == 0 || now_ms() >= d->drain_deadline_ms) {
 		if (n)
-			log_warnx("drain timed out with %u sends in flight", n);
+			log_at(LOG_WARNING, &(struct log_about){
+					.msgid = LOG_ID_DRAIN_TIMEOUT }, 0,
+			       "drain timed out with %u sends in flight", n);
 		event_base_loopexit(d->base, NULL);
 		return;
 	}

@@ -19,10 +19,13 @@
 /* End a window: zerocopy in force or not, and why. */
 static void zcauto_set(struct dest *dst, bool active, uint32_t a, uint32_t b)
 {
+	struct log_about about = about_dest(dst, active ? NULL
+							     : LOG_ID_DEST_COPYING);
+
 	if (dst->zc.active != active)
-		log_info("destination %s: %s zerocopy (kernel copied %u of "
-			 "%u zerocopy sends)", dst->name,
-			 active ? "back to" : "leaving", a, b);
+		log_at(LOG_INFO, &about, 0, "destination %s: %s zerocopy "
+		       "(kernel copied %u of %u zerocopy sends)", dst->name,
+		       active ? "back to" : "leaving", a, b);
 	dst->zc.active = active;
 	snprintf(dst->zc.reason, sizeof(dst->zc.reason),
 		 "auto: kernel copied %u of %u zerocopy sends", a, b);

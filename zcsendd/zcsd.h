@@ -524,4 +524,20 @@ static inline struct req *req_list_pop(struct req_list *l)
 
 uint64_t now_ms(void);
 
+/* A client, for the journal's CLIENT_* fields (its name once it said it). */
+static inline struct log_about about_client(const struct client *c,
+					    const char *msgid)
+{
+	return (struct log_about){ .msgid = msgid, .client = true,
+				   .pid = c->pid, .uid = c->uid,
+				   .name = c->hello_done ? c->name : NULL };
+}
+
+/* A destination, for the journal's DESTINATION field. */
+static inline struct log_about about_dest(const struct dest *dst,
+					  const char *msgid)
+{
+	return (struct log_about){ .msgid = msgid, .dest = dst->name };
+}
+
 #endif /* ZCSD_H */
