@@ -729,6 +729,12 @@ void gso_net_setup(struct gso_net *n, int tx_csum_off)
 		net_tx_csum_off("va");
 }
 
+void gso_net_mtu(struct gso_net *n, unsigned mtu)
+{
+	TH_CHECK(sh("ip -n %s link set va mtu %u && ip -n %s link set vb mtu "
+		    "%u", n->a, mtu, n->b, mtu) == 0, "MTU %u on the veth", mtu);
+}
+
 int gso_net_recv_start(struct gso_net *n, struct gso_recv *rv, int family)
 {
 	int err;

@@ -4,7 +4,7 @@
  * says where it belongs, a receiver that keeps each datagram whole, a
  * checker that matches what arrived against the datagrams expected, the
  * daemon's status and policy over the raw protocol, and a pair of network
- * namespaces joined by a veth with a 1500-byte MTU.
+ * namespaces joined by a veth with a 1500-byte MTU (lowered on request).
  */
 #ifndef ZCS_TEST_GSO_H
 #define ZCS_TEST_GSO_H
@@ -173,6 +173,12 @@ struct gso_net {
  * Skips the test (77) without root or ip(8); deleted at exit.
  */
 void gso_net_setup(struct gso_net *n, int tx_csum_off);
+/*
+ * gso_net_mtu - set the MTU of both ends of the veth ("va" in A, "vb" in
+ * B) to @mtu, as a route change would. Sockets connected before keep
+ * their route and see the new MTU on their next send. Fails the test.
+ */
+void gso_net_mtu(struct gso_net *n, unsigned mtu);
 /* gso_net_recv_start - gso_recv_start() inside namespace B. */
 int gso_net_recv_start(struct gso_net *n, struct gso_recv *rv, int family);
 
