@@ -291,6 +291,10 @@ int th_daemon_stop(struct th_daemon *d)
 		}
 		d->pid = -1;
 	}
+	/* The exit handler must not reach a daemon that may be gone, or
+	 * signal its pid once reused: @d may live on a returning stack. */
+	if (cur_daemon == d)
+		cur_daemon = NULL;
 	if (getenv("ZCS_TEST_KEEP"))
 		return status;
 	unlink(d->sock);

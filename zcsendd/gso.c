@@ -102,8 +102,8 @@ bool gso_coalesce(struct zcsd *d, struct dest *dst)
 /*
  * gso_refused - the kernel refused a GSO send to @dst with @err: EIO where
  * the device cannot checksum it (6.18 checksums in software instead, even
- * on a veth with checksum offload off), EINVAL where the segment no longer
- * fits the path MTU. The send goes again as single
+ * on a veth with checksum offload off), EINVAL or (since 6.14) EMSGSIZE
+ * where the segment no longer fits the path MTU. The send goes again as single
  * datagrams (udpseg.c); here the path MTU is read again, and the
  * destination stops trying for a while, unless policy insists, and says
  * so once.

@@ -96,17 +96,19 @@ static ssize_t probe_gso_send(int fd, uint32_t n)
 
 /*
  * How many datagrams one GSO send may carry (UDP_MAX_SEGMENTS: 64, 128
- * since Linux 6.10), or 0 without UDP segmentation: then the first
- * datagram to arrive is the whole send.
+ * since Linux 6.10), or 0 without UDP segmentation: a kernel without it
+ * refuses the socket option (ENOPROTOOPT), and one that took the option
+ * but not the cmsg would deliver the whole send as the first datagram.
  */
 static uint32_t probe_udp_gso(void)
 {
 	static const uint32_t counts[] = { 128, 64 };
 	char buf[128];
-	int fds[2] = { -1, -1 };
+	int fds[2] = { -1, -1 }, one = 1;
 	uint32_t i, segs = 0;
 
-	if (probe_udp_pair(fds))
+	if (probe_udp_pair(fds) ||
+	    setsockopt(fds[1], SOL_UDP, UDP_SEGMENT, &one, sizeof(one)))
 		goto out;
 	for (i = 0; i < sizeof(counts) / sizeof(counts[0]) && !segs; i++)
 		if (probe_gso_send(fds[1], counts[i]) == counts[i])

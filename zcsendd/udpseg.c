@@ -64,11 +64,24 @@ int udpseg_check(const struct flow *f, const struct zcs_msg_send *s)
 	return 0;
 }
 
-/* The kernel's answers that mean "not GSO here", not "not this send". */
-static bool gso_refusal(int res)
+/*
+ * Does the kernel's answer @res to a GSO send of @r mean "not GSO here"
+ * rather than "not this send"? EIO: the device cannot checksum it. A
+ * segment over the route's MTU: EINVAL before Linux 6.14, EMSGSIZE since,
+ * which also answers a send of too many memory fragments; so EMSGSIZE
+ * counts only when the path MTU, read again, no longer fits the segment.
+ */
+static bool gso_refusal(const struct req *r, int res)
 {
-	return res == -EIO || res == -EINVAL || res == -EOPNOTSUPP ||
-	       res == -ENOPROTOOPT;
+	struct dest *dst = r->f->d;
+
+	if (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP ||
+	    res == -ENOPROTOOPT)
+		return true;
+	if (res != -EMSGSIZE)
+		return false;
+	gso_path_mtu(dst);
+	return r->segment > dst->gso.max_segment;
 }
 
 /*
@@ -211,6 +224,7 @@ void udpseg_start(struct req *r)
 static void seg_refused(struct req *r)
 {
 	r->op_gso = 0;
+	r->refused = 0;
 	if (r->done || r->err) {
 		if (!r->err)
 			r->err = -EIO;
@@ -223,7 +237,7 @@ static void seg_refused(struct req *r)
 /* A result for segmented record @r (not a coalesced run). */
 static void seg_result(struct req *r, int res)
 {
-	if (res < 0 && r->op_gso && gso_refusal(res)) {
+	if (res < 0 && r->op_gso && gso_refusal(r, res)) {
 		if (!r->refused++)
 			gso_refused(r->c->d, r->f->d, res);
 	} else if (res < 0) {
@@ -319,7 +333,7 @@ static void group_result(struct req *lead, int res)
 	struct req *r;
 
 	lead->op_gso = 0;
-	if (res < 0 && gso_refusal(res)) {
+	if (res < 0 && gso_refusal(lead, res)) {
 		gso_refused(lead->c->d, lead->f->d, res);
 		group_split(lead);
 		return;

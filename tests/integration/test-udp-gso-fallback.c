@@ -93,33 +93,28 @@ static int kernel_gso_probe(int family, uint16_t seg)
 
 /*
  * A kernel without UDP_SEGMENT, for the daemon: installed here, kept
- * across fork and exec. The socket options fail with ENOPROTOOPT; so does
- * a sendmsg(2) with flags exactly MSG_DONTWAIT, which is how the daemon
- * probes with a UDP_SEGMENT cmsg (its control-socket sends all add
- * MSG_NOSIGNAL; seccomp cannot read the cmsg itself). Sends through
- * io_uring pass no filter; a daemon that found no GSO makes none.
- * The daemon is a native binary: native syscall numbers.
+ * across fork and exec. setsockopt and getsockopt of SOL_UDP UDP_SEGMENT
+ * fail with ENOPROTOOPT, as on a kernel older than 4.18; the daemon's
+ * probe asks for the option first. Sends through io_uring pass no filter;
+ * a daemon that found no GSO makes none. The daemon is a native binary:
+ * native syscall numbers.
  */
 static void no_udp_segment_filter(void)
 {
 	struct sock_filter f[] = {
 		/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 offsetof(struct seccomp_data, nr)),
-		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 0, 2),
-		/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-				 offsetof(struct seccomp_data, args[2])),
-		/* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, MSG_DONTWAIT, 6, 7),
-		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 1, 0),
-		/* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getsockopt, 0, 5),
-		/* 6 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 1, 0),
+		/* 2 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getsockopt, 0, 5),
+		/* 3 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 offsetof(struct seccomp_data, args[1])),
-		/* 7 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOL_UDP, 0, 3),
-		/* 8 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOL_UDP, 0, 3),
+		/* 5 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 				 offsetof(struct seccomp_data, args[2])),
-		/* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, UDP_SEGMENT, 0, 1),
-		/* 10 */ BPF_STMT(BPF_RET | BPF_K,
-				  SECCOMP_RET_ERRNO | ENOPROTOOPT),
-		/* 11 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, UDP_SEGMENT, 0, 1),
+		/* 7 */ BPF_STMT(BPF_RET | BPF_K,
+				 SECCOMP_RET_ERRNO | ENOPROTOOPT),
+		/* 8 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
 
