@@ -23,6 +23,20 @@ check() {
 	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(echo "$out" | tail -3)"; fi
 }
 ALICE=(timeout 60 setpriv --reuid=alice --regid=alice --init-groups)
+
+# journal_has NAME REGEX FIELD=VALUE...: the unit's journal, filtered by
+# those fields as an operator would, has a line matching REGEX.
+journal_has() {
+	local name=$1 re=$2 out
+	shift 2
+	journalctl --sync 2>/dev/null
+	out=$(journalctl -q -u zcsendd -o cat "$@" 2>&1)
+	if echo "$out" | grep -q -- "$re"; then
+		pass "$name"
+	else
+		fail "$name" "journalctl -u zcsendd $*: $(echo "$out" | tail -3)"
+	fi
+}
 as_alice() { "${ALICE[@]}" "$@"; }
 # wait_for SECONDS CMD...: until CMD succeeds.
 wait_for() {
@@ -106,6 +120,10 @@ step_sends() {
 	out=$(setpriv --reuid=bob --regid=bob --init-groups zcsendctl -s $SOCK status 2>&1) &&
 		fail "bob (not allowed) refused" "status worked: $out" ||
 		pass "bob (not allowed) refused"
+	journal_has "refusal in the journal by CLIENT_UID" \
+		"refusing client pid [0-9]* uid $(id -u bob)" \
+		CLIENT_UID="$(id -u bob)" \
+		MESSAGE_ID=281c2233538f4ee584a1950d51bf0854
 	check "zcsendctl status as root" zcsendctl status
 	check "zcsendctl status as alice" as_alice zcsendctl -s $SOCK status
 	out=$(systemctl show -P StatusText zcsendd)
@@ -130,6 +148,8 @@ step_reload() {
 	systemctl is-active -q zcsendd && [ "$(mainpid)" = "$pid" ] &&
 		pass "still running after a bad reload" ||
 		fail "still running after a bad reload" "$(systemctl is-active zcsendd) $(mainpid)"
+	journal_has "failed reload in the journal by MESSAGE_ID" \
+		"reload: .*no_such_key" MESSAGE_ID=f25c71b50564484685744911072e9606
 	cp $D/conf.good $CONF
 	check "reload after fixing the file" systemctl reload zcsendd
 	send_as "send after reloads" alice
