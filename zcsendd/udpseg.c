@@ -8,7 +8,8 @@
  * the cuts fall on their edges because every record but the last has the
  * segment's length. Where GSO is not in force, or the kernel refused it,
  * a segmented record goes one datagram per send and a run record by
- * record, so the receiver sees the same datagrams either way.
+ * record, so the receiver sees the same datagrams either way (those of a
+ * refused send may arrive after later records', as they go again).
  */
 #include <errno.h>
 #include <string.h>
@@ -199,7 +200,7 @@ static void dgram_next(struct req *r)
 /*
  * udpseg_start - send a record with a segment size. Its GSO sends all go
  * now, in order, so that its datagrams leave before those of records
- * queued after it (at most SEG_DATAGRAMS_MAX datagrams bound how many).
+ * queued after it (ZCS_SEGMENT_DATAGRAMS_MAX bounds how many).
  */
 void udpseg_start(struct req *r)
 {
