@@ -152,7 +152,11 @@ class _Alloc:
     def drop(self):
         """Release our view; return a weakref to the array if other views
         of it are still alive, else None."""
-        self.view.release()
+        try:
+            self.view.release()
+        except BufferError:
+            pass                # exported (ctypes, numpy...): it lives on
+        self.view = None
         ref = weakref.ref(self.arr)
         self.arr = None
         return ref if ref() is not None else None

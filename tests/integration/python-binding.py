@@ -7,6 +7,7 @@ client), ZCSENDCTL, ZCS_EXAMPLE (client/python/examples/zcsend-file.py),
 and ZCSEND_LIBRARY, PYTHONPATH for zcsend itself.
 """
 
+import ctypes
 import errno
 import gc
 import json
@@ -376,6 +377,20 @@ class TestErrors(Base):
         with self.assertRaises(OSError) as cm:
             self.c.send_segmented(flow, self.c.alloc(10), 0)
         self.assertEqual(cm.exception.errno, errno.EINVAL)
+
+    def test_free_under_a_live_view(self):
+        """Memory freed while a slice or an export of it lives is given
+        back only once they are gone: until then it is not reused."""
+        for keep in (lambda b: b[:10], lambda b: ctypes.c_char.from_buffer(b)):
+            buf = self.c.alloc(1000)
+            held = keep(buf)
+            self.c.free(buf)
+            with self.assertRaises(OSError) as cm:
+                self.c.alloc(self.c.pool_size)
+            self.assertEqual(cm.exception.errno, errno.ENOMEM)
+            del held
+            gc.collect()
+            self.c.free(self.c.alloc(self.c.pool_size))
 
     def test_closed(self):
         self.c.close()
