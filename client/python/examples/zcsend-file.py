@@ -130,7 +130,7 @@ def main():
         print("zcsend-file:", e, file=sys.stderr)
     if not a.quiet:
         print("sent %d bytes in %d datagrams of %d bytes (%d sends), "
-              "zerocopy %d of %d, %.2f s, %.1f MB/s"
+              "zerocopy %d of %d, %.3f s, %.1f MB/s"
               % (st.bytes, st.datagrams, chunk, st.sends, st.zc, st.sends,
                  secs, st.bytes / 1e6 / secs if secs > 0 else 0))
     return 1 if st.errors else 0
