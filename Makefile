@@ -17,6 +17,18 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 MANDIR ?= $(PREFIX)/share/man
+# zcsend.py goes where the system's python3 looks for modules of PREFIX:
+# Debian's own layout (/usr/lib/python3/dist-packages for /usr, else
+# PREFIX/lib/python3.X/dist-packages), or the upstream site-packages.
+# Asked only by `make install`.
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
+PYTHONDIR ?= $(or $(shell $(PYTHON) -c 'import sys, sysconfig; p = sys.argv[1]; \
+	print(p + ("/lib/python3/dist-packages" if p == "/usr" else \
+	"/lib/python%d.%d/dist-packages" % sys.version_info[:2]) \
+	if "deb_system" in sysconfig.get_scheme_names() else \
+	sysconfig.get_path("purelib", "posix_prefix", \
+	vars={"base": p, "platbase": p}))' '$(PREFIX)' 2>/dev/null),\
+	$(PREFIX)/lib/python3/dist-packages)
 
 PKGS := libevent_core liburing libsystemd inih
 PKG_CONFIG ?= pkg-config
@@ -315,6 +327,8 @@ install: all
 	install -m 0644 client/libzcsend.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 conf/zcsendd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 zcsendd/zcsendd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(PYTHONDIR)
+	install -m 0644 client/python/zcsend.py $(DESTDIR)$(PYTHONDIR)/
 
 # Debian 12 packages to build and test; sudo only when not root.
 DEBS := build-essential pkg-config liburing-dev libevent-dev libsystemd-dev \

@@ -3,8 +3,9 @@
 # `make install` as a packager and an admin use it: into a DESTDIR with
 # PREFIX=/usr, a program built with `pkg-config --cflags --libs libzcsend`
 # against that DESTDIR compiles, links and runs; a second install keeps
-# the admin's edited zcsendd.conf; files get their modes whatever the
-# umask; and a daemon built with another SYSCONFDIR reads its config there.
+# the admin's edited zcsendd.conf; zcsend.py lands on the system python's
+# path and imports; files get their modes whatever the umask; and a daemon
+# built with another SYSCONFDIR reads its config there.
 # Installs from the build under test ($BUILD); builds of its own go under $T.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -51,11 +52,33 @@ LD_LIBRARY_PATH=$D/usr/lib "$T/prog" >"$T/prog.out" 2>&1 ||
 	fail "program built against DESTDIR: $(cat "$T/prog.out")"
 cat "$T/prog.out"
 
+# --- zcsend.py lands where the system's python3 looks for /usr's modules,
+# and imports from there (PYTHONPATH at the DESTDIR copy) with its library.
+PY=$(find "$D" -name zcsend.py)
+[ "$(echo "$PY" | grep -c .)" = 1 ] || fail "zcsend.py installed as: '$PY'"
+PYTHON=$(command -v /usr/bin/python3 python3 | head -1)
+if [ -n "$PYTHON" ]; then
+	pydir=$(dirname "${PY#"$D"}")
+	if [ "$("$PYTHON" -c 'import sys; print(sys.prefix)')" = /usr ]; then
+		"$PYTHON" -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' \
+			"$pydir" || fail "zcsend.py in $pydir, not on $PYTHON's path"
+	fi
+	# An ASan build's library needs its runtimes loaded first.
+	asan=$(ldd "$BUILD/libzcsend.so.1" |
+		awk '/lib(asan|ubsan)/ { printf "%s ", $3 }')
+	out=$(PYTHONPATH=$(dirname "$PY") ZCSEND_LIBRARY=$D/usr/lib/libzcsend.so.1 \
+		LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0 "$PYTHON" -c \
+		'import zcsend; print(zcsend.__file__, "libzcsend", zcsend.version())' \
+		2>&1) || fail "import zcsend from $PY: $out"
+	[ "${out%% *}" = "$PY" ] || fail "imported another zcsend: $out"
+	echo "python: $out"
+fi
+
 # --- modes do not follow the installer's umask.
 mode() { stat -c %a "$1"; }
 for f in usr/lib/systemd/system/zcsendd.service \
 	 usr/lib/systemd/system/zcsendd.socket etc/zcsendd/zcsendd.conf \
-	 usr/lib/pkgconfig/libzcsend.pc; do
+	 usr/lib/pkgconfig/libzcsend.pc "${PY#"$D"/}"; do
 	[ "$(mode "$D/$f")" = 644 ] || fail "$f has mode $(mode "$D/$f") under umask 077"
 done
 

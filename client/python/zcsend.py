@@ -1,0 +1,493 @@
+# SPDX-License-Identifier: MIT
+"""Send network data through zcsendd from Python: libzcsend through ctypes.
+
+The daemon gives each client a shared buffer pool. Write a payload into a
+buffer from Client.alloc() (a writable memoryview), queue it with send(),
+and once its completion comes back from reap() the memory is yours again:
+the kernel has let go of it. Only then may it be rewritten or freed.
+
+    import zcsend
+    with zcsend.Client() as c:
+        flow = c.flow_open("udp://127.0.0.1:9000")
+        buf = c.alloc(1200)
+        buf[:] = payload                    # 1200 bytes
+        c.send(flow, buf, tag="first")
+        done, = c.reap()                    # waits; [Completion(tag, result, flags)]
+        c.free(buf)
+
+Errors raise OSError with errno set, so they arrive as the matching
+subclass (FileNotFoundError, ConnectionRefusedError, BlockingIOError for
+EAGAIN, ...). A completion whose result is a negative errno is data, not an
+exception: the caller decides what a failed send means.
+
+Memory safety: the memoryviews handed out point into the mapped pool.
+free() and close() release them, so a later use raises ValueError instead
+of touching memory that is reused or unmapped. Views derived from them
+(slices kept in variables, numpy arrays, ...) cannot be released from here:
+while any is alive the memory is not given back (free) or unmapped (close),
+which then happens when the last one goes, with a ResourceWarning.
+
+A Client is not thread-safe: use one per thread, or serialise all calls.
+The library is found through $ZCSEND_LIBRARY (a path), then
+ctypes.util.find_library("zcsend"), then "libzcsend.so.1".
+"""
+
+import bisect
+import collections
+import ctypes
+import ctypes.util
+import errno as _errno
+import os
+import time
+import warnings
+import weakref
+
+__all__ = ["Client", "Flow", "Completion", "version", "PROTO_UDP",
+           "PROTO_TCP", "COMP_F_ZC", "COMP_F_COPIED", "COMP_F_USAGE"]
+
+PROTO_UDP = 17          # ZCS_PROTO_UDP, equal to socket.IPPROTO_UDP
+PROTO_TCP = 6           # ZCS_PROTO_TCP, equal to socket.IPPROTO_TCP
+COMP_F_ZC = 0x01        # sent with a zerocopy send
+COMP_F_COPIED = 0x02    # ... but the kernel copied the data
+COMP_F_USAGE = 0x04     # ZC/COPIED are reported, not guessed
+
+_ERRBUF_SIZE = 112      # ZCS_ERRBUF_SIZE
+_REAP_SLICE_MS = 100    # a blocking reap returns this often to see signals
+
+
+class _Comp(ctypes.Structure):
+    _fields_ = [("tag", ctypes.c_uint64), ("result", ctypes.c_int32),
+                ("flags", ctypes.c_uint32)]
+
+
+class Completion(collections.namedtuple("Completion", "tag result flags")):
+    """One finished send: tag as given to send(), result (bytes sent, or a
+    negative errno), flags (COMP_F_*). Its buffer is the caller's again."""
+    __slots__ = ()
+
+    @property
+    def zerocopy(self):
+        """True when the kernel reported a zerocopy send it did not copy."""
+        want = COMP_F_ZC | COMP_F_USAGE
+        return self.flags & (want | COMP_F_COPIED) == want
+
+
+_lib = None
+
+
+def _load():
+    """Load libzcsend once and declare the calls used here."""
+    global _lib
+    if _lib is not None:
+        return _lib
+    name = (os.environ.get("ZCSEND_LIBRARY")
+            or ctypes.util.find_library("zcsend") or "libzcsend.so.1")
+    lib = ctypes.CDLL(name, use_errno=False)
+    P, I, U32, U64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32, ctypes.c_uint64
+    SZ = ctypes.c_size_t
+    protos = {
+        "zcs_connect_err": (I, [ctypes.c_char_p, SZ, ctypes.POINTER(P),
+                                ctypes.c_char_p, SZ]),
+        "zcs_close": (None, [P]),
+        "zcs_get_fd": (I, [P]),
+        "zcs_pool_base": (P, [P]),
+        "zcs_pool_size": (SZ, [P]),
+        "zcs_flow_open": (I, [P, ctypes.c_char_p, ctypes.POINTER(U32)]),
+        "zcs_flow_close": (I, [P, U32]),
+        "zcs_alloc": (I, [P, SZ, ctypes.POINTER(P)]),
+        "zcs_free": (I, [P, P]),
+        "zcs_send": (I, [P, U32, P, SZ, U64]),
+        "zcs_flush": (I, [P]),
+        "zcs_reap": (I, [P, ctypes.POINTER(_Comp), ctypes.c_uint, I]),
+        "zcs_inflight": (ctypes.c_uint, [P]),
+        "zcs_max_inflight": (ctypes.c_uint, [P]),
+        "zcs_version": (ctypes.c_char_p, []),
+        # Since ZCSEND_1.3: absent from an older library.
+        "zcs_send_segmented": (I, [P, U32, P, SZ, SZ, U64]),
+        "zcs_flow_max_segment": (I, [P, U32]),
+    }
+    for fn, (res, args) in protos.items():
+        try:
+            f = getattr(lib, fn)
+        except AttributeError:
+            continue
+        f.restype, f.argtypes = res, args
+    _lib = lib
+    return lib
+
+
+def _fn(name):
+    f = getattr(_load(), name, None)
+    if f is None:
+        raise NotImplementedError("%s needs a newer libzcsend" % name)
+    return f
+
+
+def _check(ret, what=None):
+    """Raise OSError for a negative errno return; pass others through."""
+    if ret < 0:
+        e = -ret
+        if what is None:
+            raise OSError(e, os.strerror(e))
+        raise OSError(e, os.strerror(e), what)
+    return ret
+
+
+def version():
+    """The library's version string, e.g. "0.1.0"."""
+    return _fn("zcs_version")().decode()
+
+
+class _Alloc:
+    """One allocation: the ctypes array over it, the view handed out, and
+    how many sends in flight name it."""
+    __slots__ = ("addr", "size", "arr", "view", "busy")
+
+    def __init__(self, addr, size):
+        self.addr, self.size, self.busy = addr, size, 0
+        self.arr = (ctypes.c_char * size).from_address(addr)
+        with memoryview(self.arr) as m:
+            self.view = m.cast("B")
+
+    def drop(self):
+        """Release our view; return a weakref to the array if other views
+        of it are still alive, else None."""
+        try:
+            self.view.release()
+        except BufferError:
+            pass                # exported (ctypes, numpy...): it lives on
+        self.view = None
+        ref = weakref.ref(self.arr)
+        self.arr = None
+        return ref if ref() is not None else None
+
+
+class Flow:
+    """An open flow to one destination, from Client.flow_open().
+
+    id: the flow id; proto: PROTO_UDP or PROTO_TCP; max_segment: the
+    largest datagram payload that needs no IP fragmentation (the path MTU
+    less headers, 0 on TCP), the largest segment for send_segmented().
+    """
+    __slots__ = ("_client", "id", "proto", "max_segment", "dest", "closed")
+
+    def __init__(self, client, fid, proto, max_segment, dest):
+        self._client, self.id, self.proto = client, fid, proto
+        self.max_segment, self.dest, self.closed = max_segment, dest, False
+
+    def close(self):
+        """Close the flow; sends already queued on it still finish."""
+        if not self.closed:
+            self.closed = True
+            c = self._client
+            if c._c:
+                _check(_fn("zcs_flow_close")(c._c, self.id))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "<zcsend.Flow %d %s%s>" % (self.id, self.dest,
+                                           " closed" if self.closed else "")
+
+
+def _deferred_close(handle):
+    _fn("zcs_close")(handle)
+
+
+def _deferred_free(client_ref, addr):
+    c = client_ref()
+    if c is not None and c._c:
+        _fn("zcs_free")(c._c, addr)
+
+
+class Client:
+    """A connection to zcsendd with its buffer pool (zcs_connect_err).
+
+    path: the control socket; None means $ZCSENDD_SOCKET, else the
+    default (/run/zcsendd/zcsendd.sock for root, $XDG_RUNTIME_DIR/
+    zcsendd.sock for others). pool_bytes: pool size wanted, 0 for the
+    library default (4 MiB); the daemon may grant less (see pool_size).
+
+    Raises OSError on failure; when the daemon refused the client, its
+    reason is in the message and in the exception's .reason attribute.
+    Use as a context manager, or call close().
+    """
+
+    def __init__(self, path=None, pool_bytes=0):
+        self._c = None
+        self._allocs = {}           # address -> _Alloc
+        self._starts = []           # sorted addresses of _allocs
+        self._tags = {}             # internal tag -> (tag, _Alloc)
+        self._lingering = []        # weakrefs: freed, but a view lives on
+        self._next_tag = 0
+        self._comps = (_Comp * 64)()
+        handle = ctypes.c_void_p()
+        reason = ctypes.create_string_buffer(_ERRBUF_SIZE)
+        bpath = os.fsencode(path) if path is not None else None
+        ret = _fn("zcs_connect_err")(bpath, pool_bytes, ctypes.byref(handle),
+                                     reason, _ERRBUF_SIZE)
+        if ret < 0:
+            e, why = -ret, reason.value.decode(errors="replace")
+            msg = os.strerror(e) + (" (zcsendd: %s)" % why if why else "")
+            exc = OSError(e, msg, path) if path is not None else OSError(e, msg)
+            exc.reason = why or None
+            raise exc
+        self._c = handle.value
+        self._base = _fn("zcs_pool_base")(self._c) or 0
+        self._size = _fn("zcs_pool_size")(self._c)
+
+    # -- lifetime --------------------------------------------------------
+
+    def close(self):
+        """Drop the connection and unmap the pool. Sends already flushed
+        are finished by the daemon; queued ones are discarded. Every view
+        from alloc() is released. If views derived from them are still
+        alive, the pool stays mapped (and the connection open) until the
+        last goes, with a ResourceWarning: memory is never unmapped under
+        a live view. Closing twice is harmless."""
+        if not self._c:
+            return
+        handle, self._c = self._c, None
+        alive = [r for r in (a.drop() for a in self._allocs.values()) if r]
+        alive += [r for r in self._lingering if r() is not None]
+        self._lingering.clear()
+        self._allocs.clear()
+        self._starts.clear()
+        self._tags.clear()
+        if not alive:
+            _fn("zcs_close")(handle)
+            return
+        warnings.warn("zcsend: %d view(s) of pool memory outlive close(); "
+                      "the pool stays mapped until they are gone" % len(alive),
+                      ResourceWarning, stacklevel=2)
+        # One finalizer closes once every remaining array has died.
+        holder = _Holder(handle, len(alive))
+        for r in alive:
+            arr = r()
+            if arr is None:
+                holder.done()
+            else:
+                weakref.finalize(arr, holder.done)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_c", None):
+            try:
+                self.close()
+            except Exception:       # interpreter shutdown: nothing to do
+                pass
+
+    def _live(self):
+        if not self._c:
+            raise ValueError("operation on a closed zcsend.Client")
+        return self._c
+
+    # -- flows -----------------------------------------------------------
+
+    def flow_open(self, dest):
+        """Open a flow: "udp://HOST:PORT" or "tcp://HOST:PORT" (HOST a
+        numeric IPv4 address, [IPv6], or localhost), or a destination name
+        from the daemon's config. Blocks until the daemon answers (a TCP
+        flow is connected by then). Returns a Flow."""
+        c = self._live()
+        fid = ctypes.c_uint32()
+        proto = _check(_fn("zcs_flow_open")(c, dest.encode(), ctypes.byref(fid)),
+                       dest)
+        try:
+            seg = max(_fn("zcs_flow_max_segment")(c, fid.value), 0)
+        except NotImplementedError:
+            seg = 0
+        return Flow(self, fid.value, proto, seg, dest)
+
+    # -- memory ----------------------------------------------------------
+
+    def alloc(self, n):
+        """Take n bytes of the pool; returns a writable memoryview (format
+        "B") over them. OSError ENOMEM when no free extent is large enough:
+        reap completions, free, and try again."""
+        c = self._live()
+        p = ctypes.c_void_p()
+        _check(_fn("zcs_alloc")(c, n, ctypes.byref(p)))
+        a = _Alloc(p.value, n)
+        self._allocs[a.addr] = a
+        bisect.insort(self._starts, a.addr)
+        return a.view
+
+    def free(self, buf):
+        """Give back an allocation: buf is the view from alloc(), or any
+        view starting where it starts. The view from alloc() is released.
+        Raises BufferError while a send naming the memory is in flight."""
+        self._live()
+        addr, _ = self._addr(buf)
+        a = self._allocs.get(addr)
+        if a is None:
+            raise ValueError("not the start of an allocation from alloc()")
+        if a.busy:
+            raise BufferError("%d send(s) naming this buffer are still in "
+                              "flight: reap their completions first" % a.busy)
+        del self._allocs[addr]
+        del self._starts[bisect.bisect_left(self._starts, addr)]
+        ref = a.drop()
+        if ref is None:
+            _check(_fn("zcs_free")(self._c, addr))
+            return
+        # A slice of it lives on: the memory is reused only once it is gone.
+        arr = ref()
+        if arr is None:
+            _check(_fn("zcs_free")(self._c, addr))
+        else:
+            weakref.finalize(arr, _deferred_free, weakref.ref(self), addr)
+            self._lingering = [r for r in self._lingering if r() is not None]
+            self._lingering.append(ref)
+
+    @staticmethod
+    def _addr(buf):
+        """(address, length) of a writable, contiguous buffer."""
+        try:
+            with memoryview(buf) as m:
+                n = m.nbytes
+                if n == 0:
+                    return None, 0
+                c = ctypes.c_char.from_buffer(m)
+                addr = ctypes.addressof(c)
+                del c
+                return addr, n
+        except (TypeError, BufferError) as e:
+            raise ValueError("buffer is not pool memory from alloc(): %s"
+                             % e) from None
+
+    def _owner(self, buf):
+        """The live allocation holding all of buf, and buf's range."""
+        addr, n = self._addr(buf)
+        if not n:
+            raise ValueError("empty buffer")
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0:
+            a = self._allocs[self._starts[i]]
+            if addr + n <= a.addr + a.size:
+                return a, addr, n
+        raise ValueError("buffer does not lie in a live allocation from "
+                         "this client's alloc()")
+
+    # -- sending ---------------------------------------------------------
+
+    def _queue(self, flow, buf, tag, segment):
+        c = self._live()
+        fid = flow.id if isinstance(flow, Flow) else int(flow)
+        a, addr, n = self._owner(buf)
+        t = self._next_tag
+        if segment is None:
+            ret = _fn("zcs_send")(c, fid, addr, n, t)
+        else:
+            ret = _fn("zcs_send_segmented")(c, fid, addr, n, segment, t)
+        _check(ret)
+        self._next_tag = (t + 1) & 0xFFFFFFFFFFFFFFFF
+        self._tags[t] = (tag, a)
+        a.busy += 1
+
+    def send(self, flow, buf, tag=None):
+        """Queue a send of buf (a view from alloc(), or a slice of one) on
+        flow (a Flow or its id). tag is any object; it comes back in the
+        Completion. Queued sends leave together on flush(), reap(), or when
+        a message is full. Raises ValueError for memory outside the pool,
+        BlockingIOError (EAGAIN) at the daemon's in-flight limit (reap
+        first), OSError EMSGSIZE over its length limit, BrokenPipeError
+        when the daemon is gone."""
+        self._queue(flow, buf, tag, None)
+
+    def send_segmented(self, flow, buf, segment, tag=None):
+        """Queue buf on a UDP flow as datagrams of segment bytes each (the
+        last shorter), sent with UDP segmentation offload. One completion
+        counts every byte, or carries the error: -EOPNOTSUPP on TCP,
+        -EMSGSIZE when segment is over flow.max_segment or the range makes
+        more than 4096 datagrams. Raises as send(), and OSError EINVAL for
+        segment 0 or over 65535. Needs libzcsend ZCSEND_1.3."""
+        self._queue(flow, buf, tag, segment)
+
+    def flush(self):
+        """Write all queued sends to the daemon."""
+        _check(_fn("zcs_flush")(self._live()))
+
+    def reap(self, max=64, timeout=None):
+        """Flush queued sends, then collect up to max completions, oldest
+        first, as a list of Completion. timeout None waits for at least one,
+        0 returns at once, a number waits up to that many seconds. Returns
+        [] at once when nothing is in flight. A blocking wait returns to
+        Python every 100 ms, so signals (Ctrl-C) are seen."""
+        c = self._live()
+        if max < 1:
+            raise ValueError("max must be at least 1")
+        if len(self._comps) < max:
+            self._comps = (_Comp * max)()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        reap = _fn("zcs_reap")
+        while True:
+            if deadline is None:
+                ms = _REAP_SLICE_MS
+            else:
+                left = deadline - time.monotonic()
+                ms = 0 if left <= 0 else min(int(left * 1000) + 1, _REAP_SLICE_MS)
+            n = _check(reap(c, self._comps, max, ms))
+            if n or ms == 0 or not _fn("zcs_inflight")(c):
+                break
+        return [self._done(self._comps[i]) for i in range(n)]
+
+    def _done(self, raw):
+        tag, a = self._tags.pop(raw.tag, (raw.tag, None))
+        if a is not None:
+            a.busy -= 1
+        return Completion(tag, raw.result, raw.flags)
+
+    # -- event loops and limits -------------------------------------------
+
+    def fileno(self):
+        """A descriptor to watch for readability (selectors, asyncio's
+        add_reader); when readable, call reap(timeout=0)."""
+        return _fn("zcs_get_fd")(self._live())
+
+    @property
+    def inflight(self):
+        """Sends queued or sent whose completion is not yet reaped."""
+        return _fn("zcs_inflight")(self._live())
+
+    @property
+    def max_inflight(self):
+        """The daemon's in-flight limit for this client."""
+        return _fn("zcs_max_inflight")(self._live())
+
+    @property
+    def pool_size(self):
+        """Bytes of pool the daemon granted."""
+        return self._size
+
+    @property
+    def closed(self):
+        return not self._c
+
+    def __repr__(self):
+        if not self._c:
+            return "<zcsend.Client closed>"
+        return "<zcsend.Client pool=%d inflight=%d>" % (self._size,
+                                                        self.inflight)
+
+
+class _Holder:
+    """Closes a handle once its last outliving view has died."""
+
+    def __init__(self, handle, count):
+        self.handle, self.count = handle, count
+
+    def done(self):
+        self.count -= 1
+        if self.count == 0 and self.handle:
+            handle, self.handle = self.handle, None
+            _deferred_close(handle)
