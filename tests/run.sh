@@ -71,7 +71,7 @@ uses_lib() {
 	local src=$TESTS_DIR/integration/$1
 	case $1 in
 	test-*) [ -f "$src.c" ] && grep -q 'zcs_connect' "$src.c" ;;
-	*) grep -Eq '"\$ZCSENDCTL".* send |zcsend-(soak|bench)' "$src.sh" ;;
+	*) grep -Eq '"\$ZCSENDCTL".* send |zcsend-(soak|bench)|python-binding\.py' "$src.sh" ;;
 	esac
 }
 

@@ -30,6 +30,7 @@ start_daemon
 # A second daemon that takes one client, for a refusal with a reason.
 printf '[daemon]\nmax_clients = 1\n' >"$T/one.conf"
 "$ZCSENDD" -s "$T/one.sock" -c "$T/one.conf" >"$T/one.log" 2>&1 &
+on_exit "kill $! 2>/dev/null"
 for _ in $(seq 100); do
 	sock_ready "$T/one.sock" && break
 	sleep 0.1
