@@ -31,6 +31,8 @@ PYTHONDIR ?= $(or $(shell $(PYTHON) -c 'import sys, sysconfig; p = sys.argv[1]; 
 	$(PREFIX)/lib/python3/dist-packages)
 
 PKGS := libevent_core liburing libsystemd inih
+# zcsendctl metrics --listen serves HTTP with evhttp; only zcsendctl links it.
+CTL_PKGS := libevent_core libevent_extra
 PKG_CONFIG ?= pkg-config
 
 CC ?= cc
@@ -53,6 +55,7 @@ endif
 # Each is asked once, when first used: `make deps` installs them first.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS)))$(PKG_CFLAGS)
 PKG_LIBS = $(eval PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)))$(PKG_LIBS)
+CTL_LIBS = $(eval CTL_LIBS := $(shell $(PKG_CONFIG) --libs $(CTL_PKGS)))$(CTL_LIBS)
 override CPPFLAGS += -D_GNU_SOURCE $(FORTIFY) \
 	-DZCSD_VERSION='"$(VERSION)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
 	-Iproto -Iconf -Iclient/include $(PKG_CFLAGS)
@@ -71,7 +74,7 @@ endif
 # check once, before anything is built, and say what to run.
 NODEPS_GOALS := deps deps-ci clean
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
-PKGS_MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell \
+PKGS_MISSING := $(strip $(foreach p,$(sort $(PKGS) $(CTL_PKGS)),$(if $(shell \
 	$(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),,$(p))))
 ifneq ($(PKGS_MISSING),)
 $(error pkg-config does not find $(PKGS_MISSING): run `make deps` (as root, \
@@ -88,7 +91,8 @@ PROTO_SRCS := proto/zcs_proto.c
 CONF_SRCS := $(wildcard conf/*.c)
 DAEMON_SRCS := $(wildcard zcsendd/*.c) $(CONF_SRCS) $(PROTO_SRCS)
 LIB_SRCS := $(wildcard client/libzcsend*.c) $(PROTO_SRCS)
-CTL_SRCS := client/zcsendctl.c $(wildcard client/cmd_*.c)
+CTL_SRCS := client/zcsendctl.c $(wildcard client/cmd_*.c) client/ctl_status.c \
+	client/metrics.c client/metrics_http.c
 TEST_HELPER_SRCS := $(wildcard tests/helpers.c)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 ITEST_SRCS := $(wildcard tests/integration/test-*.c)
@@ -151,7 +155,7 @@ $(LIB_A): $(call pic,$(LIB_SRCS))
 # archive (which carries proto/) rather than the shared library.
 $(ZCSENDCTL): $(call obj,$(CTL_SRCS)) $(LIB_A)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) $(LDFLAGS_HARD) -pie -o $@ $^
+	$(Q)$(CC) $(LDFLAGS) $(LDFLAGS_HARD) -pie -o $@ $^ $(CTL_LIBS)
 
 $(EXAMPLE): $(call obj,client/example.c) $(LIB_SO)
 	$(call msg,LD,$@)
@@ -165,6 +169,10 @@ $(BUILD)/tests/test-config: $(call obj,tests/unit/test-config.c $(CONF_SRCS))
 $(BUILD)/tests/test-ring: $(call obj,tests/unit/test-ring.c \
 	client/libzcsend_ring.c $(PROTO_SRCS))
 $(call obj,tests/unit/test-ring.c): override CPPFLAGS += -Iclient
+# The exposition writer on hostile status (ctl_status.o needs the archive).
+$(BUILD)/tests/test-metrics: $(call obj,tests/unit/test-metrics.c \
+	client/metrics.c client/ctl_status.c) $(LIB_A)
+$(call obj,tests/unit/test-metrics.c): override CPPFLAGS += -Iclient
 $(BUILD)/tests/test-%: $(call obj,tests/unit/test-%.c)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
@@ -319,6 +327,10 @@ install: all
 		> $(DESTDIR)$(UNITDIR)/zcsendd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/zcsendd.service
 	install -m 0644 systemd/zcsendd.socket $(DESTDIR)$(UNITDIR)/
+	sed -e 's|/usr/bin/zcsendctl|$(BINDIR)/zcsendctl|' \
+		systemd/zcsendd-exporter.service \
+		> $(DESTDIR)$(UNITDIR)/zcsendd-exporter.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/zcsendd-exporter.service
 	install -m 0644 systemd/zcsendd.sysusers \
 		$(DESTDIR)$(SYSUSERSDIR)/zcsendd.conf
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
@@ -331,17 +343,30 @@ install: all
 	install -m 0644 client/python/zcsend.py $(DESTDIR)$(PYTHONDIR)/
 
 # Debian 12 packages to build and test; sudo only when not root.
+# prometheus brings promtool, which checks `zcsendctl metrics` (tests skip
+# that check without it); its own service is not wanted, see deps.
 DEBS := build-essential pkg-config liburing-dev libevent-dev libsystemd-dev \
-	libinih-dev iproute2 python3 systemd man-db
+	libinih-dev iproute2 python3 systemd man-db prometheus
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # What CI adds: clang's libFuzzer for `make fuzz`.
 DEBS_CI := clang libclang-rt-14-dev
 
+# promtool comes with the Prometheus server, whose package enables and
+# starts it: one that was not installed before is stopped and disabled.
 deps:
 	$(SUDO) apt-get update -qq
+	@had=$$(dpkg-query -W -f='$${Status}' prometheus 2>/dev/null); \
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends $(DEBS)
+		--no-install-recommends $(DEBS) || exit 1; \
+	case $$had in *" installed") ;; *) \
+		if [ -d /run/systemd/system ]; then \
+			$(SUDO) systemctl disable --now -q prometheus.service; \
+		else \
+			$(SUDO) invoke-rc.d prometheus stop >/dev/null 2>&1; \
+			$(SUDO) update-rc.d prometheus disable >/dev/null 2>&1 || :; \
+		fi ;; \
+	esac
 
 deps-ci: deps
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \

@@ -12,140 +12,10 @@
 #include <unistd.h>
 
 #include "libzcsend_int.h"
+#include "ctl_status.h"
 #include "zcsendctl.h"
 
-#define ENTRIES_MAX	65536u	/* per table: bounds what a daemon can make us hold */
 #define U(x)		((unsigned long long)(x))
-
-struct status {
-	struct zcs_status_daemon d;
-	struct zcs_status_client *clients;
-	struct zcs_status_dest *dests;
-	size_t nclients, ndests;
-};
-
-/* Room for one more entry in @arr, doubling as it fills. */
-static int grow(void **arr, size_t n, size_t size)
-{
-	void *p;
-
-	if (n >= ENTRIES_MAX)
-		return -E2BIG;
-	if (n & (n - 1))
-		return 0;	/* not a power of two: room is left */
-	p = realloc(*arr, (n ? n * 2 : 1) * size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	return 0;
-}
-
-/* One reply message; 1 at STATUS_END, 0 for more, -errno. */
-static int status_take(struct zcs_client *c, struct status *st, int type,
-		       int *have_daemon)
-{
-	const void *p = zcsi_payload(c);
-	struct zcs_error e;
-	int err = 0;
-
-	if (type != ZCS_MSG_STATUS_DAEMON && type != ZCS_MSG_ERROR &&
-	    !*have_daemon)
-		return -EPROTO;	/* the daemon record comes first */
-	switch (type) {
-	case ZCS_MSG_STATUS_DAEMON:
-		memcpy(&st->d, p, sizeof(st->d));
-		*have_daemon = 1;
-		return 0;
-	case ZCS_MSG_STATUS_CLIENT:
-		err = grow((void **)&st->clients, st->nclients, sizeof(*st->clients));
-		if (!err)
-			memcpy(&st->clients[st->nclients++], p, sizeof(*st->clients));
-		return err;
-	case ZCS_MSG_STATUS_DEST:
-		err = grow((void **)&st->dests, st->ndests, sizeof(*st->dests));
-		if (!err)
-			memcpy(&st->dests[st->ndests++], p, sizeof(*st->dests));
-		return err;
-	case ZCS_MSG_STATUS_END:
-		return 1;
-	case ZCS_MSG_ERROR:
-		memcpy(&e, p, sizeof(e));
-		return zcsi_remote_errno(e.err);
-	}
-	return -EPROTO;
-}
-
-static int status_fetch(struct zcs_client *c, struct status *st)
-{
-	struct zcs_hdr hdr;
-	uint64_t cookie;
-	int err, have_daemon = 0;
-
-	err = zcsi_request(c, ZCS_MSG_STATUS, NULL, 0, &cookie);
-	while (!err) {
-		err = zcsi_wait_reply(c, cookie, &hdr);
-		if (err >= 0)
-			err = status_take(c, st, err, &have_daemon);
-	}
-	return err < 0 ? err : 0;
-}
-
-static const char *proto_name(uint16_t proto)
-{
-	return proto == ZCS_PROTO_UDP ? "udp" :
-	       proto == ZCS_PROTO_TCP ? "tcp" : "unknown";
-}
-
-static const char *flush_name(uint8_t flush)
-{
-	return flush == ZCS_FLUSH_IMMEDIATE ? "immediate" :
-	       flush == ZCS_FLUSH_BATCH ? "batch" : "unknown";
-}
-
-static const char *zc_name(uint8_t zc)
-{
-	return zc == ZCS_ZC_OFF ? "off" : zc == ZCS_ZC_ON ? "on" :
-	       zc == ZCS_ZC_AUTO ? "auto" : "unknown";
-}
-
-static const struct {
-	uint32_t bit;
-	const char *name;
-} features[] = {
-	{ ZCS_FEAT_SEND_ZC, "send_zc" },
-	{ ZCS_FEAT_SENDMSG_ZC, "sendmsg_zc" },
-	{ ZCS_FEAT_REPORT_USAGE, "report_usage" },
-	{ ZCS_FEAT_DEFER_TASKRUN, "defer_taskrun" },
-	{ ZCS_FEAT_SINGLE_ISSUER, "single_issuer" },
-	{ ZCS_FEAT_UDP_GSO, "udp_gso" },
-	{ ZCS_FEAT_SENDMSG_ZC_FIXED, "sendmsg_zc_fixed" },
-};
-
-#define NFEATURES (sizeof(features) / sizeof(features[0]))
-
-/* Length of a valid UTF-8 sequence at @s, 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *s)
-{
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)	/* stops at the NUL: 0 is no continuation */
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;	/* overlong, surrogate, or past U+10FFFF */
-	return n;
-}
 
 /* A JSON string: quotes, backslashes and controls escaped, and bytes that
  * are not UTF-8 replaced, so the output always parses. */
@@ -156,7 +26,7 @@ static void json_str(const char *str)
 
 	putchar('"');
 	while (*s) {
-		n = utf8_seq(s);
+		n = ctl_utf8_seq(s);
 		if (n == 0)
 			fputs("\\ufffd", stdout);
 		else if (n > 1)
@@ -183,9 +53,9 @@ static void json_daemon(const struct zcs_status_daemon *d)
 	       "  \"gso_max_segments\": %u,\n  \"features\": {",
 	       U(d->uptime_ms / 1000), U(d->uptime_ms % 1000), d->pid,
 	       d->ring_entries, d->poll_usec, d->gso_max_segments);
-	for (i = 0; i < NFEATURES; i++)
-		printf("%s\"%s\": %s", i ? ", " : "", features[i].name,
-		       d->features & features[i].bit ? "true" : "false");
+	for (i = 0; i < ctl_nfeatures; i++)
+		printf("%s\"%s\": %s", i ? ", " : "", ctl_features[i].name,
+		       d->features & ctl_features[i].bit ? "true" : "false");
 	printf("},\n");
 }
 
@@ -215,7 +85,7 @@ static const char *transport_name(const struct zcs_status_client *c)
 	return c->flags & ZCS_CLIENT_F_RINGS ? "ring" : "socket";
 }
 
-static void json_clients(const struct status *st)
+static void json_clients(const struct ctl_status *st)
 {
 	const struct zcs_status_client *c;
 	size_t i;
@@ -247,15 +117,15 @@ static void json_dest(const struct zcs_status_dest *d)
 	       "\"flush\": \"%s\", \"batch_max\": %u, \"batch_usec\": %u, "
 	       "\"zerocopy\": \"%s\", \"zerocopy_active\": %s, "
 	       "\"zerocopy_reason\": ",
-	       proto_name(d->proto),
+	       ctl_proto_name(d->proto),
 	       d->flags & ZCS_DEST_F_NAMED ? "true" : "false",
 	       d->flags & ZCS_DEST_F_REMOVED ? "true" : "false",
-	       flush_name(d->flush), d->batch_max, d->batch_usec,
-	       zc_name(d->zerocopy), d->zc_active ? "true" : "false");
+	       ctl_flush_name(d->flush), d->batch_max, d->batch_usec,
+	       ctl_zc_name(d->zerocopy), d->zc_active ? "true" : "false");
 	json_str(d->zc_reason);
 	printf(", \"zerocopy_min_bytes\": %u, \"udp_segment\": \"%s\", "
 	       "\"gso_active\": %s, \"gso_reason\": ",
-	       d->zerocopy_min_bytes, zc_name(d->udp_segment),
+	       d->zerocopy_min_bytes, ctl_zc_name(d->udp_segment),
 	       d->gso_active ? "true" : "false");
 	json_str(d->gso_reason);
 	printf(", \"max_segment\": %u, \"flows\": %u, ", d->max_segment,
@@ -273,7 +143,7 @@ static void json_totals(const struct zcs_status_daemon *d)
 	printf("\n}\n");
 }
 
-static void print_json(const struct status *st)
+static void print_json(const struct ctl_status *st)
 {
 	size_t i;
 
@@ -342,9 +212,9 @@ static void text_daemon(const struct zcs_status_daemon *d)
 	       tty_str(d->version, b1, sizeof(b1)), d->pid, U(s / 86400),
 	       U(s / 3600 % 24), U(s / 60 % 60), U(s % 60), d->ring_entries,
 	       usecs(d->poll_usec, b2, sizeof(b2)));
-	for (i = 0; i < NFEATURES; i++)
-		printf(" %c%s", d->features & features[i].bit ? '+' : '-',
-		       features[i].name);
+	for (i = 0; i < ctl_nfeatures; i++)
+		printf(" %c%s", d->features & ctl_features[i].bit ? '+' : '-',
+		       ctl_features[i].name);
 	printf("\ntotals: %u clients, %u destinations, %u flows, %u in flight, "
 	       "pools %s, %llu sends, %s bytes, %llu errors, %llu zc, "
 	       "%llu copied\n", d->clients, d->dests, d->flows, d->inflight,
@@ -364,7 +234,7 @@ static int col_width(const char *s, int w)
 }
 
 /* Why zerocopy is off where policy would have it: one line each. */
-static void text_reasons(const struct status *st)
+static void text_reasons(const struct ctl_status *st)
 {
 	const struct zcs_status_dest *d;
 	char name[64], why[64];
@@ -389,12 +259,12 @@ static const char *seg_col(const struct zcs_status_dest *d, char *buf,
 {
 	if (d->proto != ZCS_PROTO_UDP)
 		return "-";
-	snprintf(buf, size, "%s:%s", zc_name(d->udp_segment),
+	snprintf(buf, size, "%s:%s", ctl_zc_name(d->udp_segment),
 		 d->gso_active ? "gso" : "dgram");
 	return buf;
 }
 
-static void text_dests(const struct status *st)
+static void text_dests(const struct ctl_status *st)
 {
 	const struct zcs_status_dest *d;
 	char name[64], addr[64], flush[32], zc[16], seg[16], b1[16], b2[16];
@@ -417,15 +287,15 @@ static void text_dests(const struct status *st)
 				 d->batch_max, usecs(d->batch_usec, b1,
 						     sizeof(b1)));
 		else
-			snprintf(flush, sizeof(flush), "%s", flush_name(d->flush));
-		snprintf(zc, sizeof(zc), "%s%s", zc_name(d->zerocopy),
+			snprintf(flush, sizeof(flush), "%s", ctl_flush_name(d->flush));
+		snprintf(zc, sizeof(zc), "%s%s", ctl_zc_name(d->zerocopy),
 			 d->zerocopy != ZCS_ZC_AUTO ? ""
 			 : d->zc_active ? ":zc" : ":copy");
 		printf("%-*s  %-*s  %-5s  %-16s  %-9s  %6s  %-10s  %5u  %10llu  "
 		       "%8s  %7llu  %10llu  %7llu  %10llu  %8llu%s\n",
 		       wn, tty_str(d->name, name, sizeof(name)),
 		       wa, tty_str(d->address, addr, sizeof(addr)),
-		       proto_name(d->proto), flush, zc,
+		       ctl_proto_name(d->proto), flush, zc,
 		       human(d->zerocopy_min_bytes, b1, sizeof(b1)),
 		       seg_col(d, seg, sizeof(seg)), d->flows,
 		       U(d->st.sends), human(d->st.bytes, b2, sizeof(b2)),
@@ -436,7 +306,7 @@ static void text_dests(const struct status *st)
 	text_reasons(st);
 }
 
-static void text_clients(const struct status *st)
+static void text_clients(const struct ctl_status *st)
 {
 	const struct zcs_status_client *c;
 	char name[ZCS_NAME_MAX], b1[16], b2[16], ring[16];
@@ -468,13 +338,13 @@ static void text_clients(const struct status *st)
 static int status_once(const char *sock, int json, int clear)
 {
 	struct zcs_client *c;
-	struct status st;
+	struct ctl_status st;
 	int err;
 
 	if (ctl_open(sock, &c))
 		return CTL_FAIL;	/* said why */
 	memset(&st, 0, sizeof(st));
-	err = status_fetch(c, &st);
+	err = ctl_status_fetch(c, &st, -1);
 	zcs_close(c);
 	if (err) {
 		char path[ZCSI_PATH_MAX], what[ZCSI_PATH_MAX + 16];
@@ -492,8 +362,7 @@ static int status_once(const char *sock, int json, int clear)
 		text_clients(&st);
 	}
 	fflush(stdout);
-	free(st.clients);
-	free(st.dests);
+	ctl_status_free(&st);
 	return err ? CTL_FAIL : CTL_OK;
 }
 

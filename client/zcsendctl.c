@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zcsendctl: the command-line front end of zcsendd. A table of subcommands
- * (send, status, reload, policy, help), global options (-s PATH, --help, --version) and the
+ * (send, status, metrics, reload, policy, help), global options (-s PATH, --help, --version) and the
  * small parsing and error helpers the subcommands share.
  */
 #include <errno.h>
@@ -27,6 +27,9 @@ static const struct {
 	  "send a file or stdin to DEST through the daemon" },
 	{ "status", cmd_status, "[--json] [--watch]",
 	  "show the daemon's state (--watch: every second)" },
+	{ "metrics", cmd_metrics, "[--listen ADDR:PORT]",
+	  "print the daemon's counters for Prometheus, or serve them\n"
+	  "          at http://ADDR:PORT/metrics" },
 	{ "reload", cmd_reload, "", "re-read the daemon's config file" },
 	{ "policy", cmd_policy, "DEST key=value ...",
 	  "change a destination's policy now (flush, batch_max, batch_usec,\n"

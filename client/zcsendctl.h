@@ -20,6 +20,7 @@
  */
 int cmd_send(int argc, char **argv, const char *sock);
 int cmd_status(int argc, char **argv, const char *sock);
+int cmd_metrics(int argc, char **argv, const char *sock);
 int cmd_reload(int argc, char **argv, const char *sock);
 int cmd_policy(int argc, char **argv, const char *sock);
 

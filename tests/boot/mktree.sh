@@ -8,9 +8,10 @@
 set -eu
 DIR=$1
 MIRROR=${2:-http://deb.debian.org/debian}
-PKGS=systemd,dbus,liburing2,libevent-core-2.1-7,libsystemd0,libinih1,procps
+PKGS=systemd,dbus,liburing2,libevent-core-2.1-7,libevent-extra-2.1-7,libsystemd0,libinih1,procps
 
-if [ -f "$DIR/.zcs-tree-ok" ]; then
+# The stamp names the packages: a tree made with another list is remade.
+if [ -f "$DIR/.zcs-tree-ok" ] && [ "$(cat "$DIR/.zcs-tree-ok")" = "$PKGS" ]; then
 	exit 0
 fi
 command -v debootstrap >/dev/null || {
@@ -28,4 +29,4 @@ debootstrap --variant=minbase --include="$PKGS" bookworm "$DIR" "$MIRROR" \
 # A root without a password; nspawn checks for os-release and init.
 chroot "$DIR" passwd -d root >/dev/null
 echo zcs-boot >"$DIR/etc/hostname"
-touch "$DIR/.zcs-tree-ok"
+echo "$PKGS" >"$DIR/.zcs-tree-ok"

@@ -5,7 +5,8 @@
 # sysusers, a member of zcsend allowed by allowed_groups, the socket
 # enabled; then sends as root and as that member, status, a good and a bad
 # reload, a stop during a transfer, socket activation, SIGKILL and the
-# restart, the unit's rlimits and system-call filter, and the journal.
+# restart, the unit's rlimits and system-call filter, and the journal;
+# last, the metrics exporter unit.
 # Every step prints PASS or FAIL; the last line is "N passed, N failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -293,6 +294,62 @@ step_security() {
 		fail "systemd-analyze security" "$(echo "$out" | tail -2)"
 }
 
+# http_get PATH: GET http://127.0.0.1:9568PATH with bash's /dev/tcp (the
+# tree has neither curl nor python); the whole response on stdout.
+http_get() {
+	timeout 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9568 &&
+		printf "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n" "$1" >&3 &&
+		cat <&3' http_get "$1"
+}
+
+# The exporter as an admin turns it on: off by default, then enabled;
+# /metrics from the running daemon, as a dynamic user; 503 while the
+# socket and service are stopped, and back (by socket activation) after.
+step_exporter() {
+	local out pid score
+	out=$(systemctl is-enabled zcsendd-exporter 2>&1)
+	[ "$out" = disabled ] && ! systemctl is-active -q zcsendd-exporter &&
+		pass "exporter installed, off by default" ||
+		fail "exporter installed, off by default" "is-enabled: $out"
+	check "systemctl enable --now zcsendd-exporter" timeout 60 \
+		systemctl enable --now zcsendd-exporter
+	send_as "send before the scrape" alice	# counters restarted with zcsendd
+	wait_for 10 sh -c "systemctl is-active -q zcsendd-exporter" || true
+	wait_for 10 http_get /metrics
+	out=$(http_get /metrics 2>&1)
+	echo "$out" | head -1 | grep -q ' 200 ' &&
+		echo "$out" | grep -q '^zcsendd_build_info{version="' &&
+		echo "$out" | grep -q '^zcsendd_sent_bytes_total [1-9]' &&
+		echo "$out" | grep -q '^zcsendd_feature{name="send_zc"} [01]$' &&
+		pass "GET /metrics: $(echo "$out" | grep -c '^zcsendd_') samples" ||
+		fail "GET /metrics" "$(echo "$out" | head -3 | tr '\r\n' '  ')"
+	echo "$out" | grep '^zcsendd_sent_bytes_total' | sed 's/^/     /'
+	pid=$(systemctl show -P MainPID zcsendd-exporter)
+	out=$(stat -c %u "/proc/$pid" 2>&1)
+	[ -n "$out" ] && [ "$out" != 0 ] && pass "exporter runs as uid $out, not root" ||
+		fail "exporter runs unprivileged" "pid $pid uid $out"
+	out=$(http_get /nothing 2>&1)
+	echo "$out" | head -1 | grep -q ' 404 ' && pass "GET /nothing: 404" ||
+		fail "GET /nothing: 404" "$(echo "$out" | head -1)"
+	systemctl stop zcsendd.socket zcsendd
+	out=$(http_get /metrics 2>&1)
+	echo "$out" | head -1 | grep -q ' 503 ' && echo "$out" | grep -q 'cannot connect' &&
+		pass "daemon stopped: 503 ($(echo "$out" | tail -1))" ||
+		fail "daemon stopped: 503" "$(echo "$out" | tr '\r\n' '  ' | tail -c 300)"
+	systemctl start zcsendd.socket
+	out=$(http_get /metrics 2>&1)
+	echo "$out" | head -1 | grep -q ' 200 ' && systemctl is-active -q zcsendd &&
+		pass "socket back: 200, and the scrape started zcsendd" ||
+		fail "socket back: 200" "$(echo "$out" | head -1) $(systemctl is-active zcsendd)"
+	out=$(systemd-analyze security --no-pager zcsendd-exporter.service 2>&1)
+	score=$(echo "$out" | sed -n 's/.*Overall exposure level for zcsendd-exporter.service: \([0-9.]*\).*/\1/p')
+	[ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }' &&
+		pass "systemd-analyze security zcsendd-exporter: exposure $score" ||
+		fail "systemd-analyze security zcsendd-exporter" "$(echo "$out" | grep -v '^✓' | tail -12 | tr '\n' ';')"
+	check "systemctl disable --now zcsendd-exporter" timeout 60 \
+		systemctl disable --now zcsendd-exporter
+}
+
 setup
 step_start
 step_sends
@@ -303,5 +360,6 @@ step_kill
 step_limits
 step_journal
 step_security
+step_exporter
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zcsendctl: fetch the daemon's state with one STATUS request over a
+ * control-only connection, for `status` and `metrics`, and the names both
+ * give the protocol's enums and feature bits. Everything in a reply comes
+ * from another process: tables are bounded, strings checked where printed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libzcsend_int.h"
+#include "ctl_status.h"
+
+#define ENTRIES_MAX	65536u	/* per table: bounds what a daemon can make us hold */
+
+const struct ctl_feature ctl_features[] = {
+	{ ZCS_FEAT_SEND_ZC, "send_zc" },
+	{ ZCS_FEAT_SENDMSG_ZC, "sendmsg_zc" },
+	{ ZCS_FEAT_REPORT_USAGE, "report_usage" },
+	{ ZCS_FEAT_DEFER_TASKRUN, "defer_taskrun" },
+	{ ZCS_FEAT_SINGLE_ISSUER, "single_issuer" },
+	{ ZCS_FEAT_UDP_GSO, "udp_gso" },
+	{ ZCS_FEAT_SENDMSG_ZC_FIXED, "sendmsg_zc_fixed" },
+};
+
+const size_t ctl_nfeatures = sizeof(ctl_features) / sizeof(ctl_features[0]);
+
+/* Room for one more entry in @arr, doubling as it fills. */
+static int grow(void **arr, size_t n, size_t size)
+{
+	void *p;
+
+	if (n >= ENTRIES_MAX)
+		return -E2BIG;
+	if (n & (n - 1))
+		return 0;	/* not a power of two: room is left */
+	p = realloc(*arr, (n ? n * 2 : 1) * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	return 0;
+}
+
+/* One reply message; 1 at STATUS_END, 0 for more, -errno. */
+static int status_take(struct zcs_client *c, struct ctl_status *st, int type,
+		       int *have_daemon)
+{
+	const void *p = zcsi_payload(c);
+	struct zcs_error e;
+	int err = 0;
+
+	if (type != ZCS_MSG_STATUS_DAEMON && type != ZCS_MSG_ERROR &&
+	    !*have_daemon)
+		return -EPROTO;	/* the daemon record comes first */
+	switch (type) {
+	case ZCS_MSG_STATUS_DAEMON:
+		memcpy(&st->d, p, sizeof(st->d));
+		*have_daemon = 1;
+		return 0;
+	case ZCS_MSG_STATUS_CLIENT:
+		err = grow((void **)&st->clients, st->nclients, sizeof(*st->clients));
+		if (!err)
+			memcpy(&st->clients[st->nclients++], p, sizeof(*st->clients));
+		return err;
+	case ZCS_MSG_STATUS_DEST:
+		err = grow((void **)&st->dests, st->ndests, sizeof(*st->dests));
+		if (!err)
+			memcpy(&st->dests[st->ndests++], p, sizeof(*st->dests));
+		return err;
+	case ZCS_MSG_STATUS_END:
+		return 1;
+	case ZCS_MSG_ERROR:
+		memcpy(&e, p, sizeof(e));
+		return zcsi_remote_errno(e.err);
+	}
+	return -EPROTO;
+}
+
+/*
+ * zcsi_wait_reply() with a deadline: an exporter must not hang on a
+ * daemon that stopped answering. Returns the reply's type or -errno.
+ */
+static int wait_reply(struct zcs_client *c, uint64_t cookie,
+		      struct zcs_hdr *hdr, int64_t deadline)
+{
+	int n;
+
+	for (;;) {
+		n = zcsi_recv(c, hdr);
+		if (n < 0)
+			return n;
+		if (n == 0) {
+			if (zcsi_remaining(deadline) == 0)
+				return -ETIMEDOUT;
+			n = zcsi_wait_io(c, zcsi_remaining(deadline));
+			if (n < 0)
+				return n;
+			continue;
+		}
+		if (hdr->type == ZCS_MSG_COMPLETE)
+			continue;
+		if (hdr->cookie != cookie)
+			return zcsi_unexpected(c, hdr);
+		return hdr->type;
+	}
+}
+
+/*
+ * ctl_status_fetch - one STATUS request on @c, the whole reply into @st
+ * (overwritten; free it with ctl_status_free()), within @timeout_ms
+ * (negative: no limit). Returns 0, or -errno with @st empty; after an
+ * error the connection may hold half a reply: close it.
+ */
+int ctl_status_fetch(struct zcs_client *c, struct ctl_status *st,
+		     int timeout_ms)
+{
+	int64_t deadline = zcsi_deadline(timeout_ms);
+	struct zcs_hdr hdr;
+	uint64_t cookie;
+	int err, have_daemon = 0;
+
+	memset(st, 0, sizeof(*st));
+	err = zcsi_request(c, ZCS_MSG_STATUS, NULL, 0, &cookie);
+	while (!err) {
+		err = wait_reply(c, cookie, &hdr, deadline);
+		if (err >= 0)
+			err = status_take(c, st, err, &have_daemon);
+	}
+	if (err < 0) {
+		ctl_status_free(st);
+		return err;
+	}
+	return 0;
+}
+
+/* ctl_status_free - what ctl_status_fetch() allocated; @st is left empty. */
+void ctl_status_free(struct ctl_status *st)
+{
+	free(st->clients);
+	free(st->dests);
+	memset(st, 0, sizeof(*st));
+}
+
+const char *ctl_proto_name(uint16_t proto)
+{
+	return proto == ZCS_PROTO_UDP ? "udp" :
+	       proto == ZCS_PROTO_TCP ? "tcp" : "unknown";
+}
+
+const char *ctl_flush_name(uint8_t flush)
+{
+	return flush == ZCS_FLUSH_IMMEDIATE ? "immediate" :
+	       flush == ZCS_FLUSH_BATCH ? "batch" : "unknown";
+}
+
+/* zerocopy and udp_segment share their values (ZCS_ZC_*, ZCS_SEG_*). */
+const char *ctl_zc_name(uint8_t zc)
+{
+	return zc == ZCS_ZC_OFF ? "off" : zc == ZCS_ZC_ON ? "on" :
+	       zc == ZCS_ZC_AUTO ? "auto" : "unknown";
+}
+
+/*
+ * ctl_utf8_seq - length of the valid UTF-8 sequence at @s (NUL-terminated),
+ * 0 if it is not one: overlong forms, surrogates and code points past
+ * U+10FFFF are not.
+ */
+size_t ctl_utf8_seq(const unsigned char *s)
+{
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)	/* stops at the NUL: 0 is no continuation */
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;	/* overlong, surrogate, or past U+10FFFF */
+	return n;
+}

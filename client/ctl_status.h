@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zcsendctl: the daemon's state as one STATUS request returns it, shared by
+ * `status` (a table or JSON) and `metrics` (the Prometheus text format,
+ * printed or served), with the names both print for the enums.
+ */
+#ifndef CTL_STATUS_H
+#define CTL_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zcs_proto.h"
+
+struct zcs_client;
+
+/* One STATUS reply: the daemon record, then every client and destination. */
+struct ctl_status {
+	struct zcs_status_daemon d;
+	struct zcs_status_client *clients;
+	struct zcs_status_dest *dests;
+	size_t nclients, ndests;
+};
+
+/* A kernel feature bit and the name status and metrics give it. */
+struct ctl_feature {
+	uint32_t bit;
+	const char *name;
+};
+
+extern const struct ctl_feature ctl_features[];
+extern const size_t ctl_nfeatures;
+
+/* ctl_status.c */
+int ctl_status_fetch(struct zcs_client *c, struct ctl_status *st,
+		     int timeout_ms);
+void ctl_status_free(struct ctl_status *st);
+const char *ctl_proto_name(uint16_t proto);
+const char *ctl_flush_name(uint8_t flush);
+const char *ctl_zc_name(uint8_t zc);
+size_t ctl_utf8_seq(const unsigned char *s);
+
+#endif /* CTL_STATUS_H */
