@@ -5,8 +5,10 @@
  * sends stay in flight, and success means every completion came back with
  * exactly the bytes sent.
  */
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,12 +211,32 @@ static int fill_one(struct send_state *st)
 	return 1;
 }
 
-/* Queue chunks until the input ends or the in-flight bound is reached. */
+/* Would reading the input block now (a pipe or a terminal with nothing
+ * in it yet)? A regular file never does. */
+static int input_idle(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0;
+}
+
+/*
+ * Queue chunks until the input ends or the in-flight bound is reached.
+ * What is queued leaves before a read that would wait, so a live stream
+ * (`producer | zcsendctl send ...`) is sent as it comes.
+ */
 static int fill(struct send_state *st)
 {
-	int n;
+	int n, err;
 
 	while (!st->eof && st->nfree > 0) {
+		if (st->nfree < st->limit && input_idle(st->in_fd)) {
+			err = zcs_flush(st->c);
+			if (err) {
+				send_err(st, "send: flush", err);
+				return err;
+			}
+		}
 		n = fill_one(st);
 		if (n <= 0)
 			return n;
@@ -327,18 +349,23 @@ static void summary(const struct send_state *st, double secs)
 }
 
 /*
- * UDP: read many datagrams at a time and have the daemon cut them (UDP
- * segmentation), when a datagram fits the path MTU. A larger one goes
- * alone, to be fragmented by IP, as a chunk always did.
+ * UDP from a file: read many datagrams at a time and have the daemon cut
+ * them (UDP segmentation), when a datagram fits the path MTU. A larger
+ * one goes alone, to be fragmented by IP, as a chunk always did.
  */
 static void udp_segmenting(struct send_state *st)
 {
 	int max = zcs_flow_max_segment(st->c, st->flow);
 	size_t per = READ_UDP / st->chunk;
+	struct stat in;
 
 	if (per > ZCS_SEGMENT_DATAGRAMS_MAX)
 		per = ZCS_SEGMENT_DATAGRAMS_MAX;
 	if (max <= 0 || st->chunk > (size_t)max || per < 2)
+		return;
+	/* A stream is read a datagram at a time: reading ahead would hold
+	 * back what has come until 64 KiB more did. */
+	if (fstat(st->in_fd, &in) || !S_ISREG(in.st_mode))
 		return;
 	st->seg = st->chunk;
 	st->chunk *= per;

@@ -128,6 +128,25 @@ send_case lo4-stdin 127.0.0.1 "$T/ragged.bin" 1472 stdin
 # (three fit under 64 KB), and 64 such reads are in flight at once; the
 # second send of one read must not leave after the next read's first.
 send_case lo4-split 127.0.0.1 "$T/1m.bin" 16384
+# A live stream goes as it comes: the first datagram must arrive while
+# the producer still holds the pipe open, before it writes the second.
+dgram_recv live 127.0.0.1 2
+python3 -c '
+import os, sys, time
+sys.stdout.buffer.write(b"a" * 1000)
+sys.stdout.flush()
+end = time.time() + 5
+while not os.path.exists(sys.argv[1]) and time.time() < end:
+    time.sleep(0.02)
+open(sys.argv[2], "w").write("%d\n" % os.path.exists(sys.argv[1]))
+sys.stdout.buffer.write(b"b" * 1000)' "$T/live.d/0" "$T/live.seen" |
+	"$ZCSENDCTL" -s "$SOCK" send "udp://127.0.0.1:$RECV_PORT" - --chunk 1000 \
+		--quiet || fail "live: send failed"
+wait_pid "$RECV_PID" 30 || fail "live: receiver: exit $?"
+[ "$(cat "$T/live.seen")" = 1 ] ||
+	fail "live: the first datagram waited for more input"
+echo "live: the first datagram left before the second was written"
+
 if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
 	send_case lo6 ::1 "$T/100k.bin" 1000
 else
