@@ -346,19 +346,24 @@ install: all
 # prometheus brings promtool, which checks `zcsendctl metrics` (tests skip
 # that check without it); its own service is not wanted, see deps.
 DEBS := build-essential pkg-config liburing-dev libevent-dev libsystemd-dev \
-	libinih-dev iproute2 python3 systemd man-db prometheus
+	libinih-dev iproute2 python3 systemd man-db
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-# What CI adds: clang's libFuzzer for `make fuzz`.
-DEBS_CI := clang libclang-rt-14-dev
+# What CI adds: clang's libFuzzer for `make fuzz`, and promtool for the
+# metrics test (without it, that test checks the format by itself only).
+DEBS_CI := clang libclang-rt-14-dev prometheus
+
+deps:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends $(DEBS)
 
 # promtool comes with the Prometheus server, whose package enables and
 # starts it: one that was not installed before is stopped and disabled.
-deps:
-	$(SUDO) apt-get update -qq
+deps-ci: deps
 	@had=$$(dpkg-query -W -f='$${Status}' prometheus 2>/dev/null); \
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends $(DEBS) || exit 1; \
+		--no-install-recommends $(DEBS_CI) || exit 1; \
 	case $$had in *" installed") ;; *) \
 		if [ -d /run/systemd/system ]; then \
 			$(SUDO) systemctl disable --now -q prometheus.service; \
@@ -367,10 +372,6 @@ deps:
 			$(SUDO) update-rc.d prometheus disable >/dev/null 2>&1 || :; \
 		fi ;; \
 	esac
-
-deps-ci: deps
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends $(DEBS_CI)
 
 clean:
 	rm -rf build build-san
