@@ -25,7 +25,7 @@ static int admin_request(const char *sock, uint16_t type, const void *payload,
 		return CTL_FAIL;	/* said why */
 	err = zcsi_request(c, type, payload, size, &cookie);
 	if (!err)
-		err = zcsi_wait_reply(c, cookie, &hdr);
+		err = zcsi_wait_reply(c, cookie, &hdr, zcsi_deadline(-1));
 	if (err == ZCS_MSG_ERROR) {
 		memcpy(&e, zcsi_payload(c), sizeof(e));
 		ctl_errx("%s: %s", what, e.msg);

@@ -78,35 +78,6 @@ static int status_take(struct zcs_client *c, struct ctl_status *st, int type,
 }
 
 /*
- * zcsi_wait_reply() with a deadline: an exporter must not hang on a
- * daemon that stopped answering. Returns the reply's type or -errno.
- */
-static int wait_reply(struct zcs_client *c, uint64_t cookie,
-		      struct zcs_hdr *hdr, int64_t deadline)
-{
-	int n;
-
-	for (;;) {
-		n = zcsi_recv(c, hdr);
-		if (n < 0)
-			return n;
-		if (n == 0) {
-			if (zcsi_remaining(deadline) == 0)
-				return -ETIMEDOUT;
-			n = zcsi_wait_io(c, zcsi_remaining(deadline));
-			if (n < 0)
-				return n;
-			continue;
-		}
-		if (hdr->type == ZCS_MSG_COMPLETE)
-			continue;
-		if (hdr->cookie != cookie)
-			return zcsi_unexpected(c, hdr);
-		return hdr->type;
-	}
-}
-
-/*
  * ctl_status_fetch - one STATUS request on @c, the whole reply into @st
  * (overwritten; free it with ctl_status_free()), within @timeout_ms
  * (negative: no limit). Returns 0, or -errno with @st empty; after an
@@ -123,7 +94,7 @@ int ctl_status_fetch(struct zcs_client *c, struct ctl_status *st,
 	memset(st, 0, sizeof(*st));
 	err = zcsi_request(c, ZCS_MSG_STATUS, NULL, 0, &cookie);
 	while (!err) {
-		err = wait_reply(c, cookie, &hdr, deadline);
+		err = zcsi_wait_reply(c, cookie, &hdr, deadline);
 		if (err >= 0)
 			err = status_take(c, st, err, &have_daemon);
 	}

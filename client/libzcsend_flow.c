@@ -35,7 +35,7 @@ static int transact(struct zcs_client *c, uint16_t type, const void *payload,
 		err = zcsi_request(c, type, payload, size, &cookie);
 	if (err)
 		return err;
-	reply = zcsi_wait_reply(c, cookie, &hdr);
+	reply = zcsi_wait_reply(c, cookie, &hdr, zcsi_deadline(-1));
 	return reply == ZCS_MSG_ERROR ? reply_error(c) : reply;
 }
 

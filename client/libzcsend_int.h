@@ -124,7 +124,7 @@ int zcsi_remaining(int64_t deadline);
 int zcsi_request(struct zcs_client *c, uint16_t type, const void *payload,
 		 size_t size, uint64_t *cookie);
 int zcsi_wait_reply(struct zcs_client *c, uint64_t cookie,
-		    struct zcs_hdr *hdr);
+		    struct zcs_hdr *hdr, int64_t deadline);
 const void *zcsi_payload(const struct zcs_client *c);
 
 /* libzcsend_io.c */

@@ -243,12 +243,14 @@ int zcsi_request(struct zcs_client *c, uint16_t type, const void *payload,
 /*
  * zcsi_wait_reply - block until the next reply to @cookie, buffering any
  * completions that arrive first, over the socket or the rings (so that a
- * slow TCP connect does not leave the completion ring full). The payload is at zcsi_payload() until
- * the next receive. Returns the reply's type, or -errno (-EPROTO for a
- * reply to something else: with one request at a time that cannot be).
+ * slow TCP connect does not leave the completion ring full), at most
+ * until @deadline (zcsi_deadline(); -1 for none). The payload is at
+ * zcsi_payload() until the next receive. Returns the reply's type, or
+ * -errno: -ETIMEDOUT, -EPROTO for a reply to something else (with one
+ * request at a time that cannot be).
  */
 int zcsi_wait_reply(struct zcs_client *c, uint64_t cookie,
-		    struct zcs_hdr *hdr)
+		    struct zcs_hdr *hdr, int64_t deadline)
 {
 	int n;
 
@@ -257,7 +259,9 @@ int zcsi_wait_reply(struct zcs_client *c, uint64_t cookie,
 		if (n < 0)
 			return n;
 		if (n == 0) {
-			n = zcsi_wait_io(c, -1);
+			if (zcsi_remaining(deadline) == 0)
+				return -ETIMEDOUT;
+			n = zcsi_wait_io(c, zcsi_remaining(deadline));
 			if (n < 0)
 				return n;
 			continue;

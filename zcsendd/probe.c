@@ -32,30 +32,19 @@ static int probe_udp_pair(int fds[2])
 	return 0;
 }
 
-/* Send one byte with REPORT_USAGE and collect every CQE it yields. */
-static int probe_report_usage(struct io_uring *ring)
+/*
+ * Submit the one zerocopy send prepared on @ring and collect every CQE it
+ * yields, its notification too. Whether it sent its one byte.
+ */
+static bool probe_sent_one(struct io_uring *ring)
 {
-	static const char byte = 'z';
 	struct __kernel_timespec ts = { .tv_sec = 1 };
-	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
-	int fds[2] = { -1, -1 };
-	int ret, more = 1, ok = 0;
+	int more = 1, ok = 0;
 
-	if (probe_udp_pair(fds))
-		goto out;
-	sqe = io_uring_get_sqe(ring);
-	if (!sqe)
-		goto out;
-	io_uring_prep_send_zc(sqe, fds[1], &byte, 1, 0,
-			      IORING_SEND_ZC_REPORT_USAGE);
-	sqe->user_data = UD_IGNORE;
 	if (io_uring_submit(ring) != 1)
-		goto out;
-	while (more) {
-		ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-		if (ret)
-			break;
+		return false;
+	while (more && !io_uring_wait_cqe_timeout(ring, &cqe, &ts)) {
 		if (!(cqe->flags & IORING_CQE_F_NOTIF)) {
 			ok = cqe->res == 1;
 			more = cqe->flags & IORING_CQE_F_MORE;
@@ -64,11 +53,32 @@ static int probe_report_usage(struct io_uring *ring)
 		}
 		io_uring_cqe_seen(ring, cqe);
 	}
-out:
+	return ok;
+}
+
+static void probe_close(int fds[2])
+{
 	if (fds[0] >= 0)
 		close(fds[0]);
 	if (fds[1] >= 0)
 		close(fds[1]);
+}
+
+/* Does the kernel take IORING_SEND_ZC_REPORT_USAGE? One byte tells. */
+static bool probe_report_usage(struct io_uring *ring)
+{
+	static const char byte = 'z';
+	struct io_uring_sqe *sqe;
+	int fds[2] = { -1, -1 };
+	bool ok = false;
+
+	if (!probe_udp_pair(fds) && (sqe = io_uring_get_sqe(ring))) {
+		io_uring_prep_send_zc(sqe, fds[1], &byte, 1, 0,
+				      IORING_SEND_ZC_REPORT_USAGE);
+		sqe->user_data = UD_IGNORE;
+		ok = probe_sent_one(ring);
+	}
+	probe_close(fds);
 	return ok;
 }
 
@@ -116,10 +126,7 @@ static uint32_t probe_udp_gso(void)
 	if (segs && recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 1)
 		segs = 0;
 out:
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
+	probe_close(fds);
 	return segs;
 }
 
@@ -141,39 +148,23 @@ static int probe_slot(struct io_uring *ring, void *buf, size_t len)
 static bool probe_sendmsg_zc_fixed(struct io_uring *ring)
 {
 	static char byte[64] = "z";
-	struct __kernel_timespec ts = { .tv_sec = 1 };
 	struct iovec iov = { .iov_base = byte, .iov_len = 1 };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct io_uring_sqe *sqe;
-	struct io_uring_cqe *cqe;
 	int fds[2] = { -1, -1 };
-	int more = 1, ok = 0;
+	bool ok = false;
 
 	if (probe_slot(ring, byte, sizeof(byte)))
 		return false;
-	if (probe_udp_pair(fds) || !(sqe = io_uring_get_sqe(ring)))
-		goto out;
-	io_uring_prep_sendmsg_zc(sqe, fds[1], &m, 0);
-	sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
-	sqe->buf_index = 0;
-	sqe->user_data = UD_IGNORE;
-	if (io_uring_submit(ring) != 1)
-		goto out;
-	while (more && !io_uring_wait_cqe_timeout(ring, &cqe, &ts)) {
-		if (!(cqe->flags & IORING_CQE_F_NOTIF)) {
-			ok = cqe->res == 1;
-			more = cqe->flags & IORING_CQE_F_MORE;
-		} else {
-			more = 0;
-		}
-		io_uring_cqe_seen(ring, cqe);
+	if (!probe_udp_pair(fds) && (sqe = io_uring_get_sqe(ring))) {
+		io_uring_prep_sendmsg_zc(sqe, fds[1], &m, 0);
+		sqe->ioprio |= IORING_RECVSEND_FIXED_BUF;
+		sqe->buf_index = 0;
+		sqe->user_data = UD_IGNORE;
+		ok = probe_sent_one(ring);
 	}
-out:
 	probe_slot(ring, NULL, 0);
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
+	probe_close(fds);
 	return ok;
 }
 

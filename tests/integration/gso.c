@@ -6,6 +6,7 @@
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -747,4 +748,34 @@ int gso_net_recv_start(struct gso_net *n, struct gso_recv *rv, int family)
 	TH_CHECK(setns(n->fd_a, CLONE_NEWNET) == 0, "setns %s: %s", n->a,
 		 strerror(errno));
 	return err;
+}
+
+/*
+ * gso_part - run @fn in a child: it may leave this process's namespaces,
+ * and its exit handlers (daemon, namespaces) are its own. 1 on pass, 0 on
+ * skip (TH_SKIP), -1 on failure, so that other parts still run.
+ */
+int gso_part(const char *name, void (*fn)(void))
+{
+	pid_t pid;
+	int st;
+
+	fflush(NULL);
+	pid = fork();
+	TH_CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		fn();
+		exit(0);
+	}
+	TH_CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
+	if (WIFEXITED(st) && WEXITSTATUS(st) == TH_SKIP) {
+		printf("%s: skipped\n", name);
+		return 0;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		printf("%s: FAILED (status %#x)\n", name, st);
+		return -1;
+	}
+	printf("%s: ok\n", name);
+	return 1;
 }

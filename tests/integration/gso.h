@@ -182,4 +182,7 @@ void gso_net_mtu(struct gso_net *n, unsigned mtu);
 /* gso_net_recv_start - gso_recv_start() inside namespace B. */
 int gso_net_recv_start(struct gso_net *n, struct gso_recv *rv, int family);
 
+/* gso_part - @fn in a child process: 1 passed, 0 skipped, -1 failed. */
+int gso_part(const char *name, void (*fn)(void));
+
 #endif /* ZCS_TEST_GSO_H */

@@ -501,41 +501,14 @@ static void mtu_part(void)
 		 "daemon exit status %#x on SIGTERM", err);
 }
 
-/* Run @fn in a child (own namespaces, daemon and exit handlers). 1 on
- * pass, 0 on skip, -1 on failure (the other part still runs). */
-static int part(const char *name, void (*fn)(void))
-{
-	pid_t pid;
-	int st;
-
-	fflush(NULL);
-	pid = fork();
-	TH_CHECK(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		fn();
-		exit(0);
-	}
-	TH_CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
-	if (WIFEXITED(st) && WEXITSTATUS(st) == TH_SKIP) {
-		printf("%s: skipped\n", name);
-		return 0;
-	}
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		printf("%s: FAILED (status %#x)\n", name, st);
-		return -1;
-	}
-	printf("%s: ok\n", name);
-	return 1;
-}
-
 int main(void)
 {
 	int a, b, m, ran;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	a = part("tx-off", tx_off_part);
-	b = part("no-udp-segment", seccomp_part);
-	m = part("mtu-drop", mtu_part);
+	a = gso_part("tx-off", tx_off_part);
+	b = gso_part("no-udp-segment", seccomp_part);
+	m = gso_part("mtu-drop", mtu_part);
 	TH_CHECK(a >= 0 && b >= 0 && m >= 0, "a part failed (output above)");
 	ran = a + b + m;
 	if (!ran)

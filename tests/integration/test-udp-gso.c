@@ -244,32 +244,6 @@ static void mtu_part(void)
 		 "daemon exit status %#x on SIGTERM", err);
 }
 
-/*
- * In a child: it leaves this process's namespace, and its exit handlers
- * (daemon, namespaces) are its own. 77 there skips only this part.
- */
-static int mtu_part_run(void)
-{
-	pid_t pid;
-	int st;
-
-	fflush(NULL);
-	pid = fork();
-	TH_CHECK(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		mtu_part();
-		exit(0);
-	}
-	TH_CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
-	if (WIFEXITED(st) && WEXITSTATUS(st) == TH_SKIP) {
-		printf("1500-byte veth part skipped\n");
-		return 0;
-	}
-	TH_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		 "1500-byte veth part failed: status %#x", st);
-	return 1;
-}
-
 static void loopback_part(void)
 {
 	struct gso_flow f[2];
@@ -310,9 +284,10 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* First, before this process starts a daemon its child would inherit
 	 * an exit handler for. */
-	veth = mtu_part_run();
+	veth = gso_part("1500-byte veth", mtu_part);
+	TH_CHECK(veth >= 0, "the 1500-byte veth part failed (above)");
 	loopback_part();
 	printf("test-udp-gso: every datagram once and intact%s\n",
-	       veth ? ", loopback and a 1500-byte veth" : ", loopback only");
+	       veth > 0 ? ", loopback and a 1500-byte veth" : ", loopback only");
 	return 0;
 }
