@@ -158,7 +158,9 @@ int zcs_free(struct zcs_client *c, void *buf);
 /*
  * zcs_send - queue a send of [@buf, @buf+@len) on @flow. @buf must lie in
  * the pool. Queued sends leave together on zcs_flush(), zcs_reap(), or when
- * a message is full.
+ * a message is full. On UDP each is one datagram; queued sends of one
+ * length (the last may be shorter) may leave as one UDP GSO send, each
+ * still with its own completion (destination policy udp_segment).
  * RETURN VALUE: 0; -EAGAIN when the daemon's in-flight limit is reached,
  * counting unreaped completions (reap first); -EINVAL when the range is
  * empty or outside the pool;
