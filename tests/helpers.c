@@ -443,8 +443,13 @@ static ssize_t raw_recvmsg(struct th_raw *r, void *buf, size_t size,
 	};
 	ssize_t n = recvmsg(r->fd, &mh, MSG_CMSG_CLOEXEC);
 
+	/* A daemon that closes with our messages unread in its queue leaves
+	 * us ECONNRESET, reported before what it wrote us last: read on,
+	 * as libzcsend does. */
+	if (n < 0 && errno == ECONNRESET)
+		n = recvmsg(r->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n < 0)
-		return -errno;
+		return errno == EAGAIN ? -ECONNRESET : -errno;
 	take_fds(&mh, fds, max, nfds);
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 		return -EMSGSIZE;
