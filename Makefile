@@ -343,8 +343,6 @@ install: all
 	install -m 0644 client/python/zcsend.py $(DESTDIR)$(PYTHONDIR)/
 
 # Debian 12 packages to build and test; sudo only when not root.
-# prometheus brings promtool, which checks `zcsendctl metrics` (tests skip
-# that check without it); its own service is not wanted, see deps.
 DEBS := build-essential pkg-config liburing-dev libevent-dev libsystemd-dev \
 	libinih-dev iproute2 python3 systemd man-db
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
