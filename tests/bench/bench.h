@@ -171,6 +171,8 @@ struct errq {
 };
 int errq_send(struct errq *z, const void *buf, size_t len);
 int errq_drain(struct errq *z);
+int errq_loop(struct bench *b, struct errq *z, const void *buf, size_t len,
+	      unsigned dgrams, struct sample *s);
 
 /* status.c */
 int status_rings(const struct bench *b, struct zcs_ring_counters *out);

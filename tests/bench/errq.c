@@ -119,3 +119,32 @@ int errq_send(struct errq *z, const void *buf, size_t len)
 	err = errq_reap(z, 0);
 	return err ? err : 1;
 }
+
+/**
+ * errq_loop - the timed loop of a MSG_ZEROCOPY row: @len bytes at @buf
+ * per send until the interval ends, every notification reaped before the
+ * clock stops. Each send carries @dgrams datagrams (1, or a GSO send's).
+ * Return: 0 or -errno.
+ */
+int errq_loop(struct bench *b, struct errq *z, const void *buf, size_t len,
+	      unsigned dgrams, struct sample *s)
+{
+	struct meter m;
+	int n, err;
+
+	err = meter_start(b, &m);
+	while (!err && !meter_expired(&m)) {
+		n = errq_send(z, buf, len);
+		if (n < 0)
+			err = n;
+	}
+	if (!err)
+		err = errq_drain(z);
+	if (!err)
+		err = meter_stop(b, &m, s);
+	s->msgs = z->sent * dgrams;
+	s->bytes = z->sent * len;
+	s->zc_sends = z->sent;
+	s->zc_copied = z->copied;
+	return err;
+}

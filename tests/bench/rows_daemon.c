@@ -317,6 +317,15 @@ static int zrow_measure(struct bench *b, const struct row_def *r,
 					   z->s->msgs + z->s->errors);
 }
 
+/* Measure the row @z, then close its client whatever the outcome. */
+static int zrow_run(struct bench *b, const struct row_def *r, struct zrow *z)
+{
+	int err = zrow_measure(b, r, z);
+
+	zrow_close(z);
+	return err;
+}
+
 /**
  * rows_daemon_zcs - the `zcsendd_*` rows, through the daemon's
  * destination r->dest with r->nr sends in flight, over r->transport.
@@ -327,11 +336,8 @@ int rows_daemon_zcs(struct bench *b, const struct row_def *r,
 {
 	struct zrow z = { .nr = r->nr, .size = b->size, .s = s,
 			  .lat = b->lat };
-	int err;
 
-	err = zrow_measure(b, r, &z);
-	zrow_close(&z);
-	return err;
+	return zrow_run(b, r, &z);
 }
 
 /**
@@ -346,11 +352,8 @@ int rows_daemon_coalesce(struct bench *b, const struct row_def *r,
 {
 	struct zrow z = { .nr = r->nr, .size = b->size, .s = s,
 			  .lat = b->lat, .alloc_each = 1 };
-	int err;
 
-	err = zrow_measure(b, r, &z);
-	zrow_close(&z);
-	return err;
+	return zrow_run(b, r, &z);
 }
 
 /**
@@ -365,9 +368,6 @@ int rows_daemon_gso(struct bench *b, const struct row_def *r,
 	struct zrow z = { .nr = r->nr, .s = s, .lat = b->lat,
 			  .size = (size_t)b->gso_segs * b->size,
 			  .segment = b->size };
-	int err;
 
-	err = zrow_measure(b, r, &z);
-	zrow_close(&z);
-	return err;
+	return zrow_run(b, r, &z);
 }

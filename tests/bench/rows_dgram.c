@@ -148,29 +148,6 @@ int rows_dgram_udp_gso(struct bench *b, const struct row_def *r,
 	return err;
 }
 
-static int gso_zc_loop(struct bench *b, struct errq *z, const void *buf,
-		       size_t len, struct sample *s)
-{
-	struct meter m;
-	int n, err;
-
-	err = meter_start(b, &m);
-	while (!err && !meter_expired(&m)) {
-		n = errq_send(z, buf, len);
-		if (n < 0)
-			err = n;
-	}
-	if (!err)
-		err = errq_drain(z);
-	if (!err)
-		err = meter_stop(b, &m, s);
-	s->msgs = z->sent * b->gso_segs;
-	s->bytes = z->sent * len;
-	s->zc_sends = z->sent;
-	s->zc_copied = z->copied;
-	return err;
-}
-
 /**
  * rows_dgram_udp_gso_zc - the `udp_gso_zc` row: UDP_SEGMENT sends with
  * MSG_ZEROCOPY from one buffer, which is never written while the kernel
@@ -196,7 +173,7 @@ int rows_dgram_udp_gso_zc(struct bench *b, const struct row_def *r,
 	if (setsockopt(z.fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)))
 		err = -errno;
 	else
-		err = gso_zc_loop(b, &z, buf, len, s);
+		err = errq_loop(b, &z, buf, len, b->gso_segs, s);
 	close(z.fd);
 err_buf:
 	munmap(buf, len);

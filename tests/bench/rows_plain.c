@@ -29,29 +29,6 @@ void *rows_plain_payload(size_t size)
 	return p;
 }
 
-static int zc_loop(struct bench *b, struct errq *z, const void *buf,
-		   struct sample *s)
-{
-	struct meter m;
-	int n, err;
-
-	err = meter_start(b, &m);
-	while (!err && !meter_expired(&m)) {
-		n = errq_send(z, buf, b->size);
-		if (n < 0)
-			err = n;
-	}
-	if (!err)
-		err = errq_drain(z);
-	if (!err)
-		err = meter_stop(b, &m, s);
-	s->msgs = z->sent;
-	s->bytes = z->sent * b->size;
-	s->zc_sends = z->sent;
-	s->zc_copied = z->copied;
-	return err;
-}
-
 /**
  * rows_plain_msg_zerocopy - the `msg_zerocopy` row.
  * Return: 0 or -errno.
@@ -75,7 +52,7 @@ int rows_plain_msg_zerocopy(struct bench *b, const struct row_def *r,
 		err = -errno;
 		goto err_fd;
 	}
-	err = zc_loop(b, &z, buf, s);
+	err = errq_loop(b, &z, buf, b->size, 1, s);
 err_fd:
 	close(z.fd);
 err_buf:
