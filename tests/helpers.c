@@ -304,6 +304,16 @@ int th_daemon_stop(struct th_daemon *d)
 	return status;
 }
 
+void th_daemon_stop_clean(struct th_daemon *d)
+{
+	int status;
+
+	TH_CHECK(th_daemon_alive(d), "daemon died");
+	status = th_daemon_stop(d);
+	TH_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "daemon exit status %#x on SIGTERM", status);
+}
+
 void th_daemon_dump_log(const struct th_daemon *d, size_t max)
 {
 	char buf[4096];

@@ -78,6 +78,9 @@ void th_conf_write(char *path, size_t size, const char *fmt, ...)
 int th_daemon_wait_exit(struct th_daemon *d, unsigned ms);
 /* SIGTERM, wait up to 15 s, then SIGKILL; reap. Returns the wait status. */
 int th_daemon_stop(struct th_daemon *d);
+/* th_daemon_stop_clean - the daemon must still run, and exit 0 on
+ * SIGTERM; a check fails otherwise. */
+void th_daemon_stop_clean(struct th_daemon *d);
 /* Print the daemon's log to stderr (last @max bytes; 0 for all). */
 void th_daemon_dump_log(const struct th_daemon *d, size_t max);
 /* 1 while the daemon process is alive. */

@@ -193,10 +193,7 @@ int main(void)
 	check_receiver(&rv4, 0, NCLIENTS);
 	if (have6)
 		check_receiver(&rv6, NCLIENTS, 1);
-	TH_CHECK(th_daemon_alive(&daemon_), "daemon died");
-	err = th_daemon_stop(&daemon_);
-	TH_CHECK(WIFEXITED(err) && WEXITSTATUS(err) == 0,
-		 "daemon exit status %#x on SIGTERM", err);
+	th_daemon_stop_clean(&daemon_);
 	printf("test-tcp-order: %d flows x %u records in order; %llu "
 	       "zerocopy completions; up to %u in flight\n", nw, COUNT,
 	       (unsigned long long)zc, most);

@@ -237,10 +237,7 @@ static void scenario(struct gso_net *net, int fallback, int seccomp)
 	for (i = 0; i < nf; i++)
 		gso_recv_stop(&f[i].rv);
 	zcs_close(c);
-	TH_CHECK(th_daemon_alive(&d), "daemon died");
-	err = th_daemon_stop(&d);
-	TH_CHECK(WIFEXITED(err) && WEXITSTATUS(err) == 0,
-		 "daemon exit status %#x on SIGTERM", err);
+	th_daemon_stop_clean(&d);
 }
 
 static void tx_off_part(void)
@@ -495,10 +492,7 @@ static void mtu_part(void)
 		gso_recv_stop(&m[i].on.rv);
 	}
 	zcs_close(c);
-	TH_CHECK(th_daemon_alive(&d), "daemon died");
-	err = th_daemon_stop(&d);
-	TH_CHECK(WIFEXITED(err) && WEXITSTATUS(err) == 0,
-		 "daemon exit status %#x on SIGTERM", err);
+	th_daemon_stop_clean(&d);
 }
 
 int main(void)

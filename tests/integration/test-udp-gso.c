@@ -238,10 +238,7 @@ static void mtu_part(void)
 	}
 	gso_recv_stop(&f4.rv);
 	zcs_close(c);
-	TH_CHECK(th_daemon_alive(&d), "daemon died");
-	err = th_daemon_stop(&d);
-	TH_CHECK(WIFEXITED(err) && WEXITSTATUS(err) == 0,
-		 "daemon exit status %#x on SIGTERM", err);
+	th_daemon_stop_clean(&d);
 }
 
 static void loopback_part(void)
@@ -271,10 +268,7 @@ static void loopback_part(void)
 	for (i = 0; i < nf; i++)
 		gso_recv_stop(&f[i].rv);
 	zcs_close(c);
-	TH_CHECK(th_daemon_alive(&daemon_), "daemon died");
-	err = th_daemon_stop(&daemon_);
-	TH_CHECK(WIFEXITED(err) && WEXITSTATUS(err) == 0,
-		 "daemon exit status %#x on SIGTERM", err);
+	th_daemon_stop_clean(&daemon_);
 }
 
 int main(void)

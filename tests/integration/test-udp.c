@@ -184,10 +184,7 @@ int main(void)
 	for (i = 0; i < ns; i++)
 		check_stream(&st[i]);
 	zcs_close(c);
-	TH_CHECK(th_daemon_alive(&daemon_), "daemon died");
-	err = th_daemon_stop(&daemon_);
-	TH_CHECK(WIFEXITED(err) && WEXITSTATUS(err) == 0,
-		 "daemon exit status %#x on SIGTERM", err);
+	th_daemon_stop_clean(&daemon_);
 	printf("test-udp: %d flows, every datagram once and intact\n", ns);
 	for (i = 0; i < ns; i++)
 		stream_free(&st[i]);
