@@ -80,11 +80,10 @@ void gso_path_mtu(struct dest *dst)
  * under udp_segment=auto (or off, for explicit segment sizes), only once
  * RETRY_MS have passed.
  */
-bool gso_use(struct zcsd *d, struct dest *dst)
+bool gso_use(struct dest *dst)
 {
 	struct gsostate *g = &dst->gso;
 
-	(void)d;
 	if (g->active || !g->retry_ms || now_ms() < g->retry_ms)
 		return g->active;
 	g->active = true;
@@ -94,28 +93,26 @@ bool gso_use(struct zcsd *d, struct dest *dst)
 }
 
 /* gso_coalesce - may records to @dst be coalesced into GSO sends now? */
-bool gso_coalesce(struct zcsd *d, struct dest *dst)
+bool gso_coalesce(struct dest *dst)
 {
-	return dst->policy.udp_segment != ZCS_SEG_OFF && gso_use(d, dst);
+	return dst->policy.udp_segment != ZCS_SEG_OFF && gso_use(dst);
 }
 
 /*
  * gso_refused - the kernel refused a GSO send to @dst with @err: EIO where
  * the device cannot checksum it (6.18 checksums in software instead, even
  * on a veth with checksum offload off), EINVAL or (since 6.14) EMSGSIZE
- * where the segment no longer fits the path MTU. The send goes again as single
- * datagrams (udpseg.c); here the path MTU is read again, and the
+ * where the segment no longer fits the path MTU. udpseg.c has read the
+ * path MTU again and sends the refused send as single datagrams; here the
  * destination stops trying for a while, unless policy insists, and says
  * so once.
  */
-void gso_refused(struct zcsd *d, struct dest *dst, int err)
+void gso_refused(struct dest *dst, int err)
 {
 	struct gsostate *g = &dst->gso;
 	bool insist = dst->policy.udp_segment == ZCS_SEG_ON;
 	struct log_about a = about_dest(dst, LOG_ID_GSO_REFUSED);
 
-	(void)d;
-	gso_path_mtu(dst);
 	if (!g->refused)
 		log_at(LOG_WARNING, &a, err, "destination %s: the kernel refused "
 		       "UDP segmentation; sending one datagram per send%s",

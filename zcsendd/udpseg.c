@@ -69,20 +69,19 @@ int udpseg_check(const struct flow *f, const struct zcs_msg_send *s)
  * Does the kernel's answer @res to a GSO send of @r mean "not GSO here"
  * rather than "not this send"? EIO: the device cannot checksum it. A
  * segment over the route's MTU: EINVAL before Linux 6.14, EMSGSIZE since,
- * which also answers a send of too many memory fragments; so EMSGSIZE
- * counts only when the path MTU, read again, no longer fits the segment.
+ * which also answers a send of too many memory fragments; so the path
+ * MTU is read again, and EMSGSIZE counts only when it no longer fits the
+ * segment.
  */
 static bool gso_refusal(const struct req *r, int res)
 {
 	struct dest *dst = r->f->d;
 
-	if (res == -EIO || res == -EINVAL || res == -EOPNOTSUPP ||
-	    res == -ENOPROTOOPT)
-		return true;
-	if (res != -EMSGSIZE)
+	if (res != -EIO && res != -EINVAL && res != -EOPNOTSUPP &&
+	    res != -ENOPROTOOPT && res != -EMSGSIZE)
 		return false;
 	gso_path_mtu(dst);
-	return r->segment > dst->gso.max_segment;
+	return res != -EMSGSIZE || r->segment > dst->gso.max_segment;
 }
 
 /*
@@ -206,7 +205,7 @@ void udpseg_start(struct req *r)
 {
 	int err = 0;
 
-	if (gso_use(r->c->d, r->f->d)) {
+	if (gso_use(r->f->d)) {
 		while (!err && r->sent < r->len)
 			err = gso_prep_next(r);
 		if (err)
@@ -240,7 +239,7 @@ static void seg_result(struct req *r, int res)
 {
 	if (res < 0 && r->op_gso && gso_refusal(r, res)) {
 		if (!r->refused++)
-			gso_refused(r->c->d, r->f->d, res);
+			gso_refused(r->f->d, res);
 	} else if (res < 0) {
 		r->err = res;
 	} else {
@@ -269,7 +268,7 @@ bool udpseg_join(struct coalesce *g, struct req *r)
 	struct dest *dst = r->f->d;
 
 	if (dst->proto != ZCS_PROTO_UDP || r->len > dst->gso.max_segment ||
-	    !gso_coalesce(d, dst)) {
+	    !gso_coalesce(dst)) {
 		udpseg_flush(g);
 		return false;
 	}
@@ -335,7 +334,7 @@ static void group_result(struct req *lead, int res)
 
 	lead->op_gso = 0;
 	if (res < 0 && gso_refusal(lead, res)) {
-		gso_refused(lead->c->d, lead->f->d, res);
+		gso_refused(lead->f->d, res);
 		group_split(lead);
 		return;
 	}

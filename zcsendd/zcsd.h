@@ -403,9 +403,9 @@ void zcauto_report(struct zcsd *d, struct dest *dst, bool copied);
 /* gso.c */
 void gso_reset(struct zcsd *d, struct dest *dst);
 void gso_path_mtu(struct dest *dst);
-bool gso_use(struct zcsd *d, struct dest *dst);
-bool gso_coalesce(struct zcsd *d, struct dest *dst);
-void gso_refused(struct zcsd *d, struct dest *dst, int err);
+bool gso_use(struct dest *dst);
+bool gso_coalesce(struct dest *dst);
+void gso_refused(struct dest *dst, int err);
 
 /* udpseg.c */
 /* Plain UDP records being gathered into one GSO send. */
