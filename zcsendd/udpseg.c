@@ -266,25 +266,29 @@ bool udpseg_join(struct coalesce *g, struct req *r)
 {
 	struct zcsd *d = r->c->d;
 	struct dest *dst = r->f->d;
+	uint32_t frags;
 
 	if (dst->proto != ZCS_PROTO_UDP || r->len > dst->gso.max_segment ||
 	    !gso_coalesce(dst)) {
 		udpseg_flush(g);
 		return false;
 	}
+	frags = run_frags(g, r->off, r->len);
 	if (g->lead && (g->closed || r->f != g->lead->f ||
 			r->len > g->lead->len ||
 			g->n == d->ring.gso_max_segs ||
 			g->bytes + r->len > UDP_PAYLOAD_MAX ||
-			g->frags + run_frags(g, r->off, r->len) > FRAGS_MAX))
+			g->frags + frags > FRAGS_MAX)) {
 		udpseg_flush(g);
+		frags = run_frags(g, r->off, r->len);	/* a run of its own */
+	}
 	if (!g->lead) {
 		*g = (struct coalesce){ .lead = r, .last = r, .n = 1,
 					.bytes = r->len, .end = r->off + r->len,
-					.frags = run_frags(g, r->off, r->len) };
+					.frags = frags };
 		return true;
 	}
-	g->frags += run_frags(g, r->off, r->len);
+	g->frags += frags;
 	g->end = r->off + r->len;
 	g->last->grp = r;
 	g->last = r;
