@@ -101,8 +101,9 @@ int zcs_get_fd(const struct zcs_client *c);
  * zcs_set_spin_usec - with shared-memory rings, how long zcs_reap() with a
  * timeout checks the completion ring in a busy loop before it sleeps (a
  * sleep costs the daemon a wake-up and us a system call or two). 0 never
- * spins. No effect over the socket. Default: 0; spinning pays only with a
- * core to spare for it beside the daemon and the receivers.
+ * spins. No effect over the socket. Default: 20 (1 KB sends, one in
+ * flight, completed in 2.8 us instead of 7.7 in zcsend-bench); set 0 where
+ * CPU time matters more than latency: a spin takes the core from others.
  * RETURN VALUE: 0, or -EINVAL above 1000000 (one second).
  * Since ZCSEND_1.2.
  */
