@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zcsendctl: the command-line front end of zcsendd. A table of subcommands
- * (send, status, metrics, reload, policy, help), global options (-s PATH, --help, --version) and the
- * small parsing and error helpers the subcommands share.
+ * (send, status, metrics, reload, policy, help), global options (-s PATH,
+ * --help, --version), each command's --help, and the small parsing and
+ * error helpers the subcommands share.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -187,6 +188,33 @@ static int cmd_help(int argc, char **argv, const char *sock)
 	return CTL_OK;
 }
 
+/*
+ * wants_help - is --help or -h among a command's arguments? Then the
+ * command prints its own usage and does nothing else, whatever the other
+ * arguments say; checked here, once, so no subcommand can forget it.
+ */
+static int wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
+static int cmd_usage(size_t k)
+{
+	if (cmds[k].fn == cmd_help) {
+		usage(stdout);
+		return CTL_OK;
+	}
+	printf("usage: zcsendctl [-s SOCKET] %s%s%s\n\n  %s\n", cmds[k].name,
+	       *cmds[k].args ? " " : "", cmds[k].args, cmds[k].desc);
+	printf("\nSee zcsendctl(1).\n");
+	return CTL_OK;
+}
+
 /* Global options before the command; returns the command's index in argv,
  * or a negative CTL_* code to exit with. */
 static int global_opts(int argc, char **argv, const char **sock)
@@ -227,7 +255,8 @@ int main(int argc, char **argv)
 		return -i;
 	for (k = 0; k < NCMDS; k++)
 		if (!strcmp(argv[i], cmds[k].name))
-			return cmds[k].fn(argc - i, argv + i, sock);
+			return wants_help(argc - i, argv + i) ? cmd_usage(k) :
+			       cmds[k].fn(argc - i, argv + i, sock);
 	ctl_errx("unknown command '%s' (try zcsendctl help)", argv[i]);
 	return CTL_USAGE;
 }
