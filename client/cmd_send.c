@@ -413,10 +413,12 @@ static int send_setup(struct send_state *st, const struct send_opts *o)
 		return err;
 	}
 	proto = zcs_flow_open(st->c, o->dest, &st->flow);
-	if (proto < 0) {
+	if (proto == -ENOENT)
+		ctl_no_dest("send", o->dest);
+	else if (proto < 0)
 		send_err(st, o->dest, proto);
+	if (proto < 0)
 		return proto;
-	}
 	return state_init(st, o, proto);
 }
 

@@ -58,6 +58,22 @@ void ctl_errx(const char *fmt, ...)
 }
 
 /*
+ * ctl_no_dest - say that @dest, which the daemon did not find (-ENOENT),
+ * names no configured destination and is not an address either, as its
+ * missing "://" shows; one wording for `send` and `policy`, since a bare
+ * "No such file or directory" reads as a missing input file.
+ */
+void ctl_no_dest(const char *what, const char *dest)
+{
+	if (strstr(dest, "://"))
+		ctl_errx("%s: no destination '%s'", what, dest);
+	else
+		ctl_errx("%s: no destination '%s' is configured, and it is not "
+			 "an address (udp://HOST:PORT or tcp://HOST:PORT)",
+			 what, dest);
+}
+
+/*
  * ctl_sock_name - the socket a connection goes to, for error messages: @sock
  * or the library's default, as far as it can be resolved.
  */
@@ -70,8 +86,9 @@ const char *ctl_sock_name(const char *sock, char *buf, size_t size)
 
 /*
  * ctl_connect_err - say why connecting to @sock (NULL: the default socket)
- * failed with @err: the daemon's own @reason when it refused us, else the
- * path tried, with a hint when nothing listens there.
+ * failed with @err: the library's own @reason when it did not try (a bad
+ * ZCSEND_TRANSPORT), the daemon's when it refused us, else the path tried,
+ * with a hint when nothing listens there.
  */
 void ctl_connect_err(const char *sock, int err, const char *reason)
 {
@@ -79,6 +96,11 @@ void ctl_connect_err(const char *sock, int err, const char *reason)
 	const char *hint = "";
 	int dflt = !sock && !secure_getenv("ZCSENDD_SOCKET");
 
+	if (reason && !strncmp(reason, ZCSI_OWN_REASON,
+			       strlen(ZCSI_OWN_REASON))) {
+		ctl_errx("cannot connect: %s", reason);
+		return;
+	}
 	if (reason && *reason) {
 		ctl_errx("zcsendd refused the connection: %s (%s)", reason,
 			 strerror(-err));

@@ -67,7 +67,8 @@ int zcs_connect(const char *path, size_t pool_bytes, struct zcs_client **out);
  * @errbuf: NULL, or room for the reason (ZCS_ERRBUF_SIZE holds any): when
  *        the daemon refused the connection, the text it gave, e.g. "uid 1001
  *        may not use this daemon" (for a bad $ZCSEND_TRANSPORT, the
- *        library's own); otherwise, and on success, "". A reason is
+ *        library's own, starting "libzcsend: "); otherwise, and on
+ *        success, "". A reason is
  *        cut to fit @errbuf_size and always NUL-terminated.
  * There is no handle when connecting fails, so the reason goes to a buffer
  * of the caller's; once connected, errors are errno values as elsewhere.
