@@ -11,9 +11,10 @@
 #include "libzcsend_int.h"
 #include "zcsendctl.h"
 
-/* Send one request and wait for OK; print the daemon's reason if not. */
+/* Send one request and wait for OK; print the daemon's reason if not,
+ * or for an unknown @dest (NULL: none named) the words `send` uses. */
 static int admin_request(const char *sock, uint16_t type, const void *payload,
-			 size_t size, const char *what)
+			 size_t size, const char *what, const char *dest)
 {
 	struct zcs_client *c = NULL;
 	struct zcs_error e;
@@ -28,7 +29,10 @@ static int admin_request(const char *sock, uint16_t type, const void *payload,
 		err = zcsi_wait_reply(c, cookie, &hdr, zcsi_deadline(-1));
 	if (err == ZCS_MSG_ERROR) {
 		memcpy(&e, zcsi_payload(c), sizeof(e));
-		ctl_errx("%s: %s", what, e.msg);
+		if (dest && zcsi_remote_errno(e.err) == -ENOENT)
+			ctl_no_dest(what, dest);
+		else
+			ctl_errx("%s: %s", what, e.msg);
 		zcs_close(c);
 		return CTL_FAIL;
 	}
@@ -71,7 +75,7 @@ int cmd_reload(int argc, char **argv, const char *sock)
 		ctl_errx("usage: zcsendctl reload");
 		return CTL_USAGE;
 	}
-	return admin_request(sock, ZCS_MSG_RELOAD, NULL, 0, "reload");
+	return admin_request(sock, ZCS_MSG_RELOAD, NULL, 0, "reload", NULL);
 }
 
 int cmd_policy(int argc, char **argv, const char *sock)
@@ -100,5 +104,6 @@ int cmd_policy(int argc, char **argv, const char *sock)
 		}
 		used += (size_t)k;
 	}
-	return admin_request(sock, ZCS_MSG_POLICY, &m, sizeof(m), "policy");
+	return admin_request(sock, ZCS_MSG_POLICY, &m, sizeof(m), "policy",
+			     m.dest);
 }

@@ -249,12 +249,14 @@ static void count_one(struct send_state *st, const struct zcs_completion *cp)
 	const struct slot *s = &st->slots[cp->tag];
 
 	st->sends++;
-	if ((cp->flags & ZCS_COMP_F_COPIED))
-		st->copied++;
-	else if ((cp->flags & (ZCS_COMP_F_ZC | ZCS_COMP_F_USAGE)) ==
-		 (ZCS_COMP_F_ZC | ZCS_COMP_F_USAGE))
-		st->zc++;
 	if (cp->result >= 0 && (uint32_t)cp->result == s->len) {
+		/* sends = zc + copied + failed, split as `status` splits
+		 * the daemon's counters (ctl_zc, ctl_copied) */
+		if ((cp->flags & (ZCS_COMP_F_ZC | ZCS_COMP_F_COPIED)) ==
+		    ZCS_COMP_F_ZC)
+			st->zc++;
+		else
+			st->copied++;
 		st->bytes += s->len;
 		st->datagrams += st->seg ? (s->len + st->seg - 1) / st->seg : 1;
 		return;
@@ -413,10 +415,12 @@ static int send_setup(struct send_state *st, const struct send_opts *o)
 		return err;
 	}
 	proto = zcs_flow_open(st->c, o->dest, &st->flow);
-	if (proto < 0) {
+	if (proto == -ENOENT)
+		ctl_no_dest("send", o->dest);
+	else if (proto < 0)
 		send_err(st, o->dest, proto);
+	if (proto < 0)
 		return proto;
-	}
 	return state_init(st, o, proto);
 }
 

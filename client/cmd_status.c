@@ -220,7 +220,7 @@ static void text_daemon(const struct zcs_status_daemon *d)
 	       "%llu copied\n", d->clients, d->dests, d->flows, d->inflight,
 	       human(d->pool_bytes, b1, sizeof(b1)), U(d->st.sends),
 	       human(d->st.bytes, b2, sizeof(b2)), U(d->st.errors),
-	       U(d->st.zc_sends), U(d->st.zc_copied));
+	       U(ctl_zc(&d->st)), U(ctl_copied(&d->st)));
 	printf("rings: %llu records, %llu wake-ups in, %llu out, polled %.3f s\n",
 	       U(d->rings.records), U(d->rings.wakeups_in),
 	       U(d->rings.wakeups_out), (double)d->rings.poll_ns / 1e9);
@@ -278,7 +278,7 @@ static void text_dests(const struct ctl_status *st)
 	printf("\n%-*s  %-*s  %-5s  %-16s  %-9s  %6s  %-10s  %5s  %10s  %8s  "
 	       "%7s  %10s  %7s  %10s  %8s\n", wn, "DESTINATION", wa, "ADDRESS",
 	       "PROTO", "FLUSH", "ZC", "ZC_MIN", "UDP_SEG", "FLOWS", "SENDS",
-	       "BYTES", "ERRORS", "ZC_SENDS", "COPIED", "DATAGRAMS",
+	       "BYTES", "ERRORS", "ZC", "COPIED", "DATAGRAMS",
 	       "GSO_SENDS");
 	for (i = 0; i < st->ndests; i++) {
 		d = &st->dests[i];
@@ -299,7 +299,7 @@ static void text_dests(const struct ctl_status *st)
 		       human(d->zerocopy_min_bytes, b1, sizeof(b1)),
 		       seg_col(d, seg, sizeof(seg)), d->flows,
 		       U(d->st.sends), human(d->st.bytes, b2, sizeof(b2)),
-		       U(d->st.errors), U(d->st.zc_sends), U(d->st.zc_copied),
+		       U(d->st.errors), U(ctl_zc(&d->st)), U(ctl_copied(&d->st)),
 		       U(d->st.datagrams), U(d->st.gso_sends),
 		       d->flags & ZCS_DEST_F_REMOVED ? "  (removed)" : "");
 	}

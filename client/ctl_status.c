@@ -133,6 +133,27 @@ const char *ctl_zc_name(uint8_t zc)
 }
 
 /*
+ * ctl_zc, ctl_copied - the one split of the sends that `status` and
+ * `send`'s summary both show: sends = errors + zc + copied, where zc went
+ * from the pool without a copy (a zerocopy send the kernel did not report
+ * copying) and copied did not (a copying send, or a zerocopy send the
+ * kernel copied anyway). A daemon's numbers that do not add up give 0
+ * rather than a wrapped count.
+ */
+uint64_t ctl_zc(const struct zcs_counters *st)
+{
+	return st->zc_sends > st->zc_copied ? st->zc_sends - st->zc_copied : 0;
+}
+
+uint64_t ctl_copied(const struct zcs_counters *st)
+{
+	uint64_t done = st->sends > st->errors ? st->sends - st->errors : 0;
+	uint64_t zc = ctl_zc(st);
+
+	return done > zc ? done - zc : 0;
+}
+
+/*
  * ctl_utf8_seq - length of the valid UTF-8 sequence at @s (NUL-terminated),
  * 0 if it is not one: overlong forms, surrogates and code points past
  * U+10FFFF are not.

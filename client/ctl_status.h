@@ -38,6 +38,8 @@ void ctl_status_free(struct ctl_status *st);
 const char *ctl_proto_name(uint16_t proto);
 const char *ctl_flush_name(uint8_t flush);
 const char *ctl_zc_name(uint8_t zc);
+uint64_t ctl_zc(const struct zcs_counters *st);
+uint64_t ctl_copied(const struct zcs_counters *st);
 size_t ctl_utf8_seq(const unsigned char *s);
 
 #endif /* CTL_STATUS_H */

@@ -29,6 +29,10 @@
 #define ZCSI_EP_EVENTFD		1u		/* ... or the client eventfd */
 #define ZCSI_SPIN_USEC_MAX	1000000		/* spinning longer is a bug */
 
+/* A reason for a failed connect that is the library's own, not the
+ * daemon's, starts with this, so that no caller blames the daemon. */
+#define ZCSI_OWN_REASON		"libzcsend: "
+
 /* ZCSEND_TRANSPORT: which path zcs_connect() takes. */
 enum zcsi_transport {
 	ZCSI_TRANSPORT_AUTO,	/* ask for rings, fall back to the socket */

@@ -34,8 +34,9 @@ int zcsi_transport(struct zcs_client *c, enum zcsi_transport *out)
 	else if (!strcmp(env, "ring"))
 		*out = ZCSI_TRANSPORT_RING;
 	else {
-		snprintf(c->errmsg, sizeof(c->errmsg),
-			 "ZCSEND_TRANSPORT=%.64s: use socket or ring", env);
+		snprintf(c->errmsg, sizeof(c->errmsg), ZCSI_OWN_REASON
+			 "ZCSEND_TRANSPORT=%.32s is neither socket nor ring "
+			 "(unset: either)", env);
 		return -EINVAL;
 	}
 	return 0;

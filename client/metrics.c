@@ -31,7 +31,7 @@ static const struct counter_def counters[] = {
 	CNT("sent_bytes_total", bytes, "Bytes the kernel took."),
 	CNT("send_errors_total", errors, "Send requests that failed."),
 	CNT("zerocopy_sends_total", zc_sends,
-	    "Send requests made as zerocopy sends."),
+	    "Send requests that succeeded as zerocopy sends."),
 	CNT("zerocopy_copied_sends_total", zc_copied,
 	    "Zerocopy sends the kernel copied anyway."),
 	CNT("completions_total", completions,

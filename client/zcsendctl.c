@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zcsendctl: the command-line front end of zcsendd. A table of subcommands
- * (send, status, metrics, reload, policy, help), global options (-s PATH, --help, --version) and the
- * small parsing and error helpers the subcommands share.
+ * (send, status, metrics, reload, policy, help), global options (-s PATH,
+ * --help, --version), each command's --help, and the small parsing and
+ * error helpers the subcommands share.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -57,6 +58,22 @@ void ctl_errx(const char *fmt, ...)
 }
 
 /*
+ * ctl_no_dest - say that @dest, which the daemon did not find (-ENOENT),
+ * names no configured destination and is not an address either, as its
+ * missing "://" shows; one wording for `send` and `policy`, since a bare
+ * "No such file or directory" reads as a missing input file.
+ */
+void ctl_no_dest(const char *what, const char *dest)
+{
+	if (strstr(dest, "://"))
+		ctl_errx("%s: no destination '%s'", what, dest);
+	else
+		ctl_errx("%s: no destination '%s' is configured, and it is not "
+			 "an address (udp://HOST:PORT or tcp://HOST:PORT)",
+			 what, dest);
+}
+
+/*
  * ctl_sock_name - the socket a connection goes to, for error messages: @sock
  * or the library's default, as far as it can be resolved.
  */
@@ -69,8 +86,9 @@ const char *ctl_sock_name(const char *sock, char *buf, size_t size)
 
 /*
  * ctl_connect_err - say why connecting to @sock (NULL: the default socket)
- * failed with @err: the daemon's own @reason when it refused us, else the
- * path tried, with a hint when nothing listens there.
+ * failed with @err: the library's own @reason when it did not try (a bad
+ * ZCSEND_TRANSPORT), the daemon's when it refused us, else the path tried,
+ * with a hint when nothing listens there.
  */
 void ctl_connect_err(const char *sock, int err, const char *reason)
 {
@@ -78,6 +96,11 @@ void ctl_connect_err(const char *sock, int err, const char *reason)
 	const char *hint = "";
 	int dflt = !sock && !secure_getenv("ZCSENDD_SOCKET");
 
+	if (reason && !strncmp(reason, ZCSI_OWN_REASON,
+			       strlen(ZCSI_OWN_REASON))) {
+		ctl_errx("cannot connect: %s", reason);
+		return;
+	}
 	if (reason && *reason) {
 		ctl_errx("zcsendd refused the connection: %s (%s)", reason,
 			 strerror(-err));
@@ -187,6 +210,33 @@ static int cmd_help(int argc, char **argv, const char *sock)
 	return CTL_OK;
 }
 
+/*
+ * wants_help - is --help or -h among a command's arguments? Then the
+ * command prints its own usage and does nothing else, whatever the other
+ * arguments say; checked here, once, so no subcommand can forget it.
+ */
+static int wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
+static int cmd_usage(size_t k)
+{
+	if (cmds[k].fn == cmd_help) {
+		usage(stdout);
+		return CTL_OK;
+	}
+	printf("usage: zcsendctl [-s SOCKET] %s%s%s\n\n  %s\n", cmds[k].name,
+	       *cmds[k].args ? " " : "", cmds[k].args, cmds[k].desc);
+	printf("\nSee zcsendctl(1).\n");
+	return CTL_OK;
+}
+
 /* Global options before the command; returns the command's index in argv,
  * or a negative CTL_* code to exit with. */
 static int global_opts(int argc, char **argv, const char **sock)
@@ -227,7 +277,8 @@ int main(int argc, char **argv)
 		return -i;
 	for (k = 0; k < NCMDS; k++)
 		if (!strcmp(argv[i], cmds[k].name))
-			return cmds[k].fn(argc - i, argv + i, sock);
+			return wants_help(argc - i, argv + i) ? cmd_usage(k) :
+			       cmds[k].fn(argc - i, argv + i, sock);
 	ctl_errx("unknown command '%s' (try zcsendctl help)", argv[i]);
 	return CTL_USAGE;
 }

@@ -29,6 +29,7 @@ struct zcs_client;
 /* zcsendctl.c */
 void ctl_err(const char *what, int err);
 void ctl_connect_err(const char *sock, int err, const char *reason);
+void ctl_no_dest(const char *what, const char *dest);
 int ctl_open(const char *sock, struct zcs_client **c);
 const char *ctl_sock_name(const char *sock, char *buf, size_t size);
 void ctl_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -217,7 +217,7 @@ struct zcs_counters {
 	uint64_t sends;		/* completed requests */
 	uint64_t bytes;		/* bytes the kernel took */
 	uint64_t errors;	/* requests that failed */
-	uint64_t zc_sends;	/* sent with a zerocopy send */
+	uint64_t zc_sends;	/* succeeded as a zerocopy send */
 	uint64_t zc_copied;	/* ... that the kernel copied anyway */
 	uint64_t completions;	/* completion records written */
 	uint64_t completion_msgs;	/* COMPLETE messages written */

@@ -19,12 +19,13 @@
 static void stats_count(struct zcs_counters *st, const struct req *r)
 {
 	st->sends++;
-	if (r->err)
+	if (r->err) {
 		st->errors++;
-	else
+	} else {	/* sends = errors + zc_sends + copying sends */
 		st->bytes += r->done;
-	st->zc_sends += r->zc;
-	st->zc_copied += r->copied;
+		st->zc_sends += r->zc;
+		st->zc_copied += r->copied;
+	}
 	st->datagrams += r->dgrams;
 	st->gso_sends += r->gso_ops;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One line per event. On a terminal or a file: stderr, prefixed with the
- * sd-daemon priority ("<4>") and "zcsendd: ". When stderr is the journal:
+ * One line per event. On a terminal: stderr, as "zcsendd: ..." for a person
+ * to read. Into a file or a pipe: prefixed with the sd-daemon priority
+ * ("<4>") too, for whatever collects it. When stderr is the journal:
  * the journal's native protocol, with PRIORITY and the line's structured
  * fields; a line the journal does not take goes to stderr, without our
  * name, which journald adds. errno is saved and restored so logging never
@@ -30,6 +31,8 @@ static int log_verbose;
 /* Decided at the first line: 0 stderr is not the journal's stream, 1 it
  * is and the journal's socket is there, 2 only the stream. */
 static int log_journal = -1;
+/* "<N>" before each stderr line: 0 on a terminal, else 1; -1 undecided. */
+static int log_prio_prefix = -1;
 
 void log_init(int verbose)
 {
@@ -114,6 +117,20 @@ static int journal_line(int prio, const struct log_about *a, int err,
 	return sd_journal_sendv(f.iov, f.n);
 }
 
+/* One line on stderr: the priority unless a person reads it on a
+ * terminal, our name unless the journal adds it. */
+static void stderr_line(int prio, int err, const char *line)
+{
+	char pfx[8] = "";
+
+	if (log_prio_prefix < 0)
+		log_prio_prefix = !isatty(STDERR_FILENO);
+	if (log_prio_prefix)
+		snprintf(pfx, sizeof(pfx), "<%d>", prio);
+	fprintf(stderr, "%s%s%s%s%s\n", pfx, log_journal ? "" : "zcsendd: ",
+		line, err ? ": " : "", err ? strerror(err) : "");
+}
+
 static void vlog(int prio, const struct log_about *a, int err,
 		 const char *fmt, va_list ap)
 {
@@ -125,15 +142,8 @@ static void vlog(int prio, const struct log_about *a, int err,
 	if (log_journal == 1 && access(JOURNAL_SOCKET, F_OK))
 		log_journal = 2;	/* the journal's stream, not its socket */
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (log_journal != 1 || journal_line(prio, a, err, line) < 0) {
-		if (err)
-			fprintf(stderr, "<%d>%s%s: %s\n", prio,
-				log_journal ? "" : "zcsendd: ", line,
-				strerror(err));
-		else
-			fprintf(stderr, "<%d>%s%s\n", prio,
-				log_journal ? "" : "zcsendd: ", line);
-	}
+	if (log_journal != 1 || journal_line(prio, a, err, line) < 0)
+		stderr_line(prio, err, line);
 	errno = saved;
 }
 

@@ -67,7 +67,8 @@ int zcs_connect(const char *path, size_t pool_bytes, struct zcs_client **out);
  * @errbuf: NULL, or room for the reason (ZCS_ERRBUF_SIZE holds any): when
  *        the daemon refused the connection, the text it gave, e.g. "uid 1001
  *        may not use this daemon" (for a bad $ZCSEND_TRANSPORT, the
- *        library's own); otherwise, and on success, "". A reason is
+ *        library's own, starting "libzcsend: "); otherwise, and on
+ *        success, "". A reason is
  *        cut to fit @errbuf_size and always NUL-terminated.
  * There is no handle when connecting fails, so the reason goes to a buffer
  * of the caller's; once connected, errors are errno values as elsewhere.
@@ -101,8 +102,9 @@ int zcs_get_fd(const struct zcs_client *c);
  * zcs_set_spin_usec - with shared-memory rings, how long zcs_reap() with a
  * timeout checks the completion ring in a busy loop before it sleeps (a
  * sleep costs the daemon a wake-up and us a system call or two). 0 never
- * spins. No effect over the socket. Default: 0; spinning pays only with a
- * core to spare for it beside the daemon and the receivers.
+ * spins. No effect over the socket. Default: 20 (1 KB sends, one in
+ * flight, completed in 2.8 us instead of 7.7 in zcsend-bench); set 0 where
+ * CPU time matters more than latency: a spin takes the core from others.
  * RETURN VALUE: 0, or -EINVAL above 1000000 (one second).
  * Since ZCSEND_1.2.
  */

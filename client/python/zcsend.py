@@ -17,7 +17,8 @@ the kernel has let go of it. Only then may it be rewritten or freed.
 
 Errors raise OSError with errno set, so they arrive as the matching
 subclass (FileNotFoundError, ConnectionRefusedError, BlockingIOError for
-EAGAIN, ...). A completion whose result is a negative errno is data, not an
+EAGAIN, ...); an unknown destination name raises UnknownDestinationError,
+an OSError (ENOENT) and a LookupError, not FileNotFoundError. A completion whose result is a negative errno is data, not an
 exception: the caller decides what a failed send means.
 
 Memory safety: the memoryviews handed out point into the mapped pool.
@@ -42,7 +43,8 @@ import time
 import warnings
 import weakref
 
-__all__ = ["Client", "Flow", "Completion", "version", "PROTO_UDP",
+__all__ = ["Client", "Flow", "Completion", "UnknownDestinationError",
+           "version", "PROTO_UDP",
            "PROTO_TCP", "COMP_F_ZC", "COMP_F_COPIED", "COMP_F_USAGE"]
 
 PROTO_UDP = 17          # ZCS_PROTO_UDP, equal to socket.IPPROTO_UDP
@@ -52,6 +54,7 @@ COMP_F_COPIED = 0x02    # ... but the kernel copied the data
 COMP_F_USAGE = 0x04     # ZC/COPIED are reported, not guessed
 
 _ERRBUF_SIZE = 112      # ZCS_ERRBUF_SIZE
+_OWN_REASON = "libzcsend: "     # ZCSI_OWN_REASON: the library refused
 _REAP_SLICE_MS = 100    # a blocking reap returns this often to see signals
 
 
@@ -121,6 +124,34 @@ def _fn(name):
     if f is None:
         raise NotImplementedError("%s needs a newer libzcsend" % name)
     return f
+
+
+class UnknownDestinationError(OSError, LookupError):
+    """Client.flow_open(): no destination of that name is configured, and
+    the name is not an address either. errno is ENOENT; catch it as this,
+    as LookupError or as OSError (it is not a FileNotFoundError: no file
+    is missing)."""
+
+    def __init__(self, dest):
+        super().__init__(_errno.ENOENT, "no destination '%s' is configured, "
+                         "and it is not an address (udp://HOST:PORT or "
+                         "tcp://HOST:PORT)" % dest)
+        self.dest = dest
+
+    def __str__(self):
+        return self.strerror
+
+
+def _default_path():
+    """The socket the library tries when given none (zcsi_socket_path),
+    to name it in an error; None when there is none."""
+    env = os.environ.get("ZCSENDD_SOCKET")
+    if env:
+        return env
+    if os.geteuid() == 0:
+        return "/run/zcsendd/zcsendd.sock"
+    env = os.environ.get("XDG_RUNTIME_DIR")
+    return os.path.join(env, "zcsendd.sock") if env else None
 
 
 def _check(ret, what=None):
@@ -212,8 +243,10 @@ class Client:
     zcsendd.sock for others). pool_bytes: pool size wanted, 0 for the
     library default (4 MiB); the daemon may grant less (see pool_size).
 
-    Raises OSError on failure; when the daemon refused the client, its
-    reason is in the message and in the exception's .reason attribute.
+    Raises OSError on failure, whose filename is the socket path tried
+    (the default one when path is None); when the daemon refused the
+    client, its reason is in the message and in the exception's .reason
+    attribute (the library's own reasons start with "libzcsend: ").
     Use as a context manager, or call close().
     """
 
@@ -232,8 +265,12 @@ class Client:
                                      reason, _ERRBUF_SIZE)
         if ret < 0:
             e, why = -ret, reason.value.decode(errors="replace")
-            msg = os.strerror(e) + (" (zcsendd: %s)" % why if why else "")
-            exc = OSError(e, msg, path) if path is not None else OSError(e, msg)
+            if why.startswith(_OWN_REASON):
+                msg = "%s (%s)" % (os.strerror(e), why)
+            else:
+                msg = os.strerror(e) + (" (zcsendd: %s)" % why if why else "")
+            tried = path if path is not None else _default_path()
+            exc = OSError(e, msg, tried) if tried is not None else OSError(e, msg)
             exc.reason = why or None
             raise exc
         self._c = handle.value
@@ -297,11 +334,14 @@ class Client:
         """Open a flow: "udp://HOST:PORT" or "tcp://HOST:PORT" (HOST a
         numeric IPv4 address, [IPv6], or localhost), or a destination name
         from the daemon's config. Blocks until the daemon answers (a TCP
-        flow is connected by then). Returns a Flow."""
+        flow is connected by then). Returns a Flow. Raises
+        UnknownDestinationError for a name no destination has."""
         c = self._live()
         fid = ctypes.c_uint32()
-        proto = _check(_fn("zcs_flow_open")(c, dest.encode(), ctypes.byref(fid)),
-                       dest)
+        ret = _fn("zcs_flow_open")(c, dest.encode(), ctypes.byref(fid))
+        if ret == -_errno.ENOENT and "://" not in dest:
+            raise UnknownDestinationError(dest)
+        proto = _check(ret, dest)
         try:
             seg = max(_fn("zcs_flow_max_segment")(c, fid.value), 0)
         except NotImplementedError:

@@ -324,6 +324,50 @@ class TestErrors(Base):
         self.assertEqual(cm.exception.errno, errno.ENOENT)
         self.assertEqual(cm.exception.filename, path)
 
+    def test_unknown_destination(self):
+        """A name no destination has is not a missing file (issue 16)."""
+        with self.assertRaises(zcsend.UnknownDestinationError) as cm:
+            self.c.flow_open("nosuchdest")
+        e = cm.exception
+        self.assertIsInstance(e, LookupError)
+        self.assertIsInstance(e, OSError)
+        self.assertNotIsInstance(e, FileNotFoundError)
+        self.assertEqual(e.errno, errno.ENOENT)
+        self.assertIn("no destination 'nosuchdest' is configured, and it "
+                      "is not an address", str(e))
+
+    def test_missing_default_socket(self):
+        """With no path given, ENOENT names the default path tried."""
+        path = os.path.join(os.path.dirname(SOCK), "no-default.sock")
+        old = os.environ.get("ZCSENDD_SOCKET")
+        os.environ["ZCSENDD_SOCKET"] = path
+        try:
+            with self.assertRaises(FileNotFoundError) as cm:
+                zcsend.Client()
+        finally:
+            if old is None:
+                del os.environ["ZCSENDD_SOCKET"]
+            else:
+                os.environ["ZCSENDD_SOCKET"] = old
+        self.assertEqual(cm.exception.filename, path)
+        self.assertIn(path, str(cm.exception))
+
+    def test_bad_transport(self):
+        """A bad ZCSEND_TRANSPORT is the library's refusal, not zcsendd's."""
+        old = os.environ.get("ZCSEND_TRANSPORT")
+        os.environ["ZCSEND_TRANSPORT"] = "bogus"
+        try:
+            with self.assertRaises(OSError) as cm:
+                zcsend.Client(SOCK)
+        finally:
+            if old is None:
+                del os.environ["ZCSEND_TRANSPORT"]
+            else:
+                os.environ["ZCSEND_TRANSPORT"] = old
+        self.assertEqual(cm.exception.errno, errno.EINVAL)
+        self.assertNotIn("zcsendd:", str(cm.exception))
+        self.assertIn("libzcsend: ZCSEND_TRANSPORT=bogus", str(cm.exception))
+
     def test_refused_with_reason(self):
         if not SOCK_ONE:
             self.skipTest("no one-client daemon")
