@@ -78,6 +78,42 @@ static int status_take(struct zcs_client *c, struct ctl_status *st, int type,
 }
 
 /*
+ * ctl_status_start - send one STATUS request on @c and return without
+ * waiting: ctl_status_read() collects the reply into @rq->st, emptied
+ * here. Returns 0 or -errno.
+ */
+int ctl_status_start(struct zcs_client *c, struct ctl_status_req *rq)
+{
+	memset(rq, 0, sizeof(*rq));
+	return zcsi_request(c, ZCS_MSG_STATUS, NULL, 0, &rq->cookie);
+}
+
+/*
+ * ctl_status_read - take every reply message of @rq waiting on @c, without
+ * blocking. Returns 1 once the reply is whole (@rq->st is the caller's
+ * to free), 0 while more is to come, or -errno; after an error free
+ * @rq->st and close the connection, which may hold half a reply.
+ */
+int ctl_status_read(struct zcs_client *c, struct ctl_status_req *rq)
+{
+	struct zcs_hdr hdr;
+	int n;
+
+	for (;;) {
+		n = zcsi_recv(c, &hdr);
+		if (n <= 0)
+			return n;
+		if (hdr.type == ZCS_MSG_COMPLETE)
+			continue;	/* a control-only client has none */
+		if (hdr.cookie != rq->cookie)
+			return zcsi_unexpected(c, &hdr);
+		n = status_take(c, &rq->st, hdr.type, &rq->have_daemon);
+		if (n)
+			return n;
+	}
+}
+
+/*
  * ctl_status_fetch - one STATUS request on @c, the whole reply into @st
  * (overwritten; free it with ctl_status_free()), within @timeout_ms
  * (negative: no limit). Returns 0, or -errno with @st empty; after an
@@ -87,21 +123,27 @@ int ctl_status_fetch(struct zcs_client *c, struct ctl_status *st,
 		     int timeout_ms)
 {
 	int64_t deadline = zcsi_deadline(timeout_ms);
-	struct zcs_hdr hdr;
-	uint64_t cookie;
-	int err, have_daemon = 0;
+	struct ctl_status_req rq;
+	int err;
 
-	memset(st, 0, sizeof(*st));
-	err = zcsi_request(c, ZCS_MSG_STATUS, NULL, 0, &cookie);
+	err = ctl_status_start(c, &rq);
 	while (!err) {
-		err = zcsi_wait_reply(c, cookie, &hdr, deadline);
-		if (err >= 0)
-			err = status_take(c, st, err, &have_daemon);
+		err = ctl_status_read(c, &rq);
+		if (err)
+			break;
+		if (zcsi_remaining(deadline) == 0)
+			err = -ETIMEDOUT;
+		else
+			err = zcsi_wait_io(c, zcsi_remaining(deadline));
+		if (err > 0)
+			err = 0;	/* woken: read again */
 	}
 	if (err < 0) {
-		ctl_status_free(st);
+		ctl_status_free(&rq.st);
+		memset(st, 0, sizeof(*st));
 		return err;
 	}
+	*st = rq.st;
 	return 0;
 }
 

@@ -22,6 +22,13 @@ struct ctl_status {
 	size_t nclients, ndests;
 };
 
+/* A STATUS request under way, for a caller that does not wait for it. */
+struct ctl_status_req {
+	struct ctl_status st;	/* the reply so far */
+	uint64_t cookie;
+	int have_daemon;	/* its record came: it must come first */
+};
+
 /* A kernel feature bit and the name status and metrics give it. */
 struct ctl_feature {
 	uint32_t bit;
@@ -32,6 +39,8 @@ extern const struct ctl_feature ctl_features[];
 extern const size_t ctl_nfeatures;
 
 /* ctl_status.c */
+int ctl_status_start(struct zcs_client *c, struct ctl_status_req *rq);
+int ctl_status_read(struct zcs_client *c, struct ctl_status_req *rq);
 int ctl_status_fetch(struct zcs_client *c, struct ctl_status *st,
 		     int timeout_ms);
 void ctl_status_free(struct ctl_status *st);

@@ -221,20 +221,16 @@ static int hello_refused(struct zcs_client *c)
 }
 
 /*
- * Wait for the answer to HELLO until @deadline. Any ERROR is that answer,
- * whatever its cookie: a daemon may refuse a peer at accept, before it
- * has read the HELLO (cookie 0 then).
+ * The answer to HELLO, received into @hdr with its fds. Any ERROR is that
+ * answer, whatever its cookie: a daemon may refuse a peer at accept,
+ * before it has read the HELLO (cookie 0 then).
  */
-static int hello_reply(struct zcs_client *c, int64_t deadline)
+static int hello_take(struct zcs_client *c, const struct zcs_hdr *hdr,
+		      int *fds)
 {
-	int fds[ZCSI_MSG_FDS] = { -1 };
-	struct zcs_hdr hdr;
-	int n, err;
+	int err;
 
-	n = zcsi_msg_wait(c, &hdr, fds, deadline);
-	if (n < 0)
-		return n;
-	switch (hdr.type) {
+	switch (hdr->type) {
 	case ZCS_MSG_HELLO_OK:
 		err = hello_ok(c, fds[0]);
 		break;
@@ -247,9 +243,22 @@ static int hello_reply(struct zcs_client *c, int64_t deadline)
 	default:
 		err = -EPROTO;
 	}
-	if (hdr.flags & ZCS_HDR_F_FD)
+	if (hdr->flags & ZCS_HDR_F_FD)
 		close(fds[0]);	/* only HELLO_OK can carry one here */
 	return err;
+}
+
+/* Wait for the answer to HELLO until @deadline. */
+static int hello_reply(struct zcs_client *c, int64_t deadline)
+{
+	int fds[ZCSI_MSG_FDS] = { -1 };
+	struct zcs_hdr hdr;
+	int n;
+
+	n = zcsi_msg_wait(c, &hdr, fds, deadline);
+	if (n < 0)
+		return n;
+	return hello_take(c, &hdr, fds);
 }
 
 /*
@@ -318,6 +327,88 @@ err_client:
 		snprintf(errbuf, errbuf_size, "%s", c->errmsg);
 	zcs_close(c);
 	return err;
+}
+
+/* A non-blocking connect: on AF_UNIX it completes at once or fails, with
+ * -EAGAIN when the listener's backlog is full. @path is resolved. */
+static int sock_open_nb(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * zcsi_open_start - a control-only zcsi_open() that never blocks, for a
+ * caller with its own event loop and its own deadline: connect and send
+ * HELLO, then call zcsi_open_step() each time c->fd is readable.
+ * Returns 0 with *@out set, or -errno (-EAGAIN: the daemon's backlog is
+ * full, which a blocking connect would have waited out).
+ */
+int zcsi_open_start(const char *path, struct zcs_client **out)
+{
+	char def[ZCSI_PATH_MAX];
+	struct zcs_client *c;
+	int err;
+
+	if (!path) {
+		err = zcsi_socket_path(def, sizeof(def));
+		if (err)
+			return err;
+		path = def;
+	}
+	err = client_alloc(&c);
+	if (err)
+		return err;
+	c->fd = sock_open_nb(path);
+	err = c->fd < 0 ? c->fd : hello_send(c, 0, 0);
+	if (err == -EPIPE) {
+		c->err = 0;	/* the daemon may have said why: read that */
+		err = 0;
+	}
+	if (err) {
+		zcs_close(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+/*
+ * zcsi_open_step - take the answer to zcsi_open_start()'s HELLO if it has
+ * come, without blocking. Returns 1 once @c is ready for requests, 0 while
+ * no answer has come, or -errno; @errbuf then gets the daemon's reason
+ * when it refused us, "" otherwise. Close @c after an error.
+ */
+int zcsi_open_step(struct zcs_client *c, char *errbuf, size_t errbuf_size)
+{
+	int fds[ZCSI_MSG_FDS] = { -1 };
+	struct zcs_hdr hdr;
+	int n;
+
+	if (errbuf && errbuf_size)
+		errbuf[0] = '\0';
+	n = zcsi_msg_read(c, &hdr, fds);
+	if (n > 0) {
+		n = hello_take(c, &hdr, fds);
+		if (!n)
+			return 1;
+	}
+	if (n < 0 && errbuf && errbuf_size)
+		snprintf(errbuf, errbuf_size, "%s", c->errmsg);
+	return n;
 }
 
 ZCS_EXPORT int zcs_connect_err(const char *path, size_t pool_bytes,

@@ -113,6 +113,8 @@ struct zcsi_flow {
 /* libzcsend.c */
 int zcsi_open(const char *path, uint64_t pool_bytes, struct zcs_client **out,
 	      char *errbuf, size_t errbuf_size);
+int zcsi_open_start(const char *path, struct zcs_client **out);
+int zcsi_open_step(struct zcs_client *c, char *errbuf, size_t errbuf_size);
 int zcsi_socket_path(char *buf, size_t size);
 int zcsi_fail(struct zcs_client *c, int err);
 int zcsi_remote_errno(int32_t err);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zcsendctl metrics --listen: serve the daemon's counters at /metrics over
- * HTTP with libevent's evhttp, fetching fresh status for every scrape over
- * a kept control connection. A daemon that is gone gets a 503 with a
- * one-line reason, never an empty page, and the next scrape reconnects.
- * One process, one thread: a scrape waits for the daemon's answer (bounded
- * by METRICS_HTTP_FETCH_MS), which is all an exporter needs.
+ * HTTP with libevent's evhttp. Status is fetched over a kept control
+ * connection on the same event loop, never waited for inside a callback:
+ * scrapes that come while a fetch is under way share it, and every scrape
+ * is answered within METRICS_HTTP_FETCH_MS, with a 503 and a one-line
+ * reason when the daemon is gone or does not answer.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -28,18 +28,41 @@
 #include "metrics.h"
 #include "zcsendctl.h"
 
-#define METRICS_HTTP_FETCH_MS	5000	/* a scrape waits this long for status */
+#define METRICS_HTTP_FETCH_MS	1000	/* a scrape is answered within this */
 #define METRICS_HTTP_TIMEOUT_S	10	/* read/write timeout per connection */
 #define METRICS_HTTP_HEADERS_MAX 8192	/* request line and headers, bytes */
+#define METRICS_HTTP_BODY_MAX	4096	/* read, then refused with 405 */
 #define METRICS_HTTP_BACKLOG	64
+#define METRICS_HTTP_WAITERS_MAX 256	/* scrapes waiting on one fetch */
 #define REASON_MAX		256
+
+/* Every method evhttp parses reaches us, so that we can say 405. */
+#define METHODS_ALL	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | \
+			 EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | \
+			 EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | \
+			 EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | \
+			 EVHTTP_REQ_PATCH)
 
 struct exporter {
 	const char *sock;		/* -s, NULL: the library's default */
-	struct zcs_client *c;		/* kept between scrapes; NULL: closed */
-	int down;			/* the last scrape failed */
 	struct event_base *base;
+	int down;			/* the last fetch failed */
+
+	/* The control connection, kept between scrapes; NULL: closed. */
+	struct zcs_client *c;
+	struct event *io;		/* c->fd readable, while c is open */
+	int ready;			/* c has had its HELLO_OK */
+
+	/* The one fetch under way: scrapes that come meanwhile join it. */
+	int fetching;
+	int retry;			/* began on a kept connection */
+	struct ctl_status_req rq;
+	struct event *deadline;		/* METRICS_HTTP_FETCH_MS after start */
+	struct evhttp_request *waiting[METRICS_HTTP_WAITERS_MAX];
+	size_t nwaiting;
 };
+
+static void io_cb(evutil_socket_t fd, short what, void *arg);
 
 /* "ADDR:PORT" or "[ADDR6]:PORT", numeric, into @ss. 0 or -EINVAL. */
 static int parse_listen(const char *s, struct sockaddr_storage *ss,
@@ -142,58 +165,55 @@ static void one_line(char *s)
 			*s = '?';
 }
 
-/* Connect if not connected. 0, or -errno with @why set. */
-static int exporter_connect(struct exporter *ex, char *why, size_t size)
+/*
+ * Send @req's reply with what its output buffer holds. evhttp 2.1 sends a
+ * HEAD reply's body and no Content-Length, which misframes the next reply
+ * on a kept-alive connection: HEAD gets the length of that body, not it.
+ */
+static void reply_send(struct evhttp_request *req, int code,
+		       const char *status)
 {
-	char reason[ZCS_ERRBUF_SIZE], path[ZCSI_PATH_MAX];
-	int err;
+	struct evbuffer *body = evhttp_request_get_output_buffer(req);
+	size_t len = evbuffer_get_length(body);
+	char num[24];
 
-	if (ex->c)
-		return 0;
-	reason[0] = '\0';
-	err = zcsi_open(ex->sock, 0, &ex->c, reason, sizeof(reason));
-	if (!err)
-		return 0;
-	ex->c = NULL;
-	if (reason[0])
-		snprintf(why, size, "zcsendd refused the connection: %s (%s)",
-			 reason, strerror(-err));
-	else
-		snprintf(why, size, "cannot connect to zcsendd at %s: %s",
-			 ctl_sock_name(ex->sock, path, sizeof(path)),
-			 strerror(-err));
-	return err;
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		snprintf(num, sizeof(num), "%zu", len);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Content-Length", num);
+		evbuffer_drain(body, len);
+	}
+	evhttp_send_reply(req, code, status, NULL);
 }
 
-/*
- * Fresh status into @st. A kept connection that fails (the daemon was
- * restarted since the last scrape) is closed and tried once more anew,
- * so a restart alone never shows as a failed scrape.
- * Returns 0, or -errno with a one-line reason in @why.
- */
-static int exporter_fetch(struct exporter *ex, struct ctl_status *st,
-			  char *why, size_t size)
+static void reply_text(struct evhttp_request *req, int code,
+		       const char *status, const char *text)
 {
-	char path[ZCSI_PATH_MAX];
-	int tries, kept, err = 0;
+	struct evbuffer *body = evhttp_request_get_output_buffer(req);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
-	for (tries = 0; tries < 2; tries++) {
-		kept = ex->c != NULL;
-		err = exporter_connect(ex, why, size);
-		if (err)
-			break;
-		err = ctl_status_fetch(ex->c, st, METRICS_HTTP_FETCH_MS);
-		if (!err)
-			return 0;
-		zcs_close(ex->c);	/* it may hold half a reply */
-		ex->c = NULL;
-		snprintf(why, size, "no status from zcsendd at %s: %s",
-			 ctl_sock_name(ex->sock, path, sizeof(path)),
-			 strerror(-err));
-		if (!kept)
-			break;
+	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+	evbuffer_add_printf(body, "%s\n", text);
+	reply_send(req, code, status);
+}
+
+/* @st as the exposition, in a malloc'd @text of @len bytes. 0 or -errno. */
+static int render(const struct ctl_status *st, char **text, size_t *len)
+{
+	FILE *f;
+	int err;
+
+	*text = NULL;
+	f = open_memstream(text, len);
+	if (!f)
+		return -errno;
+	err = metrics_write(f, st);
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (err) {
+		free(*text);
+		*text = NULL;
 	}
-	one_line(why);
 	return err;
 }
 
@@ -207,64 +227,244 @@ static void exporter_state(struct exporter *ex, int down, const char *why)
 	ex->down = down;
 }
 
-static void reply_text(struct evhttp_request *req, int code,
-		       const char *status, const char *text)
+static void conn_close(struct exporter *ex)
 {
-	struct evbuffer *body = evhttp_request_get_output_buffer(req);
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
-	evbuffer_add_printf(body, "%s\n", text);
-	evhttp_send_reply(req, code, status, NULL);
+	if (ex->io)
+		event_free(ex->io);
+	ex->io = NULL;
+	if (ex->c)
+		zcs_close(ex->c);
+	ex->c = NULL;
+	ex->ready = 0;
 }
 
-/* Render @st into the reply body. 0 or -errno. */
-static int render(struct evhttp_request *req, const struct ctl_status *st)
+/* Connect and send HELLO without waiting. 0, or -errno with @why set. */
+static int conn_open(struct exporter *ex, char *why, size_t size)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
+	char path[ZCSI_PATH_MAX];
 	int err;
 
-	f = open_memstream(&text, &len);
-	if (!f)
-		return -errno;
-	err = metrics_write(f, st);
-	if (fclose(f) && !err)
-		err = -EIO;
-	if (!err && evbuffer_add(evhttp_request_get_output_buffer(req),
-				 text, len) < 0)
-		err = -ENOMEM;
-	free(text);
+	err = zcsi_open_start(ex->sock, &ex->c);
+	if (err) {
+		ex->c = NULL;
+		snprintf(why, size, "cannot connect to zcsendd at %s: %s",
+			 ctl_sock_name(ex->sock, path, sizeof(path)),
+			 strerror(-err));
+		return err;
+	}
+	ex->io = event_new(ex->base, ex->c->fd, EV_READ | EV_PERSIST, io_cb,
+			   ex);
+	if (!ex->io || event_add(ex->io, NULL) < 0) {
+		conn_close(ex);
+		snprintf(why, size, "cannot watch the connection to zcsendd");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The next step on the connection: open it, or ask for status once it
+ * is ready (then the answer comes to io_cb). 0, or -errno with @why. */
+static int fetch_step(struct exporter *ex, char *why, size_t size)
+{
+	char path[ZCSI_PATH_MAX];
+	int err;
+
+	if (!ex->c)
+		return conn_open(ex, why, size);
+	if (!ex->ready)
+		return 0;	/* HELLO is out: wait for its answer */
+	err = ctl_status_start(ex->c, &ex->rq);
+	if (err)
+		snprintf(why, size, "no status from zcsendd at %s: %s",
+			 ctl_sock_name(ex->sock, path, sizeof(path)),
+			 strerror(-err));
 	return err;
 }
 
-/* GET or HEAD /metrics (evhttp refuses other methods with 405). */
-static void metrics_cb(struct evhttp_request *req, void *arg)
+/* 200 with @text to every scrape waiting; @text NULL: @code with @why. */
+static void waiters_reply(struct exporter *ex, const char *text, size_t len,
+			  int code, const char *why)
 {
-	struct exporter *ex = arg;
+	struct evhttp_request *req;
+	size_t i, n = ex->nwaiting;
+
+	ex->nwaiting = 0;
+	for (i = 0; i < n; i++) {
+		req = ex->waiting[i];
+		if (!text) {
+			reply_text(req, code, code == 503 ?
+				   "Service Unavailable" :
+				   "Internal Server Error", why);
+		} else if (evbuffer_add(evhttp_request_get_output_buffer(req),
+					text, len) < 0) {
+			reply_text(req, 500, "Internal Server Error",
+				   "out of memory");
+		} else {
+			evhttp_add_header(
+				evhttp_request_get_output_headers(req),
+				"Content-Type", METRICS_CONTENT_TYPE);
+			reply_send(req, 200, "OK");
+		}
+	}
+}
+
+/*
+ * The fetch is over: answer everyone who waited for it. Any failure
+ * closes the connection, which may hold half a reply; the next scrape
+ * opens a new one.
+ */
+static void fetch_done(struct exporter *ex, int err, char *why)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int code = 503;
+
+	ex->fetching = 0;
+	event_del(ex->deadline);
+	if (!err) {
+		err = render(&ex->rq.st, &text, &len);
+		if (err)
+			snprintf(why, REASON_MAX, "cannot render metrics: %s",
+				 strerror(-err));
+		code = 500;	/* ours, not the daemon's */
+	} else {
+		conn_close(ex);
+	}
+	ctl_status_free(&ex->rq.st);
+	one_line(why);
+	exporter_state(ex, err != 0, why);
+	waiters_reply(ex, text, len, code, why);
+	free(text);
+}
+
+/*
+ * A step failed. A kept connection that breaks at once (the daemon was
+ * restarted since the last scrape) is closed and opened anew, once, so
+ * a restart alone never shows as a failed scrape.
+ */
+static void fetch_fail(struct exporter *ex, int err, char *why)
+{
+	if (ex->retry) {
+		ex->retry = 0;
+		conn_close(ex);
+		ctl_status_free(&ex->rq.st);
+		err = fetch_step(ex, why, REASON_MAX);
+		if (!err)
+			return;
+	}
+	fetch_done(ex, err, why);
+}
+
+static void fetch_start(struct exporter *ex)
+{
+	struct timeval tv = {
+		.tv_sec = METRICS_HTTP_FETCH_MS / 1000,
+		.tv_usec = METRICS_HTTP_FETCH_MS % 1000 * 1000,
+	};
 	char why[REASON_MAX];
-	struct ctl_status st;
 	int err;
 
-	err = exporter_fetch(ex, &st, why, sizeof(why));
-	exporter_state(ex, err != 0, why);
-	if (err) {
-		reply_text(req, 503, "Service Unavailable", why);
+	ex->fetching = 1;
+	ex->retry = ex->ready;
+	memset(&ex->rq, 0, sizeof(ex->rq));
+	if (event_add(ex->deadline, &tv) < 0) {
+		snprintf(why, sizeof(why), "cannot set a timer");
+		fetch_done(ex, -ENOMEM, why);
 		return;
 	}
-	err = render(req, &st);
-	ctl_status_free(&st);
-	if (err) {
-		evbuffer_drain(evhttp_request_get_output_buffer(req), (size_t)-1);
-		snprintf(why, sizeof(why), "cannot render metrics: %s",
-			 strerror(-err));
-		reply_text(req, 500, "Internal Server Error", why);
+	err = fetch_step(ex, why, sizeof(why));
+	if (err)
+		fetch_fail(ex, err, why);
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct exporter *ex = arg;
+	char why[REASON_MAX], path[ZCSI_PATH_MAX];
+
+	snprintf(why, sizeof(why), "no answer from zcsendd at %s within %d ms",
+		 ctl_sock_name(ex->sock, path, sizeof(path)),
+		 METRICS_HTTP_FETCH_MS);
+	fetch_done(ex, -ETIMEDOUT, why);
+}
+
+/* The answer to HELLO: then ask for status. 0, or -errno with @why. */
+static int hello_read(struct exporter *ex, char *why, size_t size)
+{
+	char reason[ZCS_ERRBUF_SIZE], path[ZCSI_PATH_MAX];
+	int n;
+
+	n = zcsi_open_step(ex->c, reason, sizeof(reason));
+	if (n > 0) {
+		ex->ready = 1;
+		return fetch_step(ex, why, size);
+	}
+	if (n < 0 && reason[0])
+		snprintf(why, size, "zcsendd refused the connection: %s (%s)",
+			 reason, strerror(-n));
+	else if (n < 0)
+		snprintf(why, size, "cannot connect to zcsendd at %s: %s",
+			 ctl_sock_name(ex->sock, path, sizeof(path)),
+			 strerror(-n));
+	return n;
+}
+
+/*
+ * The daemon wrote (or hung up). Between fetches nothing is asked, so
+ * anything readable is its EOF or a message out of step: close, and the
+ * next scrape connects anew.
+ */
+static void io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct exporter *ex = arg;
+	char why[REASON_MAX], path[ZCSI_PATH_MAX];
+	struct zcs_hdr hdr;
+	int n;
+
+	if (!ex->fetching) {
+		if (zcsi_recv(ex->c, &hdr) != 0)
+			conn_close(ex);
 		return;
 	}
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-			  "Content-Type", METRICS_CONTENT_TYPE);
-	evhttp_send_reply(req, 200, "OK", NULL);
+	if (!ex->ready) {
+		n = hello_read(ex, why, sizeof(why));
+		if (n < 0)
+			fetch_fail(ex, n, why);
+		return;	/* or the status request is out */
+	}
+	n = ctl_status_read(ex->c, &ex->rq);
+	if (n > 0) {
+		why[0] = '\0';
+		fetch_done(ex, 0, why);
+	} else if (n < 0) {
+		snprintf(why, sizeof(why), "no status from zcsendd at %s: %s",
+			 ctl_sock_name(ex->sock, path, sizeof(path)),
+			 strerror(-n));
+		fetch_fail(ex, n, why);
+	}
+}
+
+/* GET or HEAD /metrics: join the fetch under way, or start one. */
+static void metrics_cb(struct evhttp_request *req, void *arg)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct exporter *ex = arg;
+
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Allow", "GET, HEAD");
+		reply_text(req, 405, "Method Not Allowed",
+			   "method not allowed: /metrics takes GET and HEAD");
+		return;
+	}
+	if (ex->nwaiting == METRICS_HTTP_WAITERS_MAX) {
+		reply_text(req, 503, "Service Unavailable",
+			   "too many scrapes waiting for zcsendd");
+		return;
+	}
+	ex->waiting[ex->nwaiting++] = req;
+	if (!ex->fetching)
+		fetch_start(ex);
 }
 
 static void notfound_cb(struct evhttp_request *req, void *arg)
@@ -308,9 +508,10 @@ static struct evhttp *http_new(struct exporter *ex, int fd)
 	if (!http)
 		return NULL;
 	evhttp_set_max_headers_size(http, METRICS_HTTP_HEADERS_MAX);
-	evhttp_set_max_body_size(http, 0);	/* GET has none */
+	/* A small body is read and answered 405; a larger one gets 413. */
+	evhttp_set_max_body_size(http, METRICS_HTTP_BODY_MAX);
 	evhttp_set_timeout(http, METRICS_HTTP_TIMEOUT_S);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_allowed_methods(http, METHODS_ALL);
 	if (evhttp_set_cb(http, "/metrics", metrics_cb, ex) < 0)
 		goto err_http;
 	evhttp_set_gencb(http, notfound_cb, ex);
@@ -363,6 +564,8 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
+	/* Scrapes still waiting belong to connections evhttp frees. */
+	waiters_reply(ex, NULL, 0, 503, "zcsendctl metrics is shutting down");
 	evhttp_free(http);	/* and the listener with it */
 	return rc;
 }
@@ -403,9 +606,17 @@ int metrics_http_serve(const char *sock, const char *listen)
 		ctl_errx("cannot make an event loop");
 		return CTL_FAIL;
 	}
+	ex.deadline = evtimer_new(ex.base, deadline_cb, &ex);
+	if (!ex.deadline) {
+		close(fd);
+		event_base_free(ex.base);
+		ctl_errx("cannot make a timer");
+		return CTL_FAIL;
+	}
 	rc = serve(&ex, fd, where);
-	if (ex.c)
-		zcs_close(ex.c);
+	conn_close(&ex);
+	ctl_status_free(&ex.rq.st);
+	event_free(ex.deadline);
 	event_base_free(ex.base);
 	return rc;
 }
