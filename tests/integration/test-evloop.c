@@ -5,8 +5,9 @@
  * timeout 0, either once per wake-up or until it returns 0. Every
  * completion must come without a stall: the fd is readable whenever the
  * library holds completions back, and an edge-triggered waiter gets a new
- * edge after a reap that leaves some. A loopback UDP receiver checks
- * every byte. Runs over each transport (tests/run.sh).
+ * edge after a reap that leaves some; also after a flow_open that took
+ * completions in while it waited for its answer. A loopback UDP receiver
+ * checks every byte. Runs over each transport (tests/run.sh).
  */
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -36,6 +37,7 @@ struct tcase {
 	unsigned reap_max;
 	unsigned pause_ms;	/* between the sends and the first wait */
 	int drain;		/* reap until 0 per wake-up, or once */
+	int ctl;		/* open and close a flow before waiting */
 };
 
 static struct th_daemon daemon_;
@@ -55,6 +57,19 @@ static int wait_fd(const struct tcase *t, int fd, int epfd, int ms)
 	if (n && t->w == W_POLL)
 		TH_CHECK(pfd.revents == POLLIN, "revents %#x", pfd.revents);
 	return n;
+}
+
+/* A control request with completions on their way: the library buffers
+ * them while it waits for the answer, and the socket is then empty. */
+static void flow_cycle(struct zcs_client *c, const char *dest)
+{
+	uint32_t flow;
+	int ret;
+
+	ret = zcs_flow_open(c, dest, &flow);
+	TH_CHECK(ret == ZCS_PROTO_UDP, "flow %s: %d", dest, ret);
+	ret = zcs_flow_close(c, flow);
+	TH_CHECK(ret == 0, "flow close: %s", strerror(-ret));
 }
 
 static int waiter_open(const struct tcase *t, int fd)
@@ -127,8 +142,8 @@ static void check_quiet(struct zcs_client *c, int fd, const char *name)
 	TH_CHECK(0, "%s: fd still readable with nothing to reap", name);
 }
 
-static void run_case(struct zcs_client *c, uint32_t flow, int fd,
-		     const struct tcase *t, uint64_t base)
+static void run_case(struct zcs_client *c, uint32_t flow, const char *dest,
+		     int fd, const struct tcase *t, uint64_t base)
 {
 	static struct zcs_completion comps[REAP_BIG];
 	static void *bufs[SENDS];
@@ -137,11 +152,13 @@ static void run_case(struct zcs_client *c, uint32_t flow, int fd,
 	int epfd = waiter_open(t, fd), n;
 	char name[64];
 
-	snprintf(name, sizeof(name), "%s reap %u%s%s", waiter_name[t->w],
+	snprintf(name, sizeof(name), "%s reap %u%s%s%s", waiter_name[t->w],
 		 t->reap_max, t->pause_ms ? " paused" : "",
-		 t->drain ? " drain" : "");
+		 t->drain ? " drain" : "", t->ctl ? " flow_open" : "");
 	send_batch(c, flow, base, bufs);
 	th_sleep_ms(t->pause_ms);
+	if (t->ctl)
+		flow_cycle(c, dest);
 	while (reaped < SENDS) {
 		TH_CHECK(wait_fd(t, fd, epfd, WAIT_MS) > 0,
 			 "%s: wait timed out with %u of %u reaped, inflight %u",
@@ -169,7 +186,7 @@ static void run_case(struct zcs_client *c, uint32_t flow, int fd,
 int main(void)
 {
 	static const unsigned sizes[] = { 1, 64, REAP_BIG };
-	struct tcase t;
+	struct tcase t = { .ctl = 0 };
 	struct th_recv rv;
 	struct zcs_client *c;
 	uint64_t seq = 0, total, i, missing = 0;
@@ -178,8 +195,9 @@ int main(void)
 	int fd, err, ret;
 	unsigned s;
 
-	/* 3 waiters x 3 reap sizes x pause or not x drain or not */
-	total = 3 * 3 * 2 * 2 * (uint64_t)SENDS;
+	/* 3 waiters x (3 reap sizes x pause or not x drain or not, and a
+	 * flow_open) */
+	total = 3 * (3 * 2 * 2 + 1) * (uint64_t)SENDS;
 	err = th_recv_start(&rv, AF_INET, ZCS_PROTO_UDP, total);
 	TH_CHECK(err == 0, "udp receiver: %s", strerror(-err));
 	th_daemon_start(&daemon_, NULL);
@@ -199,9 +217,17 @@ int main(void)
 			     t.pause_ms += 200)
 				for (t.drain = 0; t.drain < 2; t.drain++) {
 					t.reap_max = sizes[s];
-					run_case(c, flow, fd, &t, seq);
+					run_case(c, flow, dest, fd, &t, seq);
 					seq += SENDS;
 				}
+	t.reap_max = 64;
+	t.pause_ms = 200;
+	t.drain = 0;
+	t.ctl = 1;
+	for (t.w = W_POLL; t.w <= W_EPOLL_ET; t.w++) {
+		run_case(c, flow, dest, fd, &t, seq);
+		seq += SENDS;
+	}
 
 	th_recv_wait(&rv, total, 10000);
 	th_recv_stop(&rv);
