@@ -292,6 +292,10 @@ static int handshake(struct zcs_client *c, const char *path,
 	err = hello_reply(c, deadline);
 	if (!err && rings)
 		err = zcsi_rings_recv(c, deadline, tr == ZCSI_TRANSPORT_RING);
+	/* The event-loop fd: over the socket too, for completions that a
+	 * reap holds back (libzcsend_wake.c). */
+	if (!err && pool_bytes)
+		err = zcsi_wake_open(c, c->rings ? c->rings->evfd_client : -1);
 	return err;
 }
 
@@ -433,6 +437,7 @@ ZCS_EXPORT void zcs_close(struct zcs_client *c)
 {
 	if (!c)
 		return;
+	zcsi_wake_close(c->wake);
 	zcsi_rings_free(c->rings);
 	zcsi_alloc_fini(&c->alloc);
 	if (c->pool)
@@ -444,16 +449,6 @@ ZCS_EXPORT void zcs_close(struct zcs_client *c)
 	free(c->txbuf);
 	free(c->flows);
 	free(c);
-}
-
-/* In ring mode, the epoll fd; the caller will sleep on it, so from now
- * on the library keeps it armed whenever it returns. */
-ZCS_EXPORT int zcs_get_fd(const struct zcs_client *c)
-{
-	if (!c->rings)
-		return c->fd;
-	zcsi_ring_export(c->rings, c->cq_count);
-	return c->rings->epfd;
 }
 
 ZCS_EXPORT int zcs_set_spin_usec(struct zcs_client *c, unsigned usec)

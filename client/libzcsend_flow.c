@@ -36,6 +36,11 @@ static int transact(struct zcs_client *c, uint16_t type, const void *payload,
 	if (err)
 		return err;
 	reply = zcsi_wait_reply(c, cookie, &hdr, zcsi_deadline(-1));
+	/* Completions buffered while waiting must show on the event-loop
+	 * fd; parking reads nothing, so the reply stays in the buffer. */
+	err = reply < 0 ? 0 : zcsi_wake_park(c, 0);
+	if (err)
+		return err;
 	return reply == ZCS_MSG_ERROR ? reply_error(c) : reply;
 }
 

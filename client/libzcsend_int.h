@@ -40,20 +40,29 @@ enum zcsi_transport {
 	ZCSI_TRANSPORT_RING,	/* rings or no connection */
 };
 
-/*
- * Ring transport state, allocated only when the daemon granted rings (a
- * separate object also lets zcs_get_fd(), which takes a const handle,
- * note that the application now sleeps on the epoll fd).
- */
+/* Ring transport state, allocated only when the daemon granted rings. */
 struct zcsi_rings {
 	struct zcsi_ring r;
 	void *map;
 	size_t map_bytes;
 	int evfd_daemon;	/* we write it to wake the daemon */
 	int evfd_client;	/* the daemon writes it to wake us */
-	int epfd;		/* socket + evfd_client, for zcs_get_fd() */
 	int armed;		/* we set WAITING and have not taken it back */
-	int fd_exported;	/* zcs_get_fd() was called: arm on return */
+};
+
+/*
+ * The descriptor of zcs_get_fd(), for both transports (libzcsend_wake.c):
+ * an epoll fd over the socket and an eventfd that is readable while the
+ * library holds completions back. A separate object, so that
+ * zcs_get_fd(), which takes a const handle, can note that the caller now
+ * sleeps on it.
+ */
+struct zcsi_wake {
+	int epfd;		/* socket + evfd */
+	int evfd;		/* rings: their evfd_client; socket: our own */
+	int own_evfd;		/* evfd is ours to close */
+	int exported;		/* zcs_get_fd() was called: park on return */
+	unsigned held;		/* socket: cq_count at our last write, 0: none */
 };
 
 /* Pool allocator state: two bits per granule, in use and first of an
@@ -97,6 +106,7 @@ struct zcs_client {
 	struct zcsi_alloc alloc;
 
 	struct zcsi_rings *rings;	/* NULL: everything goes by the socket */
+	struct zcsi_wake *wake;	/* NULL: control only, no completions */
 	unsigned spin_usec;	/* ring mode: spin this long before sleeping */
 
 	struct zcsi_flow *flows;	/* open flows, from FLOW_OK */
@@ -154,6 +164,12 @@ int zcsi_ring_wait(struct zcs_client *c, int timeout_ms);
 int zcsi_ring_sleep(struct zcs_client *c, int timeout_ms);
 int zcsi_ring_park(struct zcs_client *c);
 void zcsi_ring_export(struct zcsi_rings *rs, unsigned buffered);
+
+/* libzcsend_wake.c */
+int zcsi_wake_open(struct zcs_client *c, int evfd);
+void zcsi_wake_close(struct zcsi_wake *w);
+int zcsi_evfd_write(int fd);
+int zcsi_wake_park(struct zcs_client *c, int reaped);
 
 /* libzcsend_alloc.c */
 int zcsi_alloc_init(struct zcsi_alloc *a, size_t pool_bytes);

@@ -109,16 +109,13 @@ int zcsi_wait_io(struct zcs_client *c, int timeout_ms)
 	return zcsi_poll(c, POLLIN, timeout_ms);
 }
 
-ZCS_EXPORT int zcs_flush(struct zcs_client *c)
+/* Write the queued records as one SEND message (socket transport). */
+static int flush_socket(struct zcs_client *c)
 {
 	struct zcs_hdr hdr;
 	size_t size;
 	int err;
 
-	if (c->err)
-		return c->err;
-	if (c->rings)
-		return zcsi_ring_flush(c);
 	if (!c->queued)
 		return 0;
 	size = (size_t)c->queued * sizeof(struct zcs_msg_send);
@@ -130,6 +127,22 @@ ZCS_EXPORT int zcs_flush(struct zcs_client *c)
 	c->sent += c->queued;
 	c->queued = 0;
 	return 0;
+}
+
+static int flush_any(struct zcs_client *c)
+{
+	if (c->err)
+		return c->err;
+	return c->rings ? zcsi_ring_flush(c) : flush_socket(c);
+}
+
+/* A full socket makes the flush read completions meanwhile, and the
+ * event-loop fd must then show them (zcsi_wake_park). */
+ZCS_EXPORT int zcs_flush(struct zcs_client *c)
+{
+	int err = flush_any(c);
+
+	return err ? err : zcsi_wake_park(c, 0);
 }
 
 /* Check one record and queue it for the next flush. */
@@ -222,7 +235,7 @@ ZCS_EXPORT int zcs_reap(struct zcs_client *c, struct zcs_completion *out,
 	unsigned n;
 	int err;
 
-	err = zcs_flush(c);
+	err = flush_any(c);
 	if (!err)
 		err = reap_collect(c);
 	if (!err && timeout_ms != 0)
@@ -235,8 +248,10 @@ ZCS_EXPORT int zcs_reap(struct zcs_client *c, struct zcs_completion *out,
 		c->cq_head = (c->cq_head + 1) % c->max_inflight;
 		c->cq_count--;
 	}
-	if (!err && c->rings)
-		err = zcsi_ring_park(c);
+	/* Completions left behind: the event-loop fd says so, with a new
+	 * edge, since the socket or the ring no longer does. */
+	if (!err)
+		err = zcsi_wake_park(c, n > 0);
 	if (n == 0 && err)
 		return err;
 	return (int)n;

@@ -35,18 +35,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int evfd_write(int fd)
-{
-	uint64_t one = 1;
-	ssize_t n;
-
-	do
-		n = write(fd, &one, sizeof(one));
-	while (n < 0 && errno == EINTR);
-	/* EAGAIN: the counter is full, so a wake-up is pending anyway. */
-	return n == sizeof(one) || errno == EAGAIN ? 0 : -errno;
-}
-
 /* After publishing SQ records or CQ room: wake the daemon if it sleeps. */
 static int wake_daemon(struct zcs_client *c)
 {
@@ -54,7 +42,7 @@ static int wake_daemon(struct zcs_client *c)
 
 	if (!zcsi_ring_wake_needed(c->rings->r.ctl))
 		return 0;
-	err = evfd_write(c->rings->evfd_daemon);
+	err = zcsi_evfd_write(c->rings->evfd_daemon);
 	return err ? zcsi_fail(c, err) : 0;
 }
 
@@ -136,7 +124,7 @@ int zcsi_ring_sleep(struct zcs_client *c, int timeout_ms)
 	if (n < 0)
 		return zcsi_fail(c, n);
 	if (n == 0)
-		n = epoll_wait(rs->epfd, ev, 2, timeout_ms);
+		n = epoll_wait(c->wake->epfd, ev, 2, timeout_ms);
 	else
 		ev[0].data.u32 = ZCSI_EP_EVENTFD;
 	if (n < 0)
@@ -253,6 +241,7 @@ int zcsi_ring_sync(struct zcs_client *c)
  * zcsi_ring_flush - zcs_flush() in ring mode: write the queued records
  * into the SQ, publishing as they fit and waiting for room as a full
  * socket would make us wait. Records left on error stay queued, in order.
+ * The caller parks (zcsi_wake_park) before it returns to the application.
  * Returns 0 or -errno.
  */
 int zcsi_ring_flush(struct zcs_client *c)
@@ -277,7 +266,7 @@ int zcsi_ring_flush(struct zcs_client *c)
 		memmove(recs, recs + done * rec, (c->queued - done) * rec);
 		c->queued -= done;
 	}
-	return err ? err : zcsi_ring_park(c);
+	return err;
 }
 
 /*
@@ -292,7 +281,7 @@ int zcsi_ring_park(struct zcs_client *c)
 	struct zcsi_rings *rs = c->rings;
 	int n, err;
 
-	if (!rs->fd_exported || c->err || (!c->sent && !c->cq_count))
+	if (!c->wake->exported || c->err || (!c->sent && !c->cq_count))
 		return c->err;
 	rs->armed = 1;
 	n = c->cq_count;
@@ -302,7 +291,7 @@ int zcsi_ring_park(struct zcs_client *c)
 		if (n <= 0)
 			return n < 0 ? zcsi_fail(c, n) : 0;
 	}
-	err = evfd_write(rs->evfd_client);
+	err = zcsi_evfd_write(rs->evfd_client);
 	return err ? zcsi_fail(c, err) : 0;
 }
 
@@ -314,9 +303,8 @@ int zcsi_ring_park(struct zcs_client *c)
  */
 void zcsi_ring_export(struct zcsi_rings *rs, unsigned buffered)
 {
-	rs->fd_exported = 1;
 	rs->armed = 1;
 	zcsi_ring_set_waiting(rs->r.ctl);
 	if (buffered || zcsi_ring_cq_ready(&rs->r))
-		evfd_write(rs->evfd_client);
+		zcsi_evfd_write(rs->evfd_client);
 }

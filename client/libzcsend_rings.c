@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libzcsend ring setup: which transport ZCSEND_TRANSPORT asks for, the
- * RINGS reply that follows HELLO_OK with the ring memfd and two eventfds,
- * and the epoll fd that zcs_get_fd() hands out in ring mode. Every fd
+ * RINGS reply that follows HELLO_OK with the ring memfd and two eventfds
+ * (the client one joins zcs_get_fd()'s epoll fd, libzcsend_wake.c). Every fd
  * received is closed on every failure path.
  */
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <errno.h>
@@ -48,7 +47,7 @@ static struct zcsi_rings *rings_new(void)
 
 	if (!rs)
 		return NULL;
-	rs->evfd_daemon = rs->evfd_client = rs->epfd = -1;
+	rs->evfd_daemon = rs->evfd_client = -1;
 	return rs;
 }
 
@@ -59,8 +58,6 @@ void zcsi_rings_free(struct zcsi_rings *rs)
 		return;
 	if (rs->map)
 		munmap(rs->map, rs->map_bytes);
-	if (rs->epfd >= 0)
-		close(rs->epfd);
 	if (rs->evfd_client >= 0)
 		close(rs->evfd_client);
 	if (rs->evfd_daemon >= 0)
@@ -88,27 +85,14 @@ static int rings_map(struct zcsi_rings *rs, int memfd,
 	return zcsi_ring_init(&rs->r, p, lay);
 }
 
-static int epoll_watch(int epfd, int fd, uint32_t tag)
+/* Our eventfd is read only to reset it, so make that non-blocking. */
+static int evfd_nonblock(int fd)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+	int fl = fcntl(fd, F_GETFL);
 
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
-/* One fd for event loops: readable when the socket or our eventfd is.
- * Our eventfd is read only to reset it, so make that non-blocking. */
-static int rings_epoll(struct zcsi_rings *rs, int sock)
-{
-	int fl = fcntl(rs->evfd_client, F_GETFL), err;
-
-	if (fl < 0 || fcntl(rs->evfd_client, F_SETFL, fl | O_NONBLOCK) < 0)
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
-	rs->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (rs->epfd < 0)
-		return -errno;
-	err = epoll_watch(rs->epfd, sock, ZCSI_EP_SOCKET);
-	return err ? err : epoll_watch(rs->epfd, rs->evfd_client,
-				       ZCSI_EP_EVENTFD);
+	return 0;
 }
 
 /* Take the RINGS reply: fds in PROTOCOL.md's order; the memfd is only
@@ -134,7 +118,7 @@ static int rings_take(struct zcs_client *c, const int *fds)
 		err = rings_map(rs, fds[0], &lay);
 	close(fds[0]);
 	if (!err)
-		err = rings_epoll(rs, c->fd);
+		err = evfd_nonblock(rs->evfd_client);
 	if (err) {
 		zcsi_rings_free(rs);
 		return err;

@@ -88,12 +88,23 @@ int zcs_connect_err(const char *path, size_t pool_bytes,
 void zcs_close(struct zcs_client *c);
 
 /*
- * zcs_get_fd - one descriptor to poll for POLLIN in your own event loop;
- * when readable, call zcs_reap() with timeout 0. Over the socket it is the
- * control socket; with shared-memory rings, an epoll fd watching the
- * socket and the library's eventfd, and from this call on the library
- * re-arms the daemon's wake-up whenever it returns, so the fd becomes
- * readable whenever completions are waiting.
+ * zcs_get_fd - one descriptor for your own event loop, over either
+ * transport: an epoll fd watching the control socket and an eventfd of the
+ * library's. From this call on, whenever a zcs_* call returns while the
+ * library holds completions not yet returned by zcs_reap() (a reap with a
+ * small @max leaves the rest buffered), the fd is readable; each reap
+ * that leaves completions behind, and each call that buffers new ones
+ * (zcs_flow_open() while it waits for its answer, say), makes it readable
+ * anew, so an edge-triggered (EPOLLET) waiter gets a fresh edge. With
+ * sends in flight it becomes readable once their completions come.
+ * The pattern: wait for POLLIN (poll, epoll level- or edge-triggered,
+ * select), then call zcs_reap() with timeout 0, ideally until it returns
+ * 0; reaping once per wake-up works too, at one wake-up per reap. The fd
+ * may be readable with nothing to reap (a wake-up already on its way):
+ * zcs_reap() then returns 0 and the next wait is quiet. Handles that never
+ * call zcs_get_fd() pay no system call for this (a handle with a pool
+ * holds the two fds either way). The fd belongs to the handle: do not
+ * read, write or close it.
  * RETURN VALUE: the fd (owned by the handle).
  */
 int zcs_get_fd(const struct zcs_client *c);
@@ -199,6 +210,8 @@ int zcs_flush(struct zcs_client *c);
  * @timeout_ms: 0 returns at once, -1 waits for at least one completion,
  *              otherwise waits up to that many milliseconds. Nothing is
  *              waited for when no send is in flight.
+ * Completions beyond @max stay buffered in the handle for the next call
+ * (zcs_get_fd() stays readable for them).
  * RETURN VALUE: the number of completions stored (0 on timeout), or -errno
  * (-EPIPE: the daemon closed the connection). Completions that arrived
  * before an error are returned first; the error comes on the next call.

@@ -491,7 +491,11 @@ class Client:
 
     def fileno(self):
         """A descriptor to watch for readability (selectors, asyncio's
-        add_reader); when readable, call reap(timeout=0)."""
+        add_reader), over either transport; when readable, call
+        reap(timeout=0), best until it returns []. It stays readable while
+        the library holds completions back (a reap with a small max), so
+        reaping once per wake-up loses nothing either (libzcsend(3),
+        "Event loops")."""
         return _fn("zcs_get_fd")(self._live())
 
     @property
