@@ -385,7 +385,8 @@ uninstall:
 		echo "kept $$conf: it differs from the shipped one"; \
 	fi; \
 	rm -f "$$conf.dist"; \
-	rmdir $(DESTDIR)$(SYSCONFDIR)/zcsendd $(DESTDIR)$(DOCDIR) 2>/dev/null || :
+	rmdir $(DESTDIR)$(SYSCONFDIR)/zcsendd $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(PYTHONDIR)/__pycache__ 2>/dev/null || :
 	@$(LDCONFIG_LIVE)
 
 # Debian 12 packages to build and test; sudo only when not root.

@@ -165,6 +165,8 @@ left=$(cd "$D" && find . ! -type d | sort | tr '\n' ' ')
 	fail "make uninstall left '$left', want only the edited ./etc/zcsendd/zcsendd.conf"
 grep -q "edited by the admin" "$D/etc/zcsendd/zcsendd.conf" ||
 	fail "make uninstall changed the admin's zcsendd.conf"
+[ ! -e "$(dirname "$PY")/__pycache__" ] ||
+	fail "make uninstall left $(dirname "$PY")/__pycache__ (import made it)"
 grep "zcsendd.conf" "$T/uninstall.out" | grep -i kept ||
 	fail "make uninstall did not say it kept zcsendd.conf: $(cat "$T/uninstall.out")"
 
