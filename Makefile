@@ -17,6 +17,7 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/zcsendd
 # zcsend.py goes where the system's python3 looks for modules of PREFIX:
 # Debian's own layout (/usr/lib/python3/dist-packages for /usr, else
 # PREFIX/lib/python3.X/dist-packages), or the upstream site-packages.
@@ -296,6 +297,19 @@ check-boot: all $(BUILD)/tests/zcs-recv $(BUILD)/tests/boot/rlimit-probe
 demo: all $(BUILD)/tests/zcs-recv
 	$(Q)BUILD=$(BUILD) tests/demo.sh
 
+# libzcsend.pc names LIBDIR and INCLUDEDIR from ${prefix} where they lie
+# under PREFIX, so `pkg-config --define-prefix` finds a DESTDIR or moved tree.
+pc_dir = $(if $(filter $(PREFIX)/%,$(1)),$(2)$(patsubst $(PREFIX)%,%,$(1)),$(1))
+PC_LIBDIR = $(call pc_dir,$(LIBDIR),$${exec_prefix})
+PC_INCLUDEDIR = $(call pc_dir,$(INCLUDEDIR),$${prefix})
+# The loader finds a new library in LIBDIR only once its cache is rebuilt.
+# A DESTDIR tree is not the live system: its packager runs ldconfig there.
+LDCONFIG ?= ldconfig
+LDCONFIG_LIVE = if [ -n "$(DESTDIR)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then echo "$(LDCONFIG)"; $(LDCONFIG); \
+	else echo "not root, so no ldconfig: run it as root unless" \
+		"$(LIBDIR) is on the loader's path"; fi
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 		$(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
@@ -307,8 +321,8 @@ install: all
 	ln -sf libzcsend.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libzcsend.so
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	# The paths are the ones given to this install, not to the build.
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(PC_LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		client/libzcsend.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libzcsend.pc
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libzcsend.pc
 	install -d $(DESTDIR)$(SYSCONFDIR)/zcsendd
@@ -339,8 +353,41 @@ install: all
 	install -m 0644 client/libzcsend.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 conf/zcsendd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 zcsendd/zcsendd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(PYTHONDIR)
 	install -m 0644 client/python/zcsend.py $(DESTDIR)$(PYTHONDIR)/
+	@$(LDCONFIG_LIVE)
+
+# Exactly what install put there; an admin's edited zcsendd.conf stays.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/zcsendd $(DESTDIR)$(BINDIR)/zcsendctl \
+		$(DESTDIR)$(INCLUDEDIR)/zcsend.h \
+		$(DESTDIR)$(LIBDIR)/libzcsend.so.$(SOVERSION) \
+		$(DESTDIR)$(LIBDIR)/libzcsend.so $(DESTDIR)$(LIBDIR)/libzcsend.a \
+		$(DESTDIR)$(PKGCONFIGDIR)/libzcsend.pc \
+		$(DESTDIR)$(UNITDIR)/zcsendd.service \
+		$(DESTDIR)$(UNITDIR)/zcsendd.socket \
+		$(DESTDIR)$(UNITDIR)/zcsendd-exporter.service \
+		$(DESTDIR)$(SYSUSERSDIR)/zcsendd.conf \
+		$(DESTDIR)$(MANDIR)/man1/zcsendctl.1 \
+		$(DESTDIR)$(MANDIR)/man3/libzcsend.3 \
+		$(DESTDIR)$(MANDIR)/man5/zcsendd.conf.5 \
+		$(DESTDIR)$(MANDIR)/man8/zcsendd.8 \
+		$(DESTDIR)$(DOCDIR)/LICENSE \
+		$(DESTDIR)$(PYTHONDIR)/zcsend.py \
+		$(DESTDIR)$(PYTHONDIR)/__pycache__/zcsend.*.pyc
+	@conf=$(DESTDIR)$(SYSCONFDIR)/zcsendd/zcsendd.conf; \
+	if [ ! -e "$$conf" ]; then :; \
+	elif cmp -s conf/zcsendd.conf "$$conf"; then \
+		echo "rm -f $$conf"; rm -f "$$conf"; \
+	else \
+		echo "kept $$conf: it differs from the shipped one"; \
+	fi; \
+	rm -f "$$conf.dist"; \
+	rmdir $(DESTDIR)$(SYSCONFDIR)/zcsendd $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(PYTHONDIR)/__pycache__ 2>/dev/null || :
+	@$(LDCONFIG_LIVE)
 
 # Debian 12 packages to build and test; sudo only when not root.
 DEBS := build-essential pkg-config liburing-dev libevent-dev libsystemd-dev \
@@ -374,6 +421,6 @@ deps-ci: deps
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests check check-boot demo install deps deps-ci clean bench bench-plot bench-plot-dgram soak fuzz FORCE
+.PHONY: all tests check check-boot demo install uninstall deps deps-ci clean bench bench-plot bench-plot-dgram soak fuzz FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

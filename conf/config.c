@@ -2,10 +2,13 @@
 /*
  * Config file parsing: one table names every key with its section, type
  * and bounds, so the parser, the error messages and the defaults cannot
- * drift apart. Errors name FILE:LINE, the key and what is accepted.
+ * drift apart. Every error of a file is reported, each naming FILE:LINE,
+ * the key and what is accepted; a key given twice in one section is an
+ * error, and a misspelt one gets the nearest known key as a hint.
  * Sections: [daemon], [defaults] (the policy every destination inherits)
  * and [destination NAME].
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -73,6 +76,8 @@ static struct key keys[] = {
 	{ S_DEST, "address", K_ADDR, offsetof(struct zcsd_dest_conf, address),
 	  CONFIG_ADDR_MAX, 0, 0 },
 };
+
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
 
 /* The file's key names and types, where they differ from the field. */
 static const struct {
@@ -262,22 +267,44 @@ static void describe(const struct key *k, char *buf, size_t size)
 		snprintf(buf, size, "%s", words[k->type]);
 }
 
-static int key_error(struct zcsd_config *cfg, const struct key *k,
-		     const char *v)
+/* "bad value ... expected ..." for @v given to @k. */
+static void key_error_text(const struct key *k, const char *v, char *buf,
+			   size_t size)
 {
 	char accepted[96];
 
 	describe(k, accepted, sizeof(accepted));
-	snprintf(cfg->error, sizeof(cfg->error),
-		 "bad value '%.60s' for %s: expected %s", v, k->name,
-		 accepted);
-	return 0;
+	snprintf(buf, size, "bad value '%.60s' for %s: expected %s", v,
+		 k->name, accepted);
 }
 
-/* The [destination NAME] section's entry, made on first sight. */
-static struct zcsd_dest_conf *dest_section(struct zcsd_config *cfg,
-					   const char *name)
+/*
+ * One file's parse: the reader hands inih one line at a time and so knows
+ * each line's number and text, which inih's handler is not told. Rows of
+ * seen[]: [daemon], [defaults], then each destination; each holds the
+ * line every key was set on, to catch a key given twice.
+ */
+enum { ROW_DAEMON, ROW_DEFAULTS, ROW_DEST0 };
+#define ROW_NONE	(-1)	/* before any section */
+#define ROW_BAD		(-2)	/* a section already reported as bad */
+
+struct parse {
+	struct zcsd_config *cfg;
+	const char *where;
+	const char *pos;		/* the reader's place in the text */
+	const char *cur;		/* the line handed out last */
+	size_t cur_len;
+	int line;			/* its number (inih counts alike) */
+	int handled;			/* the last line the handler saw */
+	int row;			/* ROW_* or ROW_DEST0 + destination */
+	bool had_key;			/* a key since the section began */
+	uint32_t seen[ROW_DEST0 + CONFIG_DESTS_MAX][NKEYS];
+};
+
+/* The [destination NAME] section's index, made on first sight; or -1. */
+static int dest_section(struct parse *ps, const char *name)
 {
+	struct zcsd_config *cfg = ps->cfg;
 	struct zcsd_dest_conf *dc;
 	size_t len = strlen(name);
 	uint32_t i;
@@ -285,97 +312,280 @@ static struct zcsd_dest_conf *dest_section(struct zcsd_config *cfg,
 	if (len == 0 || len >= CONFIG_NAME_MAX ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 			 "0123456789_.-") != len) {
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "bad destination name '%.64s': use 1 to %d letters, "
-			 "digits, '_', '.' or '-'", name, CONFIG_NAME_MAX - 1);
-		return NULL;
+		config_error(cfg, ps->where, ps->line, "bad destination name "
+			     "'%.64s': use 1 to %d letters, digits, '_', '.' "
+			     "or '-'", name, CONFIG_NAME_MAX - 1);
+		return -1;
 	}
 	for (i = 0; i < cfg->ndests; i++)
 		if (!strcmp(cfg->dests[i].name, name))
-			return &cfg->dests[i];
+			return (int)i;
 	if (cfg->ndests == CONFIG_DESTS_MAX) {
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "more than %d destinations", CONFIG_DESTS_MAX);
-		return NULL;
+		config_error(cfg, ps->where, ps->line,
+			     "more than %d destinations", CONFIG_DESTS_MAX);
+		return -1;
 	}
-	dc = &cfg->dests[cfg->ndests++];
+	dc = &cfg->dests[cfg->ndests];
 	memset(dc, 0, sizeof(*dc));
 	strcpy(dc->name, name);
-	return dc;
+	return (int)cfg->ndests++;
 }
 
-static int dest_key(struct zcsd_config *cfg, const char *section,
-		    const char *name, const char *value)
+/* "; did you mean [daemon]?" for a misspelt section, else the list. */
+static void section_error(struct parse *ps, const char *name)
 {
-	struct zcsd_dest_conf *dc = dest_section(cfg, section);
+	static const char *const known[] = {
+		"daemon", "defaults", "destination"
+	};
+	char word[CONFIG_NAME_MAX];
+	const char *sp = strchr(name, ' '), *near;
+	size_t n = sp ? (size_t)(sp - name) : strlen(name);
+
+	snprintf(word, sizeof(word), "%.*s", (int)n, name);
+	near = config_nearest(word, known, 3);
+	if (near && near == known[2])
+		config_error(ps->cfg, ps->where, ps->line, "unknown section "
+			     "[%.60s]; did you mean [destination %.60s]?", name,
+			     sp ? sp + 1 : "NAME");
+	else if (near)
+		config_error(ps->cfg, ps->where, ps->line, "unknown section "
+			     "[%.60s]; did you mean [%s]?", name, near);
+	else
+		config_error(ps->cfg, ps->where, ps->line, "unknown section "
+			     "[%.60s] (known: [daemon], [defaults], "
+			     "[destination NAME])", name);
+}
+
+/* A "[name]" line: which row its keys go to, judged once, here. */
+static void section_start(struct parse *ps, const char *name)
+{
+	int i;
+
+	ps->had_key = false;
+	if (!strcmp(name, "daemon")) {
+		ps->row = ROW_DAEMON;
+	} else if (!strcmp(name, "defaults")) {
+		ps->row = ROW_DEFAULTS;
+	} else if (!strncmp(name, "destination ", 12)) {
+		i = dest_section(ps, name + 12);
+		ps->row = i < 0 ? ROW_BAD : ROW_DEST0 + i;
+	} else {
+		section_error(ps, name);
+		ps->row = ROW_BAD;
+	}
+}
+
+/* Where a key of another section belongs, or NULL. */
+static const char *belongs(enum key_scope scope, const char *name)
+{
+	int index;
+
+	if (scope != S_DAEMON && key_find(S_DAEMON, name, &index))
+		return "[daemon]";
+	if (scope != S_POLICY && scope != S_DEST &&
+	    key_find(S_POLICY, name, &index))
+		return "[defaults] or [destination NAME]";
+	if (scope != S_DEST && key_find(S_DEST, name, &index))
+		return "[destination NAME]";
+	return NULL;
+}
+
+/* A key no table entry of this section names: say where it belongs, or
+ * which known key it is nearest to. */
+static void unknown_key(struct parse *ps, enum key_scope scope,
+			const char *section, const char *name)
+{
+	const char *names[NKEYS], *near, *where = belongs(scope, name);
+	size_t i, n = 0;
+
+	/* A hint past the errors cfg->errors can show would not be read. */
+	for (i = 0; i < NKEYS && ps->cfg->nerrors == ps->cfg->nerrors_kept;
+	     i++)
+		if (keys[i].scope == scope ||
+		    (scope == S_DEST && keys[i].scope == S_POLICY))
+			names[n++] = keys[i].name;
+	near = config_nearest(name, names, n);
+	if (where)
+		config_error(ps->cfg, ps->where, ps->line, "unknown key "
+			     "'%.60s' in [%s]; it belongs in %s", name, section,
+			     where);
+	else if (near)
+		config_error(ps->cfg, ps->where, ps->line, "unknown key "
+			     "'%.60s' in [%s]; did you mean '%s'?", name,
+			     section, near);
+	else
+		config_error(ps->cfg, ps->where, ps->line, "unknown key "
+			     "'%.60s' in [%s]%s", name, section,
+			     scope == S_DEST ? " (address or a policy key)" : "");
+}
+
+/* Set @k from @value unless this section set it already. */
+static void set_key(struct parse *ps, const struct key *k, void *base,
+		    const char *section, const char *value)
+{
+	uint32_t *seen = &ps->seen[ps->row][k - keys];
+	char msg[CONFIG_ERR_MAX];
+
+	if (*seen) {
+		config_error(ps->cfg, ps->where, ps->line, "%s is given again "
+			     "in [%s] (first on line %u)", k->name, section,
+			     *seen);
+		return;
+	}
+	*seen = (uint32_t)ps->line;
+	if (set_value(k, base, value)) {
+		key_error_text(k, value, msg, sizeof(msg));
+		config_error(ps->cfg, ps->where, ps->line, "%s", msg);
+	}
+}
+
+static void dest_key(struct parse *ps, const char *name, const char *value)
+{
+	struct zcsd_dest_conf *dc = &ps->cfg->dests[ps->row - ROW_DEST0];
+	char section[CONFIG_NAME_MAX + 16];
 	const struct key *k;
 	int index;
 
-	if (!dc)
-		return 0;
+	snprintf(section, sizeof(section), "destination %s", dc->name);
 	k = key_find(S_DEST, name, &index);
-	if (k)
-		return set_value(k, dc, value) ? key_error(cfg, k, value) : 1;
+	if (k) {
+		set_key(ps, k, dc, section, value);
+		return;
+	}
 	k = key_find(S_POLICY, name, &index);
 	if (!k) {
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "unknown key '%.40s' in [destination %s] (address or "
-			 "a policy key)", name, dc->name);
-		return 0;
+		unknown_key(ps, S_DEST, section, name);
+		return;
 	}
-	if (set_value(k, &dc->policy, value))
-		return key_error(cfg, k, value);
 	dc->policy_set |= 1u << index;
-	return 1;
-}
-
-static int config_key(void *user, const char *section, const char *name,
-		      const char *value)
-{
-	struct zcsd_config *cfg = user;
-	enum key_scope scope = S_DAEMON;
-	const struct key *k;
-	void *base = cfg;
-	int index;
-
-	if (!strncmp(section, "destination ", 12))
-		return dest_key(cfg, section + 12, name, value);
-	if (!strcmp(section, "defaults")) {
-		scope = S_POLICY;
-		base = &cfg->defaults;
-	} else if (strcmp(section, "daemon")) {
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "unknown section [%.60s] (known: [daemon], [defaults], "
-			 "[destination NAME])", section);
-		return 0;
-	}
-	k = key_find(scope, name, &index);
-	if (!k) {
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "unknown key '%.60s' in [%s]", name, section);
-		return 0;
-	}
-	return set_value(k, base, value) ? key_error(cfg, k, value) : 1;
+	set_key(ps, k, &dc->policy, section, value);
 }
 
 /*
- * inih goes on after a bad line and reports the first one's number, so
- * keep the first line's message too.
+ * inih's handler, for each "key = value". inih takes an indented line after
+ * a key as more of that key's value; zcsendd takes one line per key.
  */
 static int config_ini_cb(void *user, const char *section, const char *name,
 			 const char *value)
 {
-	struct zcsd_config *cfg = user;
-	char first[CONFIG_ERR_MAX];
-	bool had = cfg->error[0] != '\0';
-	int ret;
+	struct parse *ps = user;
+	struct zcsd_config *cfg = ps->cfg;
+	const struct key *k;
+	int index;
 
-	if (had)
-		memcpy(first, cfg->error, sizeof(first));
-	ret = config_key(user, section, name, value);
-	if (had)
-		memcpy(cfg->error, first, sizeof(first));
-	return ret;
+	(void)section;	/* ps->row says the same, judged at the header */
+	ps->handled = ps->line;
+	if (ps->had_key && ps->cur_len && isspace((unsigned char)ps->cur[0])) {
+		config_error(cfg, ps->where, ps->line, "an indented line "
+			     "continues the value of '%.60s' above; put each "
+			     "key on a line of its own, unindented", name);
+		return 1;
+	}
+	ps->had_key = true;
+	if (ps->row == ROW_BAD)
+		return 1;
+	if (ps->row == ROW_NONE) {
+		config_error(cfg, ps->where, ps->line, "'%.60s' comes before "
+			     "any [section]", name);
+		return 1;
+	}
+	if (ps->row >= ROW_DEST0) {
+		dest_key(ps, name, value);
+		return 1;
+	}
+	k = key_find(ps->row == ROW_DAEMON ? S_DAEMON : S_POLICY, name,
+		     &index);
+	if (!k)
+		unknown_key(ps, ps->row == ROW_DAEMON ? S_DAEMON : S_POLICY,
+			    ps->row == ROW_DAEMON ? "daemon" : "defaults",
+			    name);
+	else
+		set_key(ps, k, ps->row == ROW_DAEMON ? (void *)cfg
+						     : (void *)&cfg->defaults,
+			ps->row == ROW_DAEMON ? "daemon" : "defaults", value);
+	return 1;
+}
+
+/* The line as inih sees it: leading space and a UTF-8 BOM skipped. */
+static const char *line_text(const struct parse *ps, size_t *len)
+{
+	const char *p = ps->cur, *end = ps->cur + ps->cur_len;
+
+	if (ps->line == 1 && ps->cur_len >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3))
+		p += 3;
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	*len = (size_t)(end - p);
+	return p;
+}
+
+/* A "[section]" line starts a section (inih takes the name as it is). */
+static void line_start(struct parse *ps)
+{
+	char name[CONFIG_NAME_MAX + 16];
+	const char *close;
+	size_t len;
+	const char *p = line_text(ps, &len);
+
+	if (!len || *p != '[')
+		return;
+	close = memchr(p, ']', len);
+	if (!close)
+		return;
+	snprintf(name, sizeof(name), "%.*s", (int)(close - p - 1), p + 1);
+	section_start(ps, name);
+}
+
+/*
+ * After inih is done with a line: one that is no comment, no blank and
+ * no section, and that the handler did not see, is not "key = value".
+ */
+static void line_end(struct parse *ps)
+{
+	size_t len;
+	const char *p;
+
+	if (ps->line == 0 || ps->handled == ps->line)
+		return;
+	p = line_text(ps, &len);
+	if (!len || *p == ';' || *p == '#')
+		return;
+	if (*p == '[' && memchr(p, ']', len))
+		return;
+	config_error(ps->cfg, ps->where, ps->line, "%s", *p == '['
+		     ? "expected ']' after the section name"
+		     : "expected 'key = value' or '[section]'");
+}
+
+/*
+ * inih's reader: the next line of the text, with its newline. A line too
+ * long for inih's buffer is an error here, and inih gets an empty line in
+ * its place, so that it counts lines as the file has them.
+ */
+static char *ini_reader_cb(char *buf, int num, void *user)
+{
+	struct parse *ps = user;
+	size_t n = strcspn(ps->pos, "\n");
+
+	line_end(ps);
+	if (!*ps->pos)
+		return NULL;
+	ps->line++;
+	ps->cur = ps->pos;
+	ps->cur_len = n;
+	ps->pos += n + (ps->pos[n] == '\n');
+	if (num < 2 || n > (size_t)num - 2) {
+		config_error(ps->cfg, ps->where, ps->line, "line longer than "
+			     "%d characters", num - 2);
+		ps->handled = ps->line;
+		snprintf(buf, (size_t)num, "\n");
+		return buf;
+	}
+	memcpy(buf, ps->cur, n);
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
+	line_start(ps);
+	return buf;
 }
 
 /*
@@ -433,21 +643,29 @@ const struct zcsd_dest_conf *config_dest(const struct zcsd_config *cfg,
 int config_policy_set(struct zcsd_policy *p, const char *key,
 		      const char *value, char *err, size_t errlen)
 {
-	struct zcsd_config tmp;
+	const char *names[NKEYS], *near;
 	const struct key *k;
+	size_t i, n = 0;
 	int index;
 
 	keys_init();
 	k = key_find(S_POLICY, key, &index);
 	if (!k) {
-		snprintf(err, errlen, "unknown policy key '%.40s' (flush, "
-			 "batch_max, batch_usec, zerocopy, zerocopy_min_bytes, "
-			 "udp_segment)", key);
+		for (i = 0; i < NKEYS; i++)
+			if (keys[i].scope == S_POLICY)
+				names[n++] = keys[i].name;
+		near = config_nearest(key, names, n);
+		if (near)
+			snprintf(err, errlen, "unknown policy key '%.40s'; did "
+				 "you mean '%s'?", key, near);
+		else
+			snprintf(err, errlen, "unknown policy key '%.40s' "
+				 "(flush, batch_max, batch_usec, zerocopy, "
+				 "zerocopy_min_bytes, udp_segment)", key);
 		return -EINVAL;
 	}
 	if (set_value(k, p, value)) {
-		key_error(&tmp, k, value);
-		snprintf(err, errlen, "%s", tmp.error);
+		key_error_text(k, value, err, errlen);
 		return -EINVAL;
 	}
 	return 0;
@@ -476,30 +694,46 @@ static void config_inherit(struct zcsd_config *cfg)
 	}
 }
 
-/* Prefix the handler's message with where it happened, then check. */
+static void errors_reset(struct zcsd_config *cfg)
+{
+	cfg->error[0] = cfg->errors[0] = '\0';
+	cfg->nerrors = cfg->nerrors_kept = 0;
+}
+
+/*
+ * Parse @text line by line, collecting every error, then check the rules
+ * that span keys. inih reports its first bad line itself; each one is
+ * also one of ours, unless inih judges a line this file does not.
+ */
 static int parse_text(struct zcsd_config *cfg, const char *where,
 		      const char *text)
 {
-	char msg[CONFIG_ERR_MAX];
-	int line;
+	struct parse *ps = calloc(1, sizeof(*ps));
+	int line, err;
 
 	keys_init();
-	cfg->error[0] = '\0';
-	line = ini_parse_string(text, config_ini_cb, cfg);
-	if (line < 0) {
-		snprintf(cfg->error, sizeof(cfg->error), "out of memory");
+	errors_reset(cfg);
+	if (!ps) {
+		config_error(cfg, where, 0, "out of memory");
 		return -ENOMEM;
 	}
-	if (line > 0) {
-		snprintf(msg, sizeof(msg), "%s",
-			 cfg->error[0] ? cfg->error
-				       : "expected 'key = value' or '[section]'");
-		snprintf(cfg->error, sizeof(cfg->error), "%.100s:%d: %.140s",
-			 where, line, msg);
-		return -EINVAL;
+	ps->cfg = cfg;
+	ps->where = where;
+	ps->pos = text;
+	ps->row = ROW_NONE;
+	line = ini_parse_stream(ini_reader_cb, ps, config_ini_cb, ps);
+	free(ps);
+	if (line < 0) {
+		config_error(cfg, where, 0, "out of memory");
+		return -ENOMEM;
 	}
+	if (line > 0 && !cfg->nerrors)
+		config_error(cfg, where, line,
+			     "expected 'key = value' or '[section]'");
 	config_inherit(cfg);
-	return config_check(cfg, where, text);
+	err = config_check(cfg, where, text);
+	config_errors_end(cfg);
+	return err;
 }
 
 static char *read_file(const char *path, int *err)
@@ -528,7 +762,8 @@ static char *read_file(const char *path, int *err)
 
 /*
  * config_load - parse @path over the values already in @cfg.
- * Returns 0 or -errno with cfg->error saying FILE:LINE and why.
+ * Returns 0 or -errno; then cfg->errors holds every error, one
+ * "FILE:LINE: why" a line (cfg->nerrors of them), cfg->error the first.
  */
 int config_load(struct zcsd_config *cfg, const char *path)
 {
@@ -536,8 +771,8 @@ int config_load(struct zcsd_config *cfg, const char *path)
 	char *text = read_file(path, &err);
 
 	if (!text) {
-		snprintf(cfg->error, sizeof(cfg->error), "%.200s: %s", path,
-			 strerror(-err));
+		errors_reset(cfg);
+		config_error(cfg, path, 0, "%s", strerror(-err));
 		return err;
 	}
 	err = parse_text(cfg, path, text);

@@ -19,7 +19,8 @@
 #endif
 #define CONFIG_DEFAULT_FILE	SYSCONFDIR "/zcsendd/zcsendd.conf"
 #define CONFIG_PATH_MAX		108	/* sun_path */
-#define CONFIG_ERR_MAX		256
+#define CONFIG_ERR_MAX		256	/* one error */
+#define CONFIG_ERRORS_MAX	4096	/* all of a file's errors */
 #define CONFIG_NAME_MAX		64	/* destination names */
 #define CONFIG_ADDR_MAX		64	/* "udp://[v6]:port" */
 #define CONFIG_LIST_MAX		16	/* users, groups, networks */
@@ -74,7 +75,10 @@ struct zcsd_config {
 	struct zcsd_policy defaults;
 	uint32_t ndests;
 	struct zcsd_dest_conf dests[CONFIG_DESTS_MAX];
-	char error[CONFIG_ERR_MAX];	/* why the last parse failed */
+	char error[CONFIG_ERR_MAX];	/* the first error of the last parse */
+	uint32_t nerrors;		/* how many it found */
+	uint32_t nerrors_kept;		/* how many fit in errors[] */
+	char errors[CONFIG_ERRORS_MAX];	/* each, "FILE:LINE: why\n" */
 };
 
 void config_defaults(struct zcsd_config *cfg);
@@ -88,6 +92,13 @@ const struct zcsd_dest_conf *config_dest(const struct zcsd_config *cfg,
 /* config_check.c: rules that span keys, once a file is parsed. */
 int config_check(struct zcsd_config *cfg, const char *where,
 		 const char *text);
+
+/* config_errors.c: every error of a file, and hints for misspellings. */
+void config_error(struct zcsd_config *cfg, const char *where, int line,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void config_errors_end(struct zcsd_config *cfg);
+const char *config_nearest(const char *name, const char *const *names,
+			   size_t n);
 
 /* config_values.c: parsing one value; 0 or -EINVAL. */
 int config_parse_size(const char *v, uint64_t *out);

@@ -2,82 +2,97 @@
 /*
  * Rules that span keys, checked once a whole file is parsed: pools within
  * their total, sends within a pool, every destination with an address.
- * Errors still point at the line to fix.
+ * Each broken rule is its own error, pointing at the line to fix.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config.h"
 
-/* The line of "[destination NAME]" in @text, or 0. */
-static int section_line(const char *text, const char *name)
+/*
+ * The line of "[@section]" in @text when @key is NULL (its first), else of
+ * the last "@key =" in that section; 0 when absent or @text is NULL.
+ */
+static int text_line(const char *text, const char *section, const char *key)
 {
-	char header[CONFIG_NAME_MAX + 16];
-	const char *p = text;
-	int line = 1;
-	size_t n;
+	size_t sl = strlen(section), kl = key ? strlen(key) : 0;
+	const char *p = text, *s;
+	int line = 0, found = 0;
+	bool in = false;
 
-	n = (size_t)snprintf(header, sizeof(header), "[destination %s]", name);
 	while (p && *p) {
-		p += strspn(p, " \t");
-		if (!strncmp(p, header, n))
-			return line;
-		p = strchr(p, '\n');
-		if (p) {
-			p++;
-			line++;
+		line++;
+		s = p + strspn(p, " \t");
+		if (*s == '[') {
+			in = !strncmp(s + 1, section, sl) && s[1 + sl] == ']';
+			if (in && !key)
+				return line;
+		} else if (in && key && !strncmp(s, key, kl) && s[kl] &&
+			   strchr("=: \t", s[kl])) {
+			found = line;
 		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
 	}
-	return 0;
+	return found;
 }
 
-static int check_dests(struct zcsd_config *cfg, const char *where,
-		       const char *text)
+/* The line of [daemon]'s @a, else of @b (may be NULL), else 0. */
+static int daemon_line(const char *text, const char *a, const char *b)
 {
+	int line = text_line(text, "daemon", a);
+
+	return line || !b ? line : text_line(text, "daemon", b);
+}
+
+static void check_dests(struct zcsd_config *cfg, const char *where,
+			const char *text)
+{
+	char section[CONFIG_NAME_MAX + 16];
 	uint32_t i;
 
 	for (i = 0; i < cfg->ndests; i++) {
 		if (cfg->dests[i].address[0])
 			continue;
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "%.100s:%d: [destination %s] has no address "
-			 "(udp://HOST:PORT or tcp://HOST:PORT)", where,
-			 text ? section_line(text, cfg->dests[i].name) : 0,
+		snprintf(section, sizeof(section), "destination %s",
 			 cfg->dests[i].name);
-		return -EINVAL;
+		config_error(cfg, where, text_line(text, section, NULL),
+			     "[destination %s] has no address "
+			     "(udp://HOST:PORT or tcp://HOST:PORT)",
+			     cfg->dests[i].name);
 	}
-	return 0;
 }
 
 /*
  * config_check - cross-key rules. @text, the parsed file, lets errors name
- * a line; it may be NULL for the embedded defaults.
- * Returns 0 or -EINVAL with cfg->error set.
+ * a line; it may be NULL for the embedded defaults. Each broken rule is
+ * added to cfg's errors (config_error()).
+ * Returns 0, or -EINVAL when @cfg has any error, from here or before.
  */
 int config_check(struct zcsd_config *cfg, const char *where, const char *text)
 {
-	if (cfg->pool_bytes > cfg->pool_total_bytes) {
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "%.100s: pool_bytes (%" PRIu64 ") is over "
-			 "pool_total_bytes (%" PRIu64 ")", where,
-			 cfg->pool_bytes, cfg->pool_total_bytes);
-		return -EINVAL;
-	}
-	if (cfg->max_send_bytes > cfg->pool_bytes) {
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "%.100s: max_send_bytes (%u) is over pool_bytes "
-			 "(%" PRIu64 ")", where, cfg->max_send_bytes,
-			 cfg->pool_bytes);
-		return -EINVAL;
-	}
-	if (cfg->ndests > cfg->max_dests) {
-		snprintf(cfg->error, sizeof(cfg->error),
-			 "%.100s: %u destinations are configured but "
-			 "max_destinations is %u", where, cfg->ndests,
-			 cfg->max_dests);
-		return -EINVAL;
-	}
-	return check_dests(cfg, where, text);
+	if (cfg->pool_bytes > cfg->pool_total_bytes)
+		config_error(cfg, where, daemon_line(text, "pool_bytes",
+						     "pool_total_bytes"),
+			     "pool_bytes (%" PRIu64 ") is over "
+			     "pool_total_bytes (%" PRIu64 ")",
+			     cfg->pool_bytes, cfg->pool_total_bytes);
+	if (cfg->max_send_bytes > cfg->pool_bytes)
+		config_error(cfg, where, daemon_line(text, "max_send_bytes",
+						     "pool_bytes"),
+			     "max_send_bytes (%u) is over pool_bytes "
+			     "(%" PRIu64 ")", cfg->max_send_bytes,
+			     cfg->pool_bytes);
+	if (cfg->ndests > cfg->max_dests)
+		config_error(cfg, where, daemon_line(text, "max_destinations",
+						     NULL),
+			     "%u destinations are configured but "
+			     "max_destinations is %u", cfg->ndests,
+			     cfg->max_dests);
+	check_dests(cfg, where, text);
+	return cfg->nerrors ? -EINVAL : 0;
 }

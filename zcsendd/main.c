@@ -74,7 +74,8 @@ static void load_config(struct zcsd *d, const struct args *a)
 	err = path ? config_load(&d->cfg, path)
 		   : config_check(&d->cfg, "embedded defaults", NULL);
 	if (err) {
-		fprintf(stderr, "zcsendd: %s\n", d->cfg.error);
+		/* Every error, one "FILE:LINE: why" a line, as a compiler. */
+		fputs(d->cfg.errors, stderr);
 		exit(1);
 	}
 	if (path && snprintf(d->config_path, sizeof(d->config_path), "%s",

@@ -43,6 +43,37 @@ static int keep_restart_only(const struct zcsd_config *cur,
 			    NULL);
 }
 
+/*
+ * An invalid file changes nothing: log each of its errors once, then how
+ * many; the reply (short) gets the count and the first.
+ */
+static int reload_refused(struct zcsd *d, struct zcsd_config *next, int ret,
+			  char *err, size_t errlen)
+{
+	const char *p = next->errors, *nl;
+
+	for (; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		log_at(LOG_WARNING, &(struct log_about){
+				.msgid = LOG_ID_RELOAD_FAILED }, 0,
+		       "reload: %.*s", (int)(nl - p), p);
+	}
+	log_at(LOG_WARNING, &(struct log_about){
+			.msgid = LOG_ID_RELOAD_FAILED }, 0,
+	       "reload: %u error%s in %s; the running config stays",
+	       next->nerrors, next->nerrors == 1 ? "" : "s",
+	       d->config_path[0] ? d->config_path : "embedded defaults");
+	if (next->nerrors > 1)
+		snprintf(err, errlen, "%u errors (all in the log); first: %s",
+			 next->nerrors, next->error);
+	else
+		snprintf(err, errlen, "%s", next->error);
+	free(next);
+	return ret;
+}
+
 /* Re-read the config file. An invalid file changes nothing. */
 static int reload_config(struct zcsd *d, char *err, size_t errlen)
 {
@@ -54,23 +85,11 @@ static int reload_config(struct zcsd *d, char *err, size_t errlen)
 	config_defaults(next);
 	if (d->config_path[0])
 		ret = config_load(next, d->config_path);
-	if (ret) {
-		snprintf(err, errlen, "%s", next->error);
-		log_at(LOG_WARNING, &(struct log_about){
-				.msgid = LOG_ID_RELOAD_FAILED }, 0,
-		       "reload: %s; the running config stays", next->error);
-		free(next);
-		return ret;
-	}
+	if (ret)
+		return reload_refused(d, next, ret, err, errlen);
 	ret = keep_restart_only(&d->cfg, next);
-	if (ret) {
-		snprintf(err, errlen, "%s", next->error);
-		log_at(LOG_WARNING, &(struct log_about){
-				.msgid = LOG_ID_RELOAD_FAILED }, 0,
-		       "reload: %s; the running config stays", next->error);
-		free(next);
-		return ret;
-	}
+	if (ret)
+		return reload_refused(d, next, ret, err, errlen);
 	d->cfg = *next;
 	free(next);
 	limits_nofile_check(d);

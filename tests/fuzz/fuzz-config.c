@@ -100,10 +100,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = config_parse_string(&cfg, text);
 	CHECK(ret <= 0);
 	CHECK(TERMINATED(cfg.error));
+	CHECK(TERMINATED(cfg.errors));
+	CHECK(cfg.nerrors_kept <= cfg.nerrors);
+	CHECK((ret == 0) == (cfg.nerrors == 0));
 	if (ret == 0)
 		check_config(&cfg);
 	else
-		CHECK(cfg.error[0] != '\0');
+		CHECK(cfg.error[0] != '\0' && cfg.errors[0] != '\0');
 	policy_from(text);
 	free(text);
 	return 0;

@@ -1,11 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# `make install` as a packager and an admin use it: into a DESTDIR with
-# PREFIX=/usr, a program built with `pkg-config --cflags --libs libzcsend`
-# against that DESTDIR compiles, links and runs; a second install keeps
-# the admin's edited zcsendd.conf; zcsend.py lands on the system python's
-# path and imports; files get their modes whatever the umask; and a daemon
-# built with another SYSCONFDIR reads its config there.
+# `make install` and `make uninstall` as a packager and an admin use them:
+# into a DESTDIR with PREFIX=/usr, a program built with `pkg-config
+# --cflags --libs libzcsend` against that DESTDIR (sysroot or
+# --define-prefix) compiles, links and runs; ldconfig runs for the live
+# system only (as root, in a private mount namespace with a tmpfs over
+# /usr/local and an overlay over /etc); a second install keeps the admin's
+# edited zcsendd.conf, and uninstall removes all else; zcsend.py lands on
+# the system python's path and imports; files get their modes whatever the
+# umask; and a daemon built with another SYSCONFDIR reads its config there.
 # Installs from the build under test ($BUILD); builds of its own go under $T.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -22,10 +25,29 @@ if ldd "$BUILD/libzcsend.so.1" | grep -q libasan; then
 	CCFLAGS=("-fsanitize=address,undefined")
 fi
 
+# --- LICENSE is the license every SPDX header names; install ships it.
+ids=$(grep -rhoI --exclude-dir='build*' --exclude-dir=.git \
+	'SPDX-License-Identifier:[[:space:]]*[A-Za-z0-9.+-]\+' "$SRC" | sort -u)
+[ "$ids" = "SPDX-License-Identifier: MIT" ] || fail "SPDX headers name: $ids"
+[ "$(head -1 "$SRC/LICENSE" 2>&1)" = "MIT License" ] ||
+	fail "LICENSE is not the MIT license the headers name: $(head -1 "$SRC/LICENSE" 2>&1)"
+
+# An ldconfig that only notes it ran: a DESTDIR install must not call it.
+mkdir "$T/bin"
+printf '#!/bin/sh\necho "ldconfig $*" >>"%s/ldconfig.log"\n' "$T" >"$T/bin/ldconfig"
+chmod +x "$T/bin/ldconfig"
+no_ldconfig() {
+	[ ! -s "$T/ldconfig.log" ] || fail "$1 under DESTDIR ran $(cat "$T/ldconfig.log")"
+}
+
 # --- PREFIX given at install time only, as after a plain `make`.
 D=$T/dest
-(umask 077 && make "${MAKEARGS[@]}" install DESTDIR="$D" PREFIX=/usr) \
-	>"$T/install.out" 2>&1 || fail "make install: $(tail -20 "$T/install.out")"
+(umask 077 && PATH=$T/bin:$PATH make "${MAKEARGS[@]}" install DESTDIR="$D" \
+	PREFIX=/usr) >"$T/install.out" 2>&1 ||
+	fail "make install: $(tail -20 "$T/install.out")"
+no_ldconfig "make install"
+cmp -s "$SRC/LICENSE" "$D/usr/share/doc/zcsendd/LICENSE" ||
+	fail "make install did not put LICENSE in /usr/share/doc/zcsendd"
 pc=$D/usr/lib/pkgconfig/libzcsend.pc
 [ -f "$pc" ] || fail "no $pc"
 grep -q '^prefix=/usr$' "$pc" || fail "libzcsend.pc: $(head -3 "$pc" | tr '\n' ' ')"
@@ -51,6 +73,48 @@ unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR
 LD_LIBRARY_PATH=$D/usr/lib "$T/prog" >"$T/prog.out" 2>&1 ||
 	fail "program built against DESTDIR: $(cat "$T/prog.out")"
 cat "$T/prog.out"
+
+# --- the .pc file names its directories from ${prefix}, so pkg-config
+# --define-prefix (a relocated or DESTDIR tree) gives paths in that tree.
+flags=$(PKG_CONFIG_PATH=$D/usr/lib/pkgconfig pkg-config --define-prefix \
+	--cflags --libs libzcsend) || fail "pkg-config --define-prefix: no libzcsend in $D"
+echo "pkg-config --define-prefix: $flags"
+for f in $flags; do
+	case $f in
+	-I"$D"/usr/include | -L"$D"/usr/lib | -l*) ;;
+	*) fail "pkg-config --define-prefix gives '$f' (all of it: '$flags'), not a path in $D" ;;
+	esac
+done
+for f in "-I$D/usr/include" "-L$D/usr/lib"; do
+	case " $flags " in *" $f "*) ;;
+	*) fail "pkg-config --define-prefix gives '$flags', without $f" ;;
+	esac
+done
+# shellcheck disable=SC2086
+cc "${CCFLAGS[@]}" -o "$T/prog2" "$T/prog.c" $flags >"$T/cc2.out" 2>&1 ||
+	fail "build with --define-prefix '$flags': $(cat "$T/cc2.out")"
+LD_LIBRARY_PATH=$D/usr/lib "$T/prog2" >/dev/null 2>&1 ||
+	fail "program built with --define-prefix does not run"
+
+# --- a LIBDIR outside PREFIX stays literal; one inside follows ${exec_prefix}.
+pcvars() { grep -E '^(prefix|exec_prefix|libdir|includedir)=' "$1" | tr '\n' ' '; }
+D2=$T/dest2
+PATH=$T/bin:$PATH make "${MAKEARGS[@]}" install DESTDIR="$D2" PREFIX=/opt/zcs \
+	LIBDIR=/srv/zcs-lib >"$T/install3.out" 2>&1 ||
+	fail "make install LIBDIR=/srv/zcs-lib: $(tail -20 "$T/install3.out")"
+pc2=$D2/srv/zcs-lib/pkgconfig/libzcsend.pc
+[ "$(pcvars "$pc2")" = 'prefix=/opt/zcs exec_prefix=${prefix} libdir=/srv/zcs-lib includedir=${prefix}/include ' ] ||
+	fail "libzcsend.pc for PREFIX=/opt/zcs LIBDIR=/srv/zcs-lib: $(pcvars "$pc2")"
+[ "$(pcvars "$pc")" = 'prefix=/usr exec_prefix=${prefix} libdir=${exec_prefix}/lib includedir=${prefix}/include ' ] ||
+	fail "libzcsend.pc for PREFIX=/usr: $(pcvars "$pc")"
+# An unedited config goes too: nothing at all is left.
+PATH=$T/bin:$PATH make "${MAKEARGS[@]}" uninstall DESTDIR="$D2" PREFIX=/opt/zcs \
+	LIBDIR=/srv/zcs-lib >"$T/uninstall2.out" 2>&1 ||
+	fail "make uninstall: $(tail -20 "$T/uninstall2.out")"
+left=$(cd "$D2" && find . ! -type d | sort | tr '\n' ' ')
+[ -z "$left" ] || fail "make uninstall PREFIX=/opt/zcs left $left"
+[ ! -e "$D2/etc/zcsendd" ] || fail "make uninstall left $D2/etc/zcsendd"
+no_ldconfig "make install or uninstall"
 
 # --- zcsend.py lands where the system's python3 looks for /usr's modules,
 # and imports from there (PYTHONPATH at the DESTDIR copy) with its library.
@@ -91,6 +155,63 @@ grep -q "edited by the admin" "$D/etc/zcsendd/zcsendd.conf" ||
 grep -q "zcsendd.conf" "$T/install2.out" ||
 	fail "make install did not say it kept zcsendd.conf"
 grep -i "kept\|keep" "$T/install2.out"
+
+# --- uninstall removes everything install put there but the admin's config.
+PATH=$T/bin:$PATH make "${MAKEARGS[@]}" uninstall DESTDIR="$D" PREFIX=/usr \
+	>"$T/uninstall.out" 2>&1 || fail "make uninstall: $(tail -20 "$T/uninstall.out")"
+no_ldconfig "make uninstall"
+left=$(cd "$D" && find . ! -type d | sort | tr '\n' ' ')
+[ "$left" = "./etc/zcsendd/zcsendd.conf " ] ||
+	fail "make uninstall left '$left', want only the edited ./etc/zcsendd/zcsendd.conf"
+grep -q "edited by the admin" "$D/etc/zcsendd/zcsendd.conf" ||
+	fail "make uninstall changed the admin's zcsendd.conf"
+[ ! -e "$(dirname "$PY")/__pycache__" ] ||
+	fail "make uninstall left $(dirname "$PY")/__pycache__ (import made it)"
+grep "zcsendd.conf" "$T/uninstall.out" | grep -i kept ||
+	fail "make uninstall did not say it kept zcsendd.conf: $(cat "$T/uninstall.out")"
+
+# --- the live system (no DESTDIR): after `make install` the loader finds the
+# library at once, and after `make uninstall` no longer. Only as root, in a
+# private mount namespace: a tmpfs over /usr/local and an overlay over /etc
+# (ld.so.cache, zcsendd.conf) take every write, and vanish with it.
+live() {
+	set -e
+	mount -t tmpfs zcs-test /usr/local
+	mkdir "$T/ov"
+	mount -t tmpfs zcs-test "$T/ov"
+	mkdir "$T/ov/up" "$T/ov/work"
+	mount -t overlay zcs-test -o "lowerdir=/etc,upperdir=$T/ov/up,workdir=$T/ov/work" /etc
+	set +e
+	make "${MAKEARGS[@]}" install >"$T/live.out" 2>&1 ||
+		{ echo "make install: $(tail -20 "$T/live.out")"; return 1; }
+	ldconfig -p | grep -q "libzcsend.so.1 .*=> /usr/local/lib/libzcsend.so.1" ||
+		{ echo "after make install, the loader's cache lacks /usr/local/lib/libzcsend.so.1"; return 1; }
+	# shellcheck disable=SC2046
+	cc "${CCFLAGS[@]}" -o "$T/prog3" "$T/prog.c" $(PKG_CONFIG_PATH=/usr/local/lib/pkgconfig \
+		pkg-config --cflags --libs libzcsend) >"$T/cc3.out" 2>&1 ||
+		{ echo "build against /usr/local: $(cat "$T/cc3.out")"; return 1; }
+	"$T/prog3" >"$T/prog3.out" 2>&1 ||
+		{ echo "installed under /usr/local, without LD_LIBRARY_PATH: $(cat "$T/prog3.out")"; return 1; }
+	make "${MAKEARGS[@]}" uninstall >>"$T/live.out" 2>&1 ||
+		{ echo "make uninstall: $(tail -20 "$T/live.out")"; return 1; }
+	! ldconfig -p | grep -q libzcsend ||
+		{ echo "after make uninstall, the loader's cache still has libzcsend"; return 1; }
+	left=$(find /usr/local ! -type d)
+	[ -z "$left" ] || { echo "make uninstall left $left"; return 1; }
+	echo "live install: ldconfig ran, $(cat "$T/prog3.out"); uninstall left nothing"
+}
+if [ "$(id -u)" != 0 ]; then
+	echo "live install: not tested (needs root for a private mount namespace)"
+elif [ -e /etc/zcsendd ] || ldconfig -p | grep -q libzcsend; then
+	echo "live install: not tested (this machine has zcsendd installed already)"
+elif ! command -v unshare >/dev/null; then
+	echo "live install: not tested (no unshare)"
+else
+	out=$(unshare --mount --propagation private bash -c \
+		"$(declare -p MAKEARGS CCFLAGS T); $(declare -f live); live" 2>&1) ||
+		fail "live install: $out"
+	echo "$out"
+fi
 
 # --- SYSCONFDIR reaches the daemon's default config path.
 E=$T/etc

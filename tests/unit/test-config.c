@@ -2,8 +2,10 @@
 /*
  * Unit tests of conf/: the embedded defaults validate, every key parses,
  * destinations inherit [defaults], and every bad value, key, section or
- * address is refused with its line.
+ * address is refused with its line; all of a file's errors are reported,
+ * a key given twice is one, and a misspelt key gets the nearest as a hint.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -198,7 +200,8 @@ static void test_bad_values(void)
 	expect_error("[defaults]\nbatch_max = 0\n", ":2:", "batch_max");
 	expect_error("[defaults]\nbatch_max = 5000\n", ":2:", "batch_max");
 	expect_error("[daemon]\nbogus = 1\n", ":2:", "unknown key 'bogus'");
-	expect_error("[nonsense]\nx = 1\n", ":2:", "unknown section");
+	/* A bad section is reported once, at its header. */
+	expect_error("[nonsense]\nx = 1\n", ":1:", "unknown section");
 	expect_error("[daemon]\nno equals sign\n", ":2:", NULL);
 	expect_error("[daemon]\nallowed_users = nosuchuser_zcs\n", ":2:",
 		     "user names or uids");
@@ -217,11 +220,138 @@ static void test_bad_values(void)
 	expect_error("[destination x]\nsocket = /x\n", ":2:",
 		     "unknown key 'socket'");
 	expect_error("[destination bad/name]\naddress = udp://1.2.3.4:5\n",
-		     ":2:", "bad destination name");
+		     ":1:", "bad destination name");
 	expect_error("[defaults]\naddress = udp://1.2.3.4:5\n", ":2:",
 		     "unknown key");
 	expect_error("\n[destination y]\nflush = batch\n", ":2:",
 		     "has no address");
+}
+
+/* @text must fail with exactly the @n errors of @want, in order. */
+static void expect_errors(const char *text, const char *const *want, int n)
+{
+	struct zcsd_config c;
+	const char *p;
+	int i;
+
+	config_defaults(&c);
+	CHECK(config_parse_string(&c, text) == -EINVAL);
+	if (c.nerrors != (uint32_t)n) {
+		fprintf(stderr, "%u errors, want %d:\n%s", c.nerrors, n,
+			c.errors);
+		failures++;
+	}
+	for (i = 0, p = c.errors; i < n; i++) {
+		if (strncmp(p, want[i], strlen(want[i])) ||
+		    p[strlen(want[i])] != '\n') {
+			fprintf(stderr, "error %d: want '%s', have:\n%s", i + 1,
+				want[i], c.errors);
+			failures++;
+			return;
+		}
+		p += strlen(want[i]) + 1;
+	}
+	CHECK(!strncmp(c.error, want[0], strlen(want[0])));
+}
+
+/* Every error, each at its own line: values, repeats, hints, syntax. */
+static void test_all_errors(void)
+{
+	static const char text[] =
+		"[daemon]\n"
+		"max_clients = 0\n"			/* 2 */
+		"max_flows = 0\n"			/* 3 */
+		"max_flows = 4\n"			/* 4: again */
+		"pool_byte = 1M\n"			/* 5 */
+		"no equals sign\n"			/* 6 */
+		"[defaults]\n"
+		"Batch_Max = 3\n"			/* 8: case */
+		"batch_usce = 3\n"			/* 9: swapped */
+		"address = udp://127.0.0.1:9\n"	/* 10 */
+		"[destination a]\n"
+		"address = udp://127.0.0.1:9\n"
+		"flush = batch\n"
+		"  batch_max = 4\n"			/* 14: continues */
+		"[destination a]\n"
+		"address = udp://127.0.0.1:10\n"	/* 16: again */
+		"[dest b]\n"				/* 17 */
+		"address = udp://127.0.0.1:9\n";
+	static const char *const want[] = {
+		"<string>:2: bad value '0' for max_clients: expected 1 to 4096",
+		"<string>:3: bad value '0' for max_flows: expected 1 to 4096",
+		"<string>:4: max_flows is given again in [daemon] "
+		"(first on line 3)",
+		"<string>:5: unknown key 'pool_byte' in [daemon]; did you "
+		"mean 'pool_bytes'?",
+		"<string>:6: expected 'key = value' or '[section]'",
+		"<string>:8: unknown key 'Batch_Max' in [defaults]; did you "
+		"mean 'batch_max'?",
+		"<string>:9: unknown key 'batch_usce' in [defaults]; did you "
+		"mean 'batch_usec'?",
+		"<string>:10: unknown key 'address' in [defaults]; it belongs "
+		"in [destination NAME]",
+		"<string>:14: an indented line continues the value of 'flush' "
+		"above; put each key on a line of its own, unindented",
+		"<string>:16: address is given again in [destination a] "
+		"(first on line 12)",
+		"<string>:17: unknown section [dest b] (known: [daemon], "
+		"[defaults], [destination NAME])",
+	};
+
+	expect_errors(text, want, (int)(sizeof(want) / sizeof(want[0])));
+}
+
+/* Far-off names get no hint; a bracket left open and a line too long for
+ * inih are errors at their own lines, and the lines after keep count. */
+static void test_hints_and_lines(void)
+{
+	static const char *const want1[] = {
+		"<string>:2: unknown key 'turbo' in [daemon]",
+		"<string>:4: unknown key 'zz' in [defaults]",
+		"<string>:5: expected ']' after the section name",
+		"<string>:6: unknown section [destinaton x]; did you mean "
+		"[destination x]?",
+	};
+	static const char *const want2[] = {
+		"<string>:2: line longer than 198 characters",
+		"<string>:3: bad value '0' for max_clients: expected 1 to 4096",
+	};
+	char text[600];
+	char err[128];
+	struct zcsd_policy p;
+
+	expect_errors("[daemon]\nturbo = 1\n[defaults]\nzz = 1\n[daemon\n"
+		      "[destinaton x]\naddress = udp://127.0.0.1:1\n",
+		      want1, 4);
+	snprintf(text, sizeof(text), "[daemon]\nsocket = /%0300d\n"
+		 "max_clients = 0\n", 0);
+	expect_errors(text, want2, 2);
+	memset(&p, 0, sizeof(p));
+	CHECK(config_policy_set(&p, "bach_max", "3", err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(strstr(err, "did you mean 'batch_max'?") != NULL);
+}
+
+/* More errors than cfg->errors holds: all are counted, and it says so. */
+static void test_many_errors(void)
+{
+	static char text[8192];
+	struct zcsd_config c;
+	size_t n = 0;
+	int i;
+
+	n += (size_t)snprintf(text, sizeof(text), "[daemon]\n");
+	for (i = 0; i < 200; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "max_clients = 0\n");
+	config_defaults(&c);
+	CHECK(config_parse_string(&c, text) == -EINVAL);
+	CHECK(c.nerrors == 200);
+	CHECK(c.nerrors_kept < 200 && c.nerrors_kept > 10);
+	CHECK(memchr(c.errors, '\0', sizeof(c.errors)) != NULL);
+	CHECK(strstr(c.errors, "more errors not shown") != NULL);
+	CHECK(strstr(c.errors, "<string>:3: max_clients is given again in "
+			       "[daemon] (first on line 2)") != NULL);
 }
 
 static void test_cross_checks(void)
@@ -279,6 +409,9 @@ int main(void)
 	test_policy_set();
 	test_bad_values();
 	test_cross_checks();
+	test_all_errors();
+	test_hints_and_lines();
+	test_many_errors();
 	test_too_many_dests();
 	test_ring_bounds();
 	test_missing_file();

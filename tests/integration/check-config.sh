@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# zcsendd --check-config reports every error of a file, each as FILE:LINE,
+# calls a key given twice in one section an error at its second line,
+# suggests the nearest known key for a misspelt one, and exits 1. A reload
+# of such a file (zcsendctl reload, SIGHUP) changes nothing and logs each
+# error once.
+set -u
+. "$(dirname "$0")/lib.sh"
+need_built "$ZCSENDD" "$ZCSENDCTL"
+
+B=$T/bad.conf
+cat >"$B" <<'C'
+# line 1: several mistakes, each on its own line
+[daemon]
+max_clients = 0
+max_clients = 8
+turbo = 1
+flush = batch
+[defaults]
+bach_max = 32
+flush = sometimes
+this line is no key
+[destination a]
+address = udp://127.0.0.1:9
+address = udp://127.0.0.1:10
+zerocpy = off
+[daemon]
+ring_entries = 64
+ring_entries = 128
+[deamon]
+poll_usec = 5
+C
+want=(
+	"$B:3: bad value '0' for max_clients: expected 1 to 4096"
+	"$B:4: max_clients is given again in [daemon] (first on line 3)"
+	"$B:5: unknown key 'turbo' in [daemon]"
+	"$B:6: unknown key 'flush' in [daemon]; it belongs in [defaults] or [destination NAME]"
+	"$B:8: unknown key 'bach_max' in [defaults]; did you mean 'batch_max'?"
+	"$B:9: bad value 'sometimes' for flush: expected immediate or batch"
+	"$B:10: expected 'key = value' or '[section]'"
+	"$B:13: address is given again in [destination a] (first on line 12)"
+	"$B:14: unknown key 'zerocpy' in [destination a]; did you mean 'zerocopy'?"
+	"$B:17: ring_entries is given again in [daemon] (first on line 16)"
+	"$B:18: unknown section [deamon]; did you mean [daemon]?"
+)
+out=$("$ZCSENDD" --check-config -c "$B" 2>&1)
+rc=$?
+echo "$out"
+[ $rc -eq 1 ] || fail "--check-config exit $rc on a bad file, want 1"
+for w in "${want[@]}"; do
+	grep -qxF -- "$w" <<<"$out" || fail "--check-config lacks the line '$w'"
+done
+n=$(grep -c "^$B:[0-9]*: " <<<"$out")
+[ "$n" -eq ${#want[@]} ] || fail "--check-config gave $n errors, want ${#want[@]}"
+grep -q "did you mean" <<<"$(grep turbo <<<"$out")" &&
+	fail "a far-off key got a suggestion: $(grep turbo <<<"$out")"
+
+# A good file still passes.
+printf '[daemon]\nmax_clients = 8\n[defaults]\nbatch_max = 32\n' >"$T/good.conf"
+out=$("$ZCSENDD" --check-config -c "$T/good.conf" 2>&1) ||
+	fail "--check-config refused a good file: $out"
+
+# --- a reload of the bad file changes nothing and logs each error once.
+cp "$T/good.conf" "$T/run.conf"
+DAEMON_ARGS="-c $T/run.conf"
+start_daemon
+cp "$B" "$T/run.conf"
+out=$("$ZCSENDCTL" -s "$SOCK" reload 2>&1) && fail "reload of a bad file succeeded: $out"
+echo "zcsendctl reload: $out"
+# The answer is short (ZCS_ERRMSG_MAX): the count and the first error's place.
+grep -qF "run.conf:3: " <<<"$out" || fail "reload's answer lacks the first error: $out"
+grep -q "11 errors" <<<"$out" || fail "reload's answer does not count the errors: $out"
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 50); do
+	[ "$(grep -c 'run.conf:18: unknown section' "$T/zcsendd.log")" -ge 2 ] && break
+	sleep 0.1
+done
+for w in "${want[@]}"; do
+	w=${w/#"$B"/"$T/run.conf"}
+	n=$(grep -cF -- "$w" "$T/zcsendd.log")
+	[ "$n" -eq 2 ] || fail "two failed reloads logged '$w' $n times, want 2: $(cat "$T/zcsendd.log")"
+done
+stop_daemon
+echo "check-config: every error with its line, repeats, suggestions; reload refuses"
