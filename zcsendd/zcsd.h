@@ -455,6 +455,10 @@ void flow_abort(struct flow *f);
 void flow_kill(struct flow *f);
 void flow_free(struct flow *f);
 
+/* pages.c */
+void *pages_calloc(size_t n, size_t size);
+void pages_free(void *p);
+
 /* sendq.c */
 int sendq_init(struct client *c);
 void sendq_fini(struct client *c);
