@@ -8,7 +8,6 @@
  * 300 s soak ended at 19 MiB RSS from 4 MiB with nothing held.
  */
 #include <sys/mman.h>
-#include <errno.h>
 #include <stddef.h>
 
 #include "zcsd.h"

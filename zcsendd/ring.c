@@ -264,8 +264,10 @@ int ring_cancel_all(struct zcsd *d)
  */
 void ring_wait(struct zcsd *d, unsigned ms)
 {
-	struct __kernel_timespec ts = { .tv_sec = ms / 1000,
-					.tv_nsec = (long long)(ms % 1000) * 1000000 };
+	struct __kernel_timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (long long)(ms % 1000) * 1000000,
+	};
 	struct io_uring_cqe *cqe;
 
 	ring_submit(d);

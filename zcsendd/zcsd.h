@@ -246,7 +246,7 @@ struct ring {
 	uint32_t nslots;	/* sparse buffer table size */
 	uint8_t *slot_used;
 	bool pending;		/* SQEs prepared, not yet submitted */
-	bool closed;		/* torn down at exit: no CQE comes any more */
+	bool closed;		/* torn down at exit: no CQE comes now */
 	uint64_t cqes;		/* CQEs handled: the loop sees work by it */
 	uint32_t gso_max_segs;	/* datagrams per GSO send; 0: no UDP GSO */
 	struct sqarena arena;
@@ -254,8 +254,8 @@ struct ring {
 
 /* Exit statuses, as zcsendd(8) EXIT STATUS gives them. */
 #define ZCSD_EXIT_OK		0	/* drained: every send completed */
-#define ZCSD_EXIT_ERROR		1	/* start-up error, or a second signal */
-#define ZCSD_EXIT_ABANDONED	3	/* the drain timed out: sends abandoned */
+#define ZCSD_EXIT_ERROR		1	/* start-up error, second signal */
+#define ZCSD_EXIT_ABANDONED	3	/* drain timed out: sends abandoned */
 
 struct zcsd {
 	struct event_base *base;

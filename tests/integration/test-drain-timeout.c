@@ -63,7 +63,8 @@ static int log_has_report(const struct th_daemon *d)
 
 	TH_CHECK(f, "%s: %s", d->log, strerror(errno));
 	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "Sanitizer") || strstr(line, "runtime error");
+		found = strstr(line, "Sanitizer") ||
+			strstr(line, "runtime error");
 	fclose(f);
 	return found;
 }

@@ -88,7 +88,7 @@ struct churn {
 
 struct soak {
 	unsigned seconds, nclients;
-	long rss_slack;			/* KiB over the baseline allowed */
+	long rss_slack;			/* KiB over baseline allowed */
 	struct th_daemon d;
 	struct th_raw ctl;		/* control-only, open all along */
 	struct sink sink;
