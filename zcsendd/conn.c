@@ -503,13 +503,39 @@ void conn_count(const struct zcsd *d, uint32_t *clients, uint32_t *inflight)
 	}
 }
 
-/* conn_free_all - at exit: kill every client, free those the kernel is
- * done with; exit takes the rest. */
+/* How long the exit waits for the kernel to return aborted sends. */
+#define EXIT_WAIT_MS	2000
+
+/*
+ * conn_free_all - at exit, once the drain is over or given up: kill every
+ * client and end what the kernel still holds for them (TCP connections
+ * aborted, since nobody lingers now, and every op cancelled), handling the
+ * CQEs that brings for up to EXIT_WAIT_MS so the reaper frees the clients
+ * the usual way. Should the kernel keep some, the ring is closed and the
+ * reaper frees those without their CQEs (ring_close says why that is
+ * safe). Either way nothing is left.
+ */
 void conn_free_all(struct zcsd *d)
 {
+	uint64_t end = now_ms() + EXIT_WAIT_MS, t;
 	struct client *c;
+	struct flow *f;
 
-	TAILQ_FOREACH(c, &d->clients, entry)
+	TAILQ_FOREACH(c, &d->clients, entry) {
 		conn_kill(c, NULL);
+		TAILQ_FOREACH(f, &c->flows, entry)
+			flow_abort(f);
+	}
+	if (!TAILQ_EMPTY(&d->clients) && ring_cancel_all(d))
+		log_warnx("cannot cancel the sends left in the kernel");
+	reap_now(d);
+	while (!TAILQ_EMPTY(&d->clients) && (t = now_ms()) < end) {
+		ring_wait(d, (unsigned)(end - t));
+		reap_now(d);
+	}
+	if (!TAILQ_EMPTY(&d->clients))
+		log_warnx("the kernel still holds sends after %u ms: closing "
+			  "the ring", EXIT_WAIT_MS);
+	ring_close(d);
 	reap_now(d);
 }

@@ -148,6 +148,10 @@ static void setup(struct zcsd *d)
 		fatalx("cannot open the control socket");
 }
 
+/*
+ * Frees everything, whatever the drain left: conn_free_all() ends what the
+ * kernel still holds and closes the ring before any pool goes.
+ */
 static void teardown(struct zcsd *d)
 {
 	notify_stop(d);
@@ -166,6 +170,7 @@ int main(int argc, char **argv)
 {
 	struct args a = { 0 };
 	struct zcsd *d = calloc(1, sizeof(*d));
+	int status;
 
 	if (!d)
 		fatalx("out of memory");
@@ -177,10 +182,17 @@ int main(int argc, char **argv)
 	if (notify_start(d))
 		fatalx("out of memory");
 	log_info("zcsendd %s ready", ZCSD_VERSION);
-	if (loop_run(d) < 0)
+	if (loop_run(d) < 0) {
 		log_warnx("event loop failed");
+		d->exit_status = ZCSD_EXIT_ERROR;
+	}
 	teardown(d);
-	log_info("stopped");
+	status = d->exit_status;
+	if (status == ZCSD_EXIT_ABANDONED)
+		log_info("stopped, sends in flight abandoned (exit status %d)",
+			 status);
+	else
+		log_info("stopped");
 	free(d);
-	return 0;
+	return status;
 }

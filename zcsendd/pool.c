@@ -190,14 +190,15 @@ int pool_pin(struct client *c)
 
 /*
  * pool_close - undo pool_open(). Only called once no send of the client is
- * in the kernel, so emptying its slots cannot race a notification.
+ * in the kernel, so emptying its slots cannot race a notification, or at
+ * exit once the ring (and its buffer table) is gone.
  */
 void pool_close(struct client *c)
 {
 	struct zcsd *d = c->d;
 	struct pool *p = &c->pool;
 
-	if (p->size && p->base)
+	if (p->size && p->base && !d->ring.closed)	/* it went with it */
 		pool_register(d, p, NULL);
 	if (p->nslots && p->size)
 		ring_slots_free(d, p->first_slot, p->nslots);

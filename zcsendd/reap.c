@@ -11,17 +11,22 @@
 
 #include "zcsd.h"
 
-/* A closing flow is done when nothing of it is taken or in the kernel. */
+/*
+ * A closing flow is done when nothing of it is taken or in the kernel.
+ * Once the ring is closed at exit, no CQE will ever come: nothing is owed.
+ */
 static bool reap_flow_done(const struct flow *f)
 {
-	return f->state == FLOW_CLOSING && !f->inflight && !f->batch.n &&
-	       !f->connect_pending;
+	return f->state == FLOW_CLOSING &&
+	       ((!f->inflight && !f->batch.n && !f->connect_pending) ||
+		f->c->d->ring.closed);
 }
 
 /* A dead client is done once its flows are gone and the kernel is too. */
 static bool reap_client_done(const struct client *c)
 {
-	return c->dead && !c->inflight && !c->kernel_ops && !c->nflows;
+	return c->dead && !c->nflows &&
+	       ((!c->inflight && !c->kernel_ops) || c->d->ring.closed);
 }
 
 static void reap_client(struct client *c)

@@ -240,12 +240,63 @@ err_ring:
 	return err;
 }
 
+/*
+ * ring_cancel_all - at exit: ask the kernel to cancel every op of ours it
+ * still holds (a send waiting for room behind a peer that does not read).
+ * Each comes back with its CQE, and a zerocopy send with its notification,
+ * the usual way. Returns 0 or -EBUSY when the SQ has no room.
+ */
+int ring_cancel_all(struct zcsd *d)
+{
+	struct io_uring_sqe *sqe = ring_sqe(d);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+	io_uring_sqe_set_data64(sqe, UD_IGNORE);
+	ring_submit(d);
+	return 0;
+}
+
+/*
+ * ring_wait - at exit, with the event loop stopped: wait up to @ms for a
+ * CQE and handle what came, as the eventfd callback would.
+ */
+void ring_wait(struct zcsd *d, unsigned ms)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (long long)(ms % 1000) * 1000000,
+	};
+	struct io_uring_cqe *cqe;
+
+	ring_submit(d);
+	io_uring_wait_cqe_timeout(&d->ring.uring, &cqe, &ts);
+	ring_run(d);
+}
+
+/*
+ * ring_close - at exit: tear the io_uring down. The kernel cancels what it
+ * still holds and keeps its own references to the pages of those sends
+ * (registered buffers are pinned, not borrowed from our mapping), so our
+ * mappings may go afterwards; but no CQE is read from here on, so what
+ * the dead objects were owed never comes, and the reaper frees them
+ * without it (reap.c). Idempotent.
+ */
+void ring_close(struct zcsd *d)
+{
+	if (d->ring.closed)
+		return;
+	io_uring_queue_exit(&d->ring.uring);
+	d->ring.closed = true;
+}
+
 void ring_fini(struct zcsd *d)
 {
 	if (d->ring.ev)
 		event_free(d->ring.ev);
 	close(d->ring.efd);
-	io_uring_queue_exit(&d->ring.uring);
+	ring_close(d);
 	free(d->ring.slot_used);
 }
 

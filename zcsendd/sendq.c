@@ -25,13 +25,13 @@ struct send_errs {
 
 /*
  * sendq_init - the client's request slots, as many as it may have in
- * flight. Returns 0 or -ENOMEM.
+ * flight: their own pages (pages.c says why). Returns 0 or -ENOMEM.
  */
 int sendq_init(struct client *c)
 {
 	uint32_t i, n = c->d->cfg.max_inflight;
 
-	c->reqs = calloc(n, sizeof(*c->reqs));
+	c->reqs = pages_calloc(n, sizeof(*c->reqs));
 	if (!c->reqs)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
@@ -43,7 +43,7 @@ int sendq_init(struct client *c)
 
 void sendq_fini(struct client *c)
 {
-	free(c->reqs);
+	pages_free(c->reqs);
 	c->reqs = NULL;
 	c->free_reqs = NULL;
 }

@@ -128,7 +128,7 @@ static void shring_destroy(struct shring *s)
 		close(s->efd_out);
 	if (s->mem)
 		munmap(s->mem, s->bytes);
-	free(s->errq);
+	pages_free(s->errq);
 	free(s);
 }
 
@@ -141,8 +141,9 @@ static struct shring *shring_new(const struct zcsd *d)
 	s->efd_in = -1;
 	s->efd_out = -1;
 	/* Ring records that failed hold in-flight room until published
-	 * (shring_room), so max_inflight of them always fit. */
-	s->errq = calloc(d->cfg.max_inflight, sizeof(*s->errq));
+	 * (shring_room), so max_inflight of them always fit. Own pages, as
+	 * the request slots (pages.c). */
+	s->errq = pages_calloc(d->cfg.max_inflight, sizeof(*s->errq));
 	if (!s->errq) {
 		free(s);
 		return NULL;

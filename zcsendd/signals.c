@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Signals: SIGTERM and SIGINT drain (stop accepting and reading, let every
- * send in flight finish and its completion go out, bounded in time), a
- * second one exits at once, with status 1. SIGHUP reloads the config. SIGPIPE is ignored:
- * writes report EPIPE.
+ * send in flight finish and its completion go out, bounded in time); a
+ * second one ends the drain at once. Either way the loop ends and main()
+ * frees everything; the exit status says whether sends were abandoned.
+ * SIGHUP reloads the config. SIGPIPE is ignored: writes report EPIPE.
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdlib.h>
 
 #include "zcsd.h"
 
@@ -30,15 +30,18 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	uint32_t n = inflight_total(d);
 
 	if (n == 0 || now_ms() >= d->drain_deadline_ms) {
-		if (n)
+		if (n) {
 			log_at(LOG_WARNING, &(struct log_about){
 					.msgid = LOG_ID_DRAIN_TIMEOUT }, 0,
 			       "drain timed out with %u sends in flight", n);
+			d->exit_status = ZCSD_EXIT_ABANDONED;
+		}
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
 	if (evtimer_add(d->drain_timer, &tv)) {
 		log_warnx("cannot arm the drain timer: exiting now");
+		d->exit_status = ZCSD_EXIT_ABANDONED;
 		event_base_loopexit(d->base, NULL);
 	}
 }
@@ -64,7 +67,9 @@ static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 		/* Sends were cut short: not a clean stop, and a non-zero
 		 * status lets Restart=on-failure see it. */
 		log_warnx("second signal: exiting now, drain aborted");
-		exit(1);
+		d->exit_status = ZCSD_EXIT_ERROR;
+		event_base_loopbreak(d->base);
+		return;
 	}
 	log_info("signal %d: draining", (int)sig);
 	d->draining = true;

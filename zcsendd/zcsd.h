@@ -246,10 +246,16 @@ struct ring {
 	uint32_t nslots;	/* sparse buffer table size */
 	uint8_t *slot_used;
 	bool pending;		/* SQEs prepared, not yet submitted */
+	bool closed;		/* torn down at exit: no CQE comes now */
 	uint64_t cqes;		/* CQEs handled: the loop sees work by it */
 	uint32_t gso_max_segs;	/* datagrams per GSO send; 0: no UDP GSO */
 	struct sqarena arena;
 };
+
+/* Exit statuses, as zcsendd(8) EXIT STATUS gives them. */
+#define ZCSD_EXIT_OK		0	/* drained: every send completed */
+#define ZCSD_EXIT_ERROR		1	/* start-up error, second signal */
+#define ZCSD_EXIT_ABANDONED	3	/* drain timed out: sends abandoned */
 
 struct zcsd {
 	struct event_base *base;
@@ -267,6 +273,7 @@ struct zcsd {
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *drain_timer;
 	bool draining;
+	int exit_status;	/* main's: ZCSD_EXIT_* */
 	uint64_t drain_deadline_ms;
 	struct client_list clients;
 	struct client_list ring_clients;	/* live clients with rings */
@@ -305,6 +312,9 @@ struct zcsd {
 /* ring.c */
 int ring_init(struct zcsd *d);
 void ring_fini(struct zcsd *d);
+int ring_cancel_all(struct zcsd *d);
+void ring_wait(struct zcsd *d, unsigned ms);
+void ring_close(struct zcsd *d);
 struct io_uring_sqe *ring_sqe(struct zcsd *d);
 void ring_submit(struct zcsd *d);
 void ring_run(struct zcsd *d);
@@ -444,6 +454,10 @@ void flow_connect_done(struct flow *f, int res);
 void flow_abort(struct flow *f);
 void flow_kill(struct flow *f);
 void flow_free(struct flow *f);
+
+/* pages.c */
+void *pages_calloc(size_t n, size_t size);
+void pages_free(void *p);
 
 /* sendq.c */
 int sendq_init(struct client *c);

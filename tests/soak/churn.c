@@ -18,8 +18,6 @@
 
 #include "soak.h"
 
-#define CHURN_LIVE_MAX	8	/* churn clients alive at once */
-#define CHURN_PER_SEC	25	/* starts per second at most */
 #define CHURN_MGR_MAX_MS (4u * 3600 * 1000)	/* a hard bound on the run */
 
 struct child {
@@ -33,8 +31,10 @@ struct mgr {
 	struct sink *k;
 	const char *sock;
 	pid_t parent;
-	struct child live[CHURN_LIVE_MAX];
+	struct child live[CHURN_LIVE_LIMIT];
 	int nlive;
+	int live_max;		/* churn clients alive at once */
+	unsigned per_sec;	/* starts per second at most */
 	uint64_t rng;
 	uint64_t next_start;
 	struct churn_stats st;
@@ -129,9 +129,9 @@ static void mgr_tick(struct mgr *m)
 			m->live[i].kill_sent = 1;
 		}
 	}
-	if (m->nlive < CHURN_LIVE_MAX && now >= m->next_start) {
+	if (m->nlive < m->live_max && now >= m->next_start) {
 		mgr_spawn(m);
-		m->next_start = now + 1000 / CHURN_PER_SEC;
+		m->next_start = now + 1000 / m->per_sec;
 	}
 }
 
@@ -178,7 +178,9 @@ static __attribute__((noreturn)) void mgr_run(struct mgr *m, int cmd, int res)
 }
 
 /*
- * churn_start - fork the manager. Call before any thread exists: the
+ * churn_start - fork the manager, which keeps @ch->live_max clients alive
+ * at most and starts @ch->per_sec a second at most (both set, and within
+ * CHURN_LIVE_LIMIT and 1000). Call before any thread exists: the
  * manager forks again, which is only safe from a single-threaded process.
  * The manager exits with _exit(): the test's atexit handlers are not its.
  */
@@ -193,6 +195,8 @@ void churn_start(struct churn *ch, struct sink *k, const char *sock)
 	m.k = k;
 	m.sock = sock;
 	m.parent = getpid();
+	m.live_max = ch->live_max;
+	m.per_sec = ch->per_sec;
 	m.rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
 	ch->pid = fork();
 	TH_CHECK(ch->pid >= 0, "fork: %s", strerror(errno));

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * zcsend-soak --seconds N [--clients K]: run a private zcsendd for N
- * seconds under K steady verified clients (half TCP, half UDP) and a churn
- * of clients killed at random moments, then check that every send
- * completed once, every stream arrived whole and in order, and the daemon
- * went back to its baseline (no clients, flows, sends or pool bytes; the
- * same fds; RSS within SOAK_RSS_SLACK_KB). Exit 0 only if all of it holds.
+ * zcsend-soak --seconds N [--clients K] [--churn-live L] [--churn-rate R]
+ * [--rss-slack KIB]: run a private zcsendd for N seconds under K steady
+ * verified clients (half TCP, half UDP) and a churn of clients (L alive at
+ * once, R started a second at most) killed at random moments, then check
+ * that every send completed once, every stream arrived whole and in order,
+ * and the daemon went back to its baseline (no clients, flows, sends or
+ * pool bytes; the same fds; RSS within KIB). Exit 0 only if all of it holds.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -33,9 +34,15 @@ void soak_expect(struct soak *s, int ok, const char *what)
 
 static void soak_usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s --seconds N [--clients K]\n"
-		"  K steady clients (2..%d, default 4), half TCP, half UDP\n",
-		argv0, SOAK_CLIENTS_MAX);
+	fprintf(stderr, "usage: %s --seconds N [--clients K] [--churn-live L] "
+		"[--churn-rate R] [--rss-slack KIB]\n"
+		"  K steady clients (2..%d, default 4), half TCP, half UDP\n"
+		"  L churn clients alive at once (1..%d, default 8)\n"
+		"  R churn clients started a second at most (1..1000, "
+		"default 25)\n"
+		"  KIB daemon RSS over its baseline allowed at the end "
+		"(default %d)\n",
+		argv0, SOAK_CLIENTS_MAX, CHURN_LIVE_LIMIT, SOAK_RSS_SLACK_KB);
 	exit(2);
 }
 
@@ -44,6 +51,9 @@ static void soak_args(struct soak *s, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "seconds", required_argument, NULL, 's' },
 		{ "clients", required_argument, NULL, 'c' },
+		{ "churn-live", required_argument, NULL, 'l' },
+		{ "churn-rate", required_argument, NULL, 'r' },
+		{ "rss-slack", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -51,16 +61,27 @@ static void soak_args(struct soak *s, int argc, char **argv)
 
 	s->seconds = 60;
 	s->nclients = 4;
+	s->churn.live_max = 8;
+	s->churn.per_sec = 25;
+	s->rss_slack = SOAK_RSS_SLACK_KB;
 	while ((o = getopt_long(argc, argv, "s:c:h", opts, NULL)) != -1) {
 		if (o == 's')
 			s->seconds = (unsigned)strtoul(optarg, NULL, 10);
 		else if (o == 'c')
 			s->nclients = (unsigned)strtoul(optarg, NULL, 10);
+		else if (o == 'l')
+			s->churn.live_max = atoi(optarg);
+		else if (o == 'r')
+			s->churn.per_sec = (unsigned)strtoul(optarg, NULL, 10);
+		else if (o == 'k')
+			s->rss_slack = atol(optarg);
 		else
 			soak_usage(argv[0]);
 	}
 	if (optind != argc || !s->seconds || s->seconds > 7 * 86400 ||
-	    s->nclients < 2 || s->nclients > SOAK_CLIENTS_MAX)
+	    s->nclients < 2 || s->nclients > SOAK_CLIENTS_MAX ||
+	    s->churn.live_max < 1 || s->churn.live_max > CHURN_LIVE_LIMIT ||
+	    !s->churn.per_sec || s->churn.per_sec > 1000 || s->rss_slack < 0)
 		soak_usage(argv[0]);
 }
 
@@ -103,7 +124,7 @@ static void soak_config(struct soak *s)
 	f = fopen(s->conf, "w");
 	TH_CHECK(f, "%s: %s", s->conf, strerror(errno));
 	fprintf(f, "[daemon]\nmax_clients = 64\npool_bytes = 16M\n"
-		"pool_total_bytes = 512M\nmax_inflight = 4096\n"
+		"pool_total_bytes = 1G\nmax_inflight = 4096\n"
 		"linger_ms = 3000\nallow_adhoc = yes\n"
 		"adhoc_networks = 127.0.0.0/8, ::1/128\n");
 	TH_CHECK(fclose(f) == 0, "%s: %s", s->conf, strerror(errno));

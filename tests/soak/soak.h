@@ -71,19 +71,24 @@ struct churn_stats {
 	uint64_t sink_bytes, sink_conns, sink_closed;
 };
 
+#define CHURN_LIVE_LIMIT	32	/* --churn-live at most */
+
 /* The manager process that runs the churn and the sinks. */
 struct churn {
+	int live_max;		/* churn clients alive at once */
+	unsigned per_sec;	/* starts per second at most */
 	pid_t pid;
 	int cmd_fd;		/* parent -> manager: 's' start, 'e' end */
 	int res_fd;		/* manager -> parent: struct churn_stats */
 };
 
 #define SOAK_CLIENTS_MAX	16
-#define SOAK_RSS_SLACK_KB	(8 * 1024)
+#define SOAK_RSS_SLACK_KB	(8 * 1024)	/* --rss-slack's default */
 #define SOAK_SETTLE_MS		15000
 
 struct soak {
 	unsigned seconds, nclients;
+	long rss_slack;			/* KiB over baseline allowed */
 	struct th_daemon d;
 	struct th_raw ctl;		/* control-only, open all along */
 	struct sink sink;

@@ -76,7 +76,7 @@ static int at_baseline(struct soak *s)
 	s->fds_after = th_fd_count(s->d.pid);
 	s->rss_after = proc_status_kb(s->d.pid, "VmRSS");
 	return idle && s->fds_after == s->fds_before &&
-	       (s->asan || s->rss_after <= s->rss_before + SOAK_RSS_SLACK_KB);
+	       (s->asan || s->rss_after <= s->rss_before + s->rss_slack);
 }
 
 /* soak_settle - wait (bounded) for the daemon to let go of everything. */
@@ -100,14 +100,14 @@ void soak_settle(struct soak *s)
 	snprintf(what, sizeof(what), "daemon fds %d, %d before",
 		 s->fds_after, s->fds_before);
 	soak_expect(s, s->fds_after == s->fds_before, what);
-	snprintf(what, sizeof(what), "daemon RSS %ld KiB, %ld before (+%d "
-		 "allowed)", s->rss_after, s->rss_before, SOAK_RSS_SLACK_KB);
+	snprintf(what, sizeof(what), "daemon RSS %ld KiB, %ld before (+%ld "
+		 "allowed)", s->rss_after, s->rss_before, s->rss_slack);
 	if (s->asan)
 		printf("daemon runs under ASan: RSS not checked (freed memory "
 		       "stays in quarantine)\n");
 	else
-		soak_expect(s, s->rss_after <= s->rss_before +
-			    SOAK_RSS_SLACK_KB, what);
+		soak_expect(s, s->rss_after <= s->rss_before + s->rss_slack,
+			    what);
 }
 
 static void report_steady(const struct soak *s)
