@@ -72,7 +72,7 @@ endif
 
 # Without the libraries every compile would print pkg-config's errors:
 # check once, before anything is built, and say what to run.
-NODEPS_GOALS := deps deps-ci clean
+NODEPS_GOALS := deps deps-ci clean check-fresh
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 PKGS_MISSING := $(strip $(foreach p,$(sort $(PKGS) $(CTL_PKGS)),$(if $(shell \
 	$(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),,$(p))))
@@ -293,6 +293,12 @@ $(BUILD)/tests/boot/rlimit-probe: tests/boot/rlimit-probe.c
 check-boot: all $(BUILD)/tests/zcs-recv $(BUILD)/tests/boot/rlimit-probe
 	$(Q)BUILD=$(BUILD) tests/boot/check-boot.sh
 
+# Not part of check either: root; in a Debian 12 tree without the build
+# packages (check-boot's), a clone of HEAD (or ZCS_FRESH_REF) runs the
+# README's first commands as written and must end "demo OK" and "0 failed".
+check-fresh:
+	$(Q)tests/fresh/check-fresh.sh
+
 demo: all $(BUILD)/tests/zcs-recv
 	$(Q)BUILD=$(BUILD) tests/demo.sh
 
@@ -374,6 +380,6 @@ deps-ci: deps
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests check check-boot demo install deps deps-ci clean bench bench-plot bench-plot-dgram soak fuzz FORCE
+.PHONY: all tests check check-boot check-fresh demo install deps deps-ci clean bench bench-plot bench-plot-dgram soak fuzz FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
