@@ -70,10 +70,28 @@ else
 BUILD ?= build
 endif
 
+# Goals that need no build packages: `make deps` installs them, and
+# check-fresh clones the repository into a root of its own.
+NODEPS_GOALS := deps deps-ci clean check-fresh
+GOALS := $(or $(MAKECMDGOALS),all)
+# `make deps demo` (the README's first command): the other goals are made
+# by a second make, started once the packages are in, since this one could
+# not find them when it read the Makefile (and, under -j, would build them
+# beside deps). This make defines nothing else.
+DEPS_FIRST := $(strip $(if $(filter deps deps-ci,$(GOALS)),\
+	$(filter-out $(NODEPS_GOALS),$(GOALS))))
+ifneq ($(DEPS_FIRST),)
+$(GOALS): deps-first
+	@:
+deps-first:
+	$(MAKE) --no-print-directory $(filter $(NODEPS_GOALS),$(GOALS))
+	$(MAKE) --no-print-directory $(DEPS_FIRST)
+.PHONY: $(GOALS) deps-first
+else
+
 # Without the libraries every compile would print pkg-config's errors:
 # check once, before anything is built, and say what to run.
-NODEPS_GOALS := deps deps-ci clean check-fresh
-ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out $(NODEPS_GOALS),$(GOALS)),)
 PKGS_MISSING := $(strip $(foreach p,$(sort $(PKGS) $(CTL_PKGS)),$(if $(shell \
 	$(PKG_CONFIG) --exists $(p) 2>/dev/null && echo y),,$(p))))
 ifneq ($(PKGS_MISSING),)
@@ -383,3 +401,5 @@ clean:
 .PHONY: all tests check check-boot check-fresh demo install deps deps-ci clean bench bench-plot bench-plot-dgram soak fuzz FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+endif # DEPS_FIRST
