@@ -26,6 +26,11 @@ die() {
 elapsed() { echo $(($(date +%s) - $1)); }
 
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, mounts, chroot)"
+if ! command -v debootstrap >/dev/null; then
+	echo "  FRESH  apt-get install debootstrap"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		debootstrap >/dev/null || die "cannot install debootstrap"
+fi
 COMMIT=$(git -C "$SRC" rev-parse --verify -q "$REF^{commit}") ||
 	die "no commit $REF in $SRC"
 
