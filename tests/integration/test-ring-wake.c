@@ -31,24 +31,44 @@
 
 static struct th_daemon daemon_;
 
-/* What a phase cost: the daemon's wake-ups and COMPLETE messages. */
+/* What a phase cost: the daemon's wake-ups and COMPLETE messages, and
+ * the wake-ups its destination counted. */
 struct cost {
 	uint64_t wakeups;
 	uint64_t msgs;
+	uint64_t dest_wakeups;
 };
 
-static void daemon_cost(struct cost *out)
+/* STATUS: the daemon's totals, and destination @name's wake-ups. */
+static void daemon_cost(const char *name, struct cost *out)
 {
+	static unsigned char buf[sizeof(struct zcs_status_dest) * 2];
 	struct zcs_status_daemon sd;
-	unsigned clients, dests;
+	struct zcs_status_dest dst;
 	struct th_raw r;
+	struct zcs_hdr h;
+	int n;
 
+	memset(out, 0, sizeof(*out));
 	TH_EQ(th_raw_connect(&r, daemon_.sock), 0);
 	TH_EQ(th_raw_hello(&r, 0, "wake-status"), 0);
-	TH_EQ(th_raw_status(&r, &sd, &clients, &dests), 0);
+	TH_EQ(th_raw_send_msg(&r, ZCS_MSG_STATUS, ZCS_PROTO_VERSION, NULL, 0),
+	      0);
+	do {
+		n = th_raw_recv(&r, &h, buf, sizeof(buf), NULL, 5000);
+		TH_CHECK(n >= 0, "status: %s", strerror(-n));
+		if (h.type == ZCS_MSG_STATUS_DAEMON) {
+			memcpy(&sd, buf, sizeof(sd));
+			out->wakeups = sd.rings.wakeups_out;
+			out->msgs = sd.st.completion_msgs;
+			TH_EQ(sd.st.wakeups, sd.rings.wakeups_out);
+		} else if (h.type == ZCS_MSG_STATUS_DEST) {
+			memcpy(&dst, buf, sizeof(dst));
+			if (!strcmp(dst.name, name))
+				out->dest_wakeups = dst.st.wakeups;
+		}
+	} while (h.type != ZCS_MSG_STATUS_END);
 	th_raw_close(&r);
-	out->wakeups = sd.rings.wakeups_out;
-	out->msgs = sd.st.completion_msgs;
 }
 
 static int transport_is_ring(void)
@@ -167,7 +187,7 @@ static void stream(const char *name, struct paced *pc, struct cost *out)
 
 	TH_EQ(pthread_create(&pc->t, NULL, paced_main, pc), 0);
 	TH_EQ(zcs_flow_open(c, name, &flow), ZCS_PROTO_TCP);
-	daemon_cost(&c0);
+	daemon_cost(name, &c0);
 	while (done < COUNT) {
 		TH_CHECK(th_now_ms() < end, "%s: %llu of %d completed after "
 			 "60 s", name, (unsigned long long)done, COUNT);
@@ -188,7 +208,7 @@ static void stream(const char *name, struct paced *pc, struct cost *out)
 		}
 		done += (uint64_t)n;
 	}
-	daemon_cost(&c1);
+	daemon_cost(name, &c1);
 	zcs_close(c);	/* the peer reads to EOF */
 	TH_EQ(pthread_join(pc->t, NULL), 0);
 	close(pc->lfd);
@@ -196,6 +216,12 @@ static void stream(const char *name, struct paced *pc, struct cost *out)
 	TH_EQ(pc->records, COUNT);
 	out->wakeups = c1.wakeups - c0.wakeups;
 	out->msgs = c1.msgs - c0.msgs;
+	out->dest_wakeups = c1.dest_wakeups - c0.dest_wakeups;
+	/* One client, one flow: every wake-up carried this destination's. */
+	TH_CHECK(out->dest_wakeups == out->wakeups, "%s counted %llu "
+		 "wake-ups, the daemon %llu", name,
+		 (unsigned long long)out->dest_wakeups,
+		 (unsigned long long)out->wakeups);
 }
 
 /* The TCP peer: holds everything until told, then reads on cue. */
