@@ -341,8 +341,8 @@ int main(void)
 	uint64_t waited;
 	int lfd, ring = transport_is_ring();
 
-	imm.lfd = th_listen_lo(&pi, 16384);
-	b32.lfd = th_listen_lo(&pb, 16384);
+	imm.lfd = th_listen_lo(&pi, 65536);
+	b32.lfd = th_listen_lo(&pb, 65536);
 	snprintf(di, sizeof(di), "tcp://127.0.0.1:%u", pi);
 	snprintf(db, sizeof(db), "tcp://127.0.0.1:%u", pb);
 	lfd = th_listen_lo(&port, 4096);	/* a small window */
