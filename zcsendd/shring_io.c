@@ -258,9 +258,10 @@ static int64_t shring_cq_room(struct client *c)
 
 /*
  * Publish what fits of @c's waiting completions, then wake the client if
- * it sleeps and the policy says now. What does not fit waits (its requests still count as in
- * flight, so the client's quota pushes back) and the unread timer watches
- * for the client freeing room. Returns the completions published.
+ * it sleeps and the policy says now. What does not fit waits (its
+ * requests still count as in flight, so the client's quota pushes back)
+ * and the unread timer watches for the client freeing room. Returns the
+ * completions published.
  */
 static uint32_t shring_publish(struct client *c)
 {
