@@ -65,10 +65,10 @@ static void json_counters(const struct zcs_counters *c)
 	printf("\"sends\": %llu, \"bytes\": %llu, \"errors\": %llu, "
 	       "\"zc_sends\": %llu, \"zc_copied\": %llu, "
 	       "\"completions\": %llu, \"completion_msgs\": %llu, "
-	       "\"datagrams\": %llu, \"gso_sends\": %llu}",
+	       "\"datagrams\": %llu, \"gso_sends\": %llu, \"wakeups\": %llu}",
 	       U(c->sends), U(c->bytes), U(c->errors), U(c->zc_sends),
 	       U(c->zc_copied), U(c->completions), U(c->completion_msgs),
-	       U(c->datagrams), U(c->gso_sends));
+	       U(c->datagrams), U(c->gso_sends), U(c->wakeups));
 }
 
 /* The shared-memory ring counters, as a nested object. */
@@ -276,10 +276,10 @@ static void text_dests(const struct ctl_status *st)
 		wa = col_width(st->dests[i].address, wa);
 	}
 	printf("\n%-*s  %-*s  %-5s  %-16s  %-9s  %6s  %-10s  %5s  %10s  %8s  "
-	       "%7s  %10s  %7s  %10s  %8s\n", wn, "DESTINATION", wa, "ADDRESS",
-	       "PROTO", "FLUSH", "ZC", "ZC_MIN", "UDP_SEG", "FLOWS", "SENDS",
-	       "BYTES", "ERRORS", "ZC", "COPIED", "DATAGRAMS",
-	       "GSO_SENDS");
+	       "%7s  %10s  %7s  %10s  %8s  %8s\n", wn, "DESTINATION", wa,
+	       "ADDRESS", "PROTO", "FLUSH", "ZC", "ZC_MIN", "UDP_SEG", "FLOWS",
+	       "SENDS", "BYTES", "ERRORS", "ZC", "COPIED", "DATAGRAMS",
+	       "GSO_SENDS", "WAKEUPS");
 	for (i = 0; i < st->ndests; i++) {
 		d = &st->dests[i];
 		if (d->flush == ZCS_FLUSH_BATCH)
@@ -292,7 +292,7 @@ static void text_dests(const struct ctl_status *st)
 			 d->zerocopy != ZCS_ZC_AUTO ? ""
 			 : d->zc_active ? ":zc" : ":copy");
 		printf("%-*s  %-*s  %-5s  %-16s  %-9s  %6s  %-10s  %5u  %10llu  "
-		       "%8s  %7llu  %10llu  %7llu  %10llu  %8llu%s\n",
+		       "%8s  %7llu  %10llu  %7llu  %10llu  %8llu  %8llu%s\n",
 		       wn, tty_str(d->name, name, sizeof(name)),
 		       wa, tty_str(d->address, addr, sizeof(addr)),
 		       ctl_proto_name(d->proto), flush, zc,
@@ -301,6 +301,7 @@ static void text_dests(const struct ctl_status *st)
 		       U(d->st.sends), human(d->st.bytes, b2, sizeof(b2)),
 		       U(d->st.errors), U(ctl_zc(&d->st)), U(ctl_copied(&d->st)),
 		       U(d->st.datagrams), U(d->st.gso_sends),
+		       U(d->st.wakeups),
 		       d->flags & ZCS_DEST_F_REMOVED ? "  (removed)" : "");
 	}
 	text_reasons(st);

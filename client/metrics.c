@@ -41,6 +41,8 @@ static const struct counter_def counters[] = {
 	CNT("datagrams_total", datagrams, "UDP datagrams sent."),
 	CNT("gso_sends_total", gso_sends,
 	    "Sends cut into several UDP datagrams by the kernel (UDP GSO)."),
+	CNT("wakeups_total", wakeups,
+	    "Times a sleeping ring client was woken for completions."),
 };
 
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))

@@ -16,7 +16,7 @@
  * Bump ZCS_PROTO_VERSION on any change to the structs or their meaning.
  * Type numbers are append-only; a retired one stays as a comment.
  */
-#define ZCS_PROTO_VERSION	3
+#define ZCS_PROTO_VERSION	4
 
 /* Largest message either side sends or accepts, header included. */
 #define ZCS_MSG_MAX		65536u
@@ -223,6 +223,7 @@ struct zcs_counters {
 	uint64_t completion_msgs;	/* COMPLETE messages written */
 	uint64_t datagrams;	/* UDP datagrams sent */
 	uint64_t gso_sends;	/* ... by sends cut into several (UDP GSO) */
+	uint64_t wakeups;	/* ring clients woken (eventfd) for completions */
 };
 
 /* The shared-memory fast path, per client and in all. */
@@ -323,10 +324,10 @@ _Static_assert(offsetof(struct zcs_msg_send, offset) == 8, "zcs_send.offset");
 _Static_assert(offsetof(struct zcs_msg_send, len) == 16, "zcs_send.len");
 _Static_assert(offsetof(struct zcs_msg_send, flow) == 20, "zcs_send.flow");
 _Static_assert(sizeof(struct zcs_msg_completion) == 16, "zcs_completion");
-_Static_assert(sizeof(struct zcs_counters) == 72, "zcs_counters");
+_Static_assert(sizeof(struct zcs_counters) == 80, "zcs_counters");
 _Static_assert(sizeof(struct zcs_ring_counters) == 32, "zcs_ring_counters");
-_Static_assert(sizeof(struct zcs_status_daemon) == 176, "zcs_status_daemon");
-_Static_assert(sizeof(struct zcs_status_client) == 176, "zcs_status_client");
+_Static_assert(sizeof(struct zcs_status_daemon) == 184, "zcs_status_daemon");
+_Static_assert(sizeof(struct zcs_status_client) == 184, "zcs_status_client");
 _Static_assert(sizeof(struct zcs_rings) == 32, "zcs_rings");
 _Static_assert(sizeof(struct zcs_ring_word) == 64, "zcs_ring_word");
 _Static_assert(sizeof(struct zcs_ring_ctl) == 384, "zcs_ring_ctl");
@@ -337,7 +338,7 @@ _Static_assert(offsetof(struct zcs_ring_ctl, daemon_flags) == 256,
 	       "daemon_flags");
 _Static_assert(offsetof(struct zcs_ring_ctl, client_flags) == 320,
 	       "client_flags");
-_Static_assert(sizeof(struct zcs_status_dest) == 360, "zcs_status_dest");
+_Static_assert(sizeof(struct zcs_status_dest) == 368, "zcs_status_dest");
 _Static_assert(sizeof(struct zcs_policy) == 320, "zcs_policy");
 
 /* Validation: pure functions, no I/O; 0 or a negative errno. */

@@ -8,7 +8,9 @@
  * completion is written, so a client that stops reading holds at most its
  * in-flight quota of memory. A client with shared-memory rings gets its
  * completions in its completion ring instead, published by shring_io.c
- * as soon as they finish: the batch only holds them until then.
+ * as soon as they finish (the batch only holds them until then); there
+ * the policy decides when a sleeping client is woken, and the batch timer
+ * is that deadline.
  */
 #include <sys/socket.h>
 #include <errno.h>
@@ -140,13 +142,18 @@ static void batch_write(struct flow *f)
 /*
  * complete_flush - write @f's waiting completions now. Control replies
  * queued before them go first, so this waits for the socket if any do.
- * A ring client's completions never take the socket.
+ * A ring client's completions never take the socket: for it, now is when
+ * it is woken for what waits in its completion ring.
  */
 void complete_flush(struct flow *f)
 {
 	struct client *c = f->c;
 
-	if (!f->batch.n || c->dead || c->sr)
+	if (c->sr) {
+		shring_wake_due(f);
+		return;
+	}
+	if (!f->batch.n || c->dead)
 		return;
 	if (!STAILQ_EMPTY(&c->outq)) {
 		f->flush_due = true;

@@ -3,7 +3,9 @@
  * Moving records through shared-memory rings: SEND records out of a
  * client's submission ring into the same checks and submission path as
  * the socket's, completions into its completion ring as they finish, and
- * the flags and eventfds that wake a side only when it sleeps. Ordering
+ * the flags and eventfds that wake a side only when it sleeps, a client
+ * when its destinations' flush policy says (immediate, or batch_max
+ * published, batch_usec passed, or the flow idle). Ordering
  * is PROTOCOL.md's: acquire loads of the peer's index, release stores of
  * ours, and a full fence between publishing and looking at the peer's
  * sleep flag (and between setting ours and looking at its index).
@@ -131,27 +133,114 @@ static uint32_t shring_put_flow(struct client *c, struct flow *f,
 	}
 	f->flush_due = f->batch.n != 0;
 	f->d->st.completions += k - k0;
+	f->wake_n += k - k0;
 	return k;
 }
 
-/* The client sleeps on its eventfd: wake it, once. */
+/*
+ * Does @s's client sleep, or is it about to? The fence orders our
+ * publishing before the look at its flag: a client that sets WAITING
+ * later re-checks the CQ after its own fence and finds what we wrote.
+ */
+static bool shring_client_waits(struct shring *s)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	return atomic_load_explicit(shring_word(&s->ctl->client_flags),
+				    memory_order_relaxed) & ZCS_RING_WAITING;
+}
+
+/* A wake-up of @c: counted for it, the daemon, and once for each
+ * destination whose completions it carried. */
+static void shring_wake_count(struct client *c)
+{
+	struct zcsd *d = c->d;
+	struct flow *f;
+
+	c->sr->st.wakeups_out++;
+	d->rings.wakeups_out++;
+	c->st.wakeups++;
+	d->st.wakeups++;
+	TAILQ_FOREACH(f, &c->flows, entry)
+		if (f->wake_n && f->d->wake_mark != d->st.wakeups) {
+			f->d->wake_mark = d->st.wakeups;
+			f->d->st.wakeups++;
+		}
+}
+
+/* Nothing is owed any more: @c was woken, or is awake and sees its CQ
+ * before it sleeps again. */
+static void shring_wake_clear(struct client *c)
+{
+	struct flow *f;
+
+	TAILQ_FOREACH(f, &c->flows, entry)
+		if (f->wake_n) {
+			f->wake_n = 0;
+			evtimer_del(f->batch_timer);
+		}
+}
+
+/* The client sleeps on its eventfd (the caller saw WAITING): wake it,
+ * once, and forget what was owed. */
 static void shring_wake_client(struct client *c)
 {
 	struct shring *s = c->sr;
 	_Atomic uint32_t *flags = shring_word(&s->ctl->client_flags);
 	uint64_t one = 1;
 
-	atomic_thread_fence(memory_order_seq_cst);
-	if (!(atomic_load_explicit(flags, memory_order_relaxed) &
-	      ZCS_RING_WAITING))
+	/* The client may have taken WAITING back itself: then it is awake. */
+	if ((atomic_fetch_and(flags, ~ZCS_RING_WAITING) & ZCS_RING_WAITING) &&
+	    write(s->efd_out, &one, sizeof(one)) == (ssize_t)sizeof(one))
+		shring_wake_count(c);	/* EAGAIN: it filled the counter */
+	shring_wake_clear(c);
+}
+
+/* Must @f's client be woken now for what @f published? */
+static bool shring_wake_now(const struct flow *f)
+{
+	const struct zcsd_policy *p = &f->d->policy;
+
+	return f->wake_n && (p->flush == ZCS_FLUSH_IMMEDIATE ||
+			     f->wake_n >= p->batch_max || f->inflight == 0 ||
+			     p->batch_usec == 0);
+}
+
+/*
+ * The batch_usec deadline of @f's first completion not yet woken for:
+ * armed once, when it was published. Returns 0, or -errno when the
+ * timer cannot be armed (then the caller wakes at once).
+ */
+static int shring_wake_arm(struct flow *f)
+{
+	uint32_t us = f->d->policy.batch_usec;
+	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+
+	if (evtimer_pending(f->batch_timer, NULL))
+		return 0;
+	return evtimer_add(f->batch_timer, &tv) ? -ENOMEM : 0;
+}
+
+/*
+ * Completions of @c were just published: wake it now if it sleeps and
+ * @urgent (error completions, or more waiting for CQ room) or one of its
+ * flows' policies says so; otherwise leave a deadline. A client that does
+ * not sleep is owed nothing: it reads the CQ before it sleeps.
+ */
+static void shring_notify(struct client *c, bool urgent)
+{
+	struct flow *f;
+
+	if (!shring_client_waits(c->sr)) {
+		shring_wake_clear(c);
 		return;
-	if (!(atomic_fetch_and(flags, ~ZCS_RING_WAITING) & ZCS_RING_WAITING))
-		return;
-	/* EAGAIN only if the client filled the counter itself. */
-	if (write(s->efd_out, &one, sizeof(one)) == (ssize_t)sizeof(one)) {
-		s->st.wakeups_out++;
-		c->d->rings.wakeups_out++;
 	}
+	TAILQ_FOREACH(f, &c->flows, entry)
+		urgent = urgent || shring_wake_now(f);
+	TAILQ_FOREACH(f, &c->flows, entry)
+		if (!urgent && f->wake_n && shring_wake_arm(f))
+			urgent = true;
+	if (urgent)
+		shring_wake_client(c);
 }
 
 /* Free CQ entries, or -1 when the client's cq_head is out of bounds. */
@@ -169,9 +258,10 @@ static int64_t shring_cq_room(struct client *c)
 
 /*
  * Publish what fits of @c's waiting completions, then wake the client if
- * it sleeps. What does not fit waits (its requests still count as in
- * flight, so the client's quota pushes back) and the unread timer watches
- * for the client freeing room. Returns the completions published.
+ * it sleeps and the policy says now. What does not fit waits (its
+ * requests still count as in flight, so the client's quota pushes back)
+ * and the unread timer watches for the client freeing room. Returns the
+ * completions published.
  */
 static uint32_t shring_publish(struct client *c)
 {
@@ -179,10 +269,12 @@ static uint32_t shring_publish(struct client *c)
 	int64_t room = s->due ? shring_cq_room(c) : 0;
 	struct flow *f;
 	uint32_t k;
+	bool errs;
 
 	if (room < 0 || !s->due)
 		return 0;	/* dropped, or nothing waits */
 	k = shring_put_errs(s, (uint32_t)room);
+	errs = k != 0;
 	TAILQ_FOREACH(f, &c->flows, entry)
 		if (f->flush_due && k < room)
 			k = shring_put_flow(c, f, k, (uint32_t)room);
@@ -197,7 +289,7 @@ static uint32_t shring_publish(struct client *c)
 	store_release(&s->ctl->cq_tail, s->cq_tail);
 	c->st.completions += k;
 	c->d->st.completions += k;
-	shring_wake_client(c);
+	shring_notify(c, errs || s->due);
 	conn_resume(c);
 	return k;
 }
@@ -287,6 +379,25 @@ void shring_due(struct flow *f)
 {
 	f->flush_due = true;
 	f->c->sr->due = true;
+}
+
+/*
+ * shring_wake_due - @f's batch_usec has passed since the first of its
+ * completions that its sleeping client was not woken for: wake it if it
+ * still sleeps with completions unread in its CQ.
+ */
+void shring_wake_due(struct flow *f)
+{
+	struct client *c = f->c;
+	struct shring *s = c->sr;
+
+	if (c->dead || s->stopped)
+		return;
+	if (shring_client_waits(s) &&
+	    s->cq_tail != load_acquire(&s->ctl->cq_head))
+		shring_wake_client(c);
+	else
+		shring_wake_clear(c);
 }
 
 /*

@@ -139,6 +139,7 @@ struct dest {
 	struct zcauto zc;
 	struct gsostate gso;
 	struct zcs_counters st;
+	uint64_t wake_mark;	/* d->st.wakeups when last counted here */
 };
 TAILQ_HEAD(dest_list, dest);
 
@@ -160,6 +161,7 @@ struct flow {
 	struct req_list batch;	/* done, completion not yet written */
 	struct event *batch_timer;
 	bool flush_due;		/* write the batch when the socket allows */
+	uint32_t wake_n;	/* ring: published, its client not yet woken */
 	bool touched;		/* in this SEND message's flow set */
 	bool sq_wait;		/* on d->sq_waiters: chain waits for SQ room */
 	TAILQ_ENTRY(flow) sq_entry;
@@ -373,6 +375,7 @@ uint32_t shring_turn(struct zcsd *d);
 bool shring_may_sleep(struct zcsd *d);
 void shring_awake(struct zcsd *d);
 void shring_due(struct flow *f);
+void shring_wake_due(struct flow *f);
 void shring_errors(struct client *c, const struct zcs_msg_completion *v,
 		   uint32_t n);
 bool shring_blocked(const struct client *c);

@@ -152,7 +152,7 @@ for n in ("sends_total", "sent_bytes_total", "datagrams_total"):
     if one("zcsendd_" + n) <= 0:
         errs.append("zcsendd_%s is 0 with traffic flowing" % n)
 for n in ("send_errors_total", "zerocopy_sends_total", "zerocopy_copied_sends_total",
-          "completions_total", "completion_messages_total", "gso_sends_total",
+          "completions_total", "completion_messages_total", "gso_sends_total", "wakeups_total",
           "ring_records_total", "ring_wakeups_in_total", "ring_wakeups_out_total",
           "ring_poll_seconds_total", "clients", "flows", "pool_bytes"):
     one("zcsendd_" + n)
