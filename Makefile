@@ -108,7 +108,9 @@ endif
 
 PROTO_SRCS := proto/zcs_proto.c
 CONF_SRCS := $(wildcard conf/*.c)
-DAEMON_SRCS := $(wildcard zcsendd/*.c) $(CONF_SRCS) $(PROTO_SRCS)
+# The daemon's stages may live in folders of their own under zcsendd/;
+# every daemon file includes its headers by name from zcsendd/.
+DAEMON_SRCS := $(wildcard zcsendd/*.c zcsendd/*/*.c) $(CONF_SRCS) $(PROTO_SRCS)
 LIB_SRCS := $(wildcard client/libzcsend*.c) $(PROTO_SRCS)
 CTL_SRCS := client/zcsendctl.c $(wildcard client/cmd_*.c) client/ctl_status.c \
 	client/metrics.c client/metrics_http.c
@@ -142,6 +144,7 @@ $(BUILD)/sysconfdir.stamp: FORCE
 	$(Q)[ "$$(cat $@ 2>/dev/null)" = '$(SYSCONFDIR)' ] || \
 		echo '$(SYSCONFDIR)' > $@
 $(call obj,$(DAEMON_SRCS)): $(BUILD)/sysconfdir.stamp
+$(call obj,$(filter zcsendd/%,$(DAEMON_SRCS))): override CPPFLAGS += -Izcsendd
 
 $(BUILD)/obj/%.o: %.c
 	$(call msg,CC,$@)
