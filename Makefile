@@ -114,7 +114,7 @@ DAEMON_SRCS := $(wildcard zcsendd/*.c zcsendd/*/*.c) $(CONF_SRCS) $(PROTO_SRCS)
 LIB_SRCS := $(wildcard client/libzcsend*.c) $(PROTO_SRCS)
 CTL_SRCS := client/zcsendctl.c $(wildcard client/cmd_*.c) client/ctl_status.c \
 	client/metrics.c client/metrics_http.c
-TEST_HELPER_SRCS := $(wildcard tests/helpers.c)
+TEST_HELPER_SRCS := $(wildcard tests/th/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 ITEST_SRCS := $(wildcard tests/integration/test-*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
