@@ -208,9 +208,10 @@ $(ITEST_BINS) $(TOOL_BINS): $(BUILD)/tests/%: \
 		$(filter %.c,$^) $(filter %.o,$^) -L$(BUILD) -lzcsend \
 		-Wl,-rpath,'$$ORIGIN/..' -lpthread
 # The UDP GSO tests share a receiver, a matcher and a namespace setup.
+GSO_SRCS := $(wildcard tests/integration/gso/*.c)
 GSO_TESTS := $(BUILD)/tests/test-udp-gso $(BUILD)/tests/test-udp-gso-fallback
-$(filter $(ITEST_BINS),$(GSO_TESTS)): $(call obj,tests/integration/gso.c)
-$(call obj,tests/integration/gso.c): override CPPFLAGS += -Itests
+$(filter $(ITEST_BINS),$(GSO_TESTS)): $(call obj,$(GSO_SRCS))
+$(call obj,$(GSO_SRCS)): override CPPFLAGS += -Itests -Itests/integration
 $(foreach t,$(ITEST_SRCS),$(eval $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(t)): $(t)))
 $(foreach t,$(TOOL_SRCS),$(eval $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(t)): $(t)))
 
