@@ -114,7 +114,7 @@ DAEMON_SRCS := $(wildcard zcsendd/*.c zcsendd/*/*.c) $(CONF_SRCS) $(PROTO_SRCS)
 LIB_SRCS := $(wildcard client/libzcsend*.c) $(PROTO_SRCS)
 CTL_SRCS := client/zcsendctl.c $(wildcard client/cmd_*.c) client/ctl_status.c \
 	client/metrics.c client/metrics_http.c
-TEST_HELPER_SRCS := $(wildcard tests/helpers.c)
+TEST_HELPER_SRCS := $(wildcard tests/th/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 ITEST_SRCS := $(wildcard tests/integration/test-*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -208,9 +208,10 @@ $(ITEST_BINS) $(TOOL_BINS): $(BUILD)/tests/%: \
 		$(filter %.c,$^) $(filter %.o,$^) -L$(BUILD) -lzcsend \
 		-Wl,-rpath,'$$ORIGIN/..' -lpthread
 # The UDP GSO tests share a receiver, a matcher and a namespace setup.
+GSO_SRCS := $(wildcard tests/integration/gso/*.c)
 GSO_TESTS := $(BUILD)/tests/test-udp-gso $(BUILD)/tests/test-udp-gso-fallback
-$(filter $(ITEST_BINS),$(GSO_TESTS)): $(call obj,tests/integration/gso.c)
-$(call obj,tests/integration/gso.c): override CPPFLAGS += -Itests
+$(filter $(ITEST_BINS),$(GSO_TESTS)): $(call obj,$(GSO_SRCS))
+$(call obj,$(GSO_SRCS)): override CPPFLAGS += -Itests -Itests/integration
 $(foreach t,$(ITEST_SRCS),$(eval $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(t)): $(t)))
 $(foreach t,$(TOOL_SRCS),$(eval $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(t)): $(t)))
 

@@ -2,10 +2,18 @@
 # SPDX-License-Identifier: MIT
 # Run the test suite: every $BUILD/tests/test-* program and every
 # tests/integration/*.sh, each in its own temp dir under a timeout.
-# Tests that drive the daemon through libzcsend run twice, as "NAME
-# [socket]" and "NAME [ring]" (ZCSEND_TRANSPORT): a daemon that refuses
-# rings fails the ring pass.
 # Exit status of a test: 0 pass, 77 skip, anything else fail.
+#
+# Transports: a test says which it runs over in one line of its source,
+#   /* transports: socket ring */     in a C test (tests/integration/NAME.c)
+#   # transports: socket ring         in a script (tests/integration/NAME.sh)
+# and runs once per transport named, as "NAME [socket]" and "NAME [ring]"
+# with ZCSEND_TRANSPORT set, so a daemon that refuses rings fails the ring
+# pass. "transports: default" runs it once with the library's choice, as
+# does no line at all. A test that reaches the daemon through libzcsend
+# (zcs_connect in a C test; zcsendctl send, zcsend-soak, zcsend-bench or
+# python-binding.py in a script) but has no line FAILs, so that a new one
+# cannot lose its ring pass by being forgotten.
 # Usage: BUILD=build tests/run.sh [NAME...]   (NAME filters by test name)
 set -u
 
@@ -65,26 +73,63 @@ run_one() {
 	esac
 }
 
-# uses_lib NAME: the test reaches the daemon through libzcsend
-# (zcs_connect, zcsendctl send, zcsend-soak, zcsend-bench).
+# uses_lib SRC: the test reaches the daemon through libzcsend.
 uses_lib() {
-	local src=$TESTS_DIR/integration/$1
 	case $1 in
-	test-*) [ -f "$src.c" ] && grep -q 'zcs_connect' "$src.c" ;;
-	*) grep -Eq '"\$ZCSENDCTL".* send |zcsend-(soak|bench)|python-binding\.py' "$src.sh" ;;
+	*.c) grep -q 'zcs_connect' "$1" ;;
+	*) grep -Eq '"\$ZCSENDCTL".* send |zcsend-(soak|bench)|python-binding\.py' "$1" ;;
 	esac
 }
 
-# run_test NAME CMD...: once, or once per transport for libzcsend tests.
-run_test() {
+# transports_of SRC: what SRC's "transports:" line names, if it has one.
+transports_of() {
+	sed -nE -e 's@^/\* transports: ([a-z ]*[a-z]) \*/$@\1@p' \
+		-e 's@^# transports: ([a-z ]*[a-z])$@\1@p' "$1" | head -n1
+}
+
+# fail_line NAME WHY...: a FAIL that comes from here, not from running NAME.
+fail_line() {
 	local name=$1
+
 	shift
-	if ! uses_lib "$name"; then
+	echo "FAIL $name ($*)"
+	failed=$((failed + 1))
+}
+
+# run_test NAME SRC CMD...: once, or once per transport SRC declares.
+run_test() {
+	local name=$1 src=$2 list t rel
+	shift 2
+	[ -f "$src" ] || src=/dev/null
+	rel=${src#"$SRC_DIR"/}
+	list=$(transports_of "$src")
+	if [ -z "$list" ] && uses_lib "$src"; then
+		fail_line "$name" "uses libzcsend but $rel has no" \
+			"transports: line; see tests/run.sh"
+		return
+	fi
+	if [ -z "$list" ] || [ "$list" = default ]; then
 		run_one "$name" "$@"
 		return
 	fi
-	run_one "$name [socket]" env ZCSEND_TRANSPORT=socket "$@"
-	run_one "$name [ring]" env ZCSEND_TRANSPORT=ring "$@"
+	for t in $list; do
+		case $t in
+		socket | ring)
+			run_one "$name [$t]" env ZCSEND_TRANSPORT="$t" "$@" ;;
+		*) fail_line "$name [$t]" "no such transport, in $rel" ;;
+		esac
+	done
+}
+
+# source_of NAME: the C source of test program NAME.
+source_of() {
+	local d
+
+	for d in integration unit; do
+		[ -f "$TESTS_DIR/$d/$1.c" ] &&
+			echo "$TESTS_DIR/$d/$1.c" && return
+	done
+	echo /dev/null
 }
 
 for bin in "$BUILD"/tests/test-*; do
@@ -92,7 +137,7 @@ for bin in "$BUILD"/tests/test-*; do
 	case $bin in *.d | *.o) continue ;; esac
 	name=$(basename "$bin")
 	wanted "$name" "$@" || continue
-	run_test "$name" "$bin"
+	run_test "$name" "$(source_of "$name")" "$bin"
 done
 
 for script in "$TESTS_DIR"/integration/*.sh; do
@@ -100,7 +145,7 @@ for script in "$TESTS_DIR"/integration/*.sh; do
 	case $(basename "$script") in lib*.sh) continue ;; esac
 	name=$(basename "$script" .sh)
 	wanted "$name" "$@" || continue
-	run_test "$name" bash "$script"
+	run_test "$name" "$script" bash "$script"
 done
 
 total=$((passed + failed + skipped))

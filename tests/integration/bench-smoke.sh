@@ -10,6 +10,7 @@
 # fail cleanly, with an "error", while the other rows still run.
 # --dgram (root, ifb sink only) runs briefly too: every row on both sink
 # variants; its zcsendd rows must work once the daemon knows udp_segment.
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 BENCH=$BUILD/zcsend-bench

@@ -3,6 +3,7 @@
 # Command-line contract of zcsendd and zcsendctl: --version, --help, an
 # unknown option (exit 2); a 3 MB file sent over TCP arrives intact
 # (sha256); `status --json` parses and carries the documented keys.
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"

@@ -6,6 +6,7 @@
 # same words by `send` and `policy`. A bad ZCSEND_TRANSPORT read as the
 # daemon refusing; it is the library, which names the variable and the
 # values it takes.
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL"

@@ -5,6 +5,7 @@
 # refused user sees the daemon's reason (root only: runs as uid 65534);
 # a daemon that dies under a transfer is named as the cause, with how many
 # sends it had confirmed, instead of a bare "Broken pipe".
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL"

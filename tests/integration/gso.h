@@ -5,6 +5,7 @@
  * checker that matches what arrived against the datagrams expected, the
  * daemon's status and policy over the raw protocol, and a pair of network
  * namespaces joined by a veth with a 1500-byte MTU (lowered on request).
+ * Defined in gso/, a file per job: recv.c, check.c, cases.c, ctl.c, net.c.
  */
 #ifndef ZCS_TEST_GSO_H
 #define ZCS_TEST_GSO_H
@@ -15,6 +16,9 @@
 
 #include "helpers.h"
 #include "zcsend.h"
+
+/* The largest datagram a receiver keeps or a check builds. */
+#define GSO_DGRAM_MAX	65536u
 
 /*
  * gso_fill - the bytes at positions [@pos, @pos+@len) of stream @key.

@@ -5,6 +5,7 @@
 # 198.18.0.2 (RFC 2544 range) leaves through an ifb device with nothing
 # behind it, a true sink: zc_sends > 0 and zc_copied == 0. UDP to a
 # loopback receiver in the same namespace: the kernel copies, zc_copied > 0.
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"

@@ -9,6 +9,7 @@
 # reload must carry CLIENT_PID, CLIENT_UID, CLIENT_NAME, MESSAGE_ID and
 # PRIORITY as zcsendd.8 says; and without a journal to take them, lines
 # still reach stderr.
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL"

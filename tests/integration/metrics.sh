@@ -9,6 +9,7 @@
 # get 404. With the daemon gone, `zcsendctl metrics` fails with a clear
 # message and the endpoint answers 503 with the reason; it recovers when
 # the daemon comes back, even across a restart between two scrapes.
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"

@@ -8,6 +8,7 @@
 # reload during running transfers changes a policy, retires a destination
 # (no new flows, old ones finish) and adds one, with every send completed;
 # an invalid file on reload changes nothing.
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"

@@ -6,6 +6,7 @@
 # outside the pool, views outliving close) and runs examples/zcsend-file.py
 # to a receiver; every byte is checked. Runs once per transport: the one
 # $ZCSEND_TRANSPORT names, or socket then ring.
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$BUILD/libzcsend.so.1"

@@ -5,6 +5,7 @@
 # receiver on 127.0.0.1 and on ::1 keeps every datagram: their number,
 # each length and each byte must match the file in order, and status must
 # show the destination's datagrams and that GSO sends carried them.
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL"

@@ -9,6 +9,7 @@
 # counts that transfer alone: UDP one datagram per send (under
 # zerocopy_min_bytes: copying sends), UDP by GSO sends, and TCP (zerocopy
 # sends, which loopback copies).
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"

@@ -9,6 +9,7 @@
 # from the heap once fragmented it by many MiB within 20 s (21160 KiB
 # after, 4024 before), which the default churn needs minutes to show.
 # The long run is `make soak SOAK_SECONDS=N`.
+# transports: socket ring
 set -u
 
 : "${BUILD:=build}"

@@ -6,6 +6,7 @@
 # missing). The daemon has a UDP and a TCP destination and a connected
 # client, so every kind of object is there. By the page's convention,
 # member names are in bold and values in italics in that section.
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"

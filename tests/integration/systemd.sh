@@ -6,6 +6,7 @@
 # sd_notify says READY=1, STATUS=, RELOADING=1 then READY=1 on SIGHUP,
 # WATCHDOG=1 while WATCHDOG_USEC is set, and STOPPING=1 on SIGTERM; a live
 # daemon's socket is never taken over, a stale one is.
+# transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"

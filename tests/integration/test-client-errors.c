@@ -8,6 +8,7 @@
  * never as a bare broken pipe. Each zcs_connect() runs in a child under an
  * outer alarm, so that a hang fails the test instead of stalling it.
  */
+/* transports: socket ring */
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>

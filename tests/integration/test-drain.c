@@ -6,6 +6,7 @@
  * full length, the peer must get every byte in order, and the daemon must
  * exit 0 by itself once drained (no second signal).
  */
+/* transports: socket ring */
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <errno.h>

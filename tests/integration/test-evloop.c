@@ -9,6 +9,7 @@
  * completions in while it waited for its answer. A loopback UDP receiver
  * checks every byte. Runs over each transport (tests/run.sh).
  */
+/* transports: socket ring */
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <errno.h>

@@ -8,6 +8,7 @@
  * vanish mid-handshake. Each is answered or dropped alone; the good stream
  * finishes intact, and the daemon's open fds are what they were.
  */
+/* transports: socket ring */
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>

@@ -7,6 +7,7 @@
  * loopback receiver once and intact. Stalling is a failure, not a hang:
  * no progress for 10 s ends the test.
  */
+/* transports: socket ring */
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <errno.h>

@@ -10,6 +10,7 @@
  * send in flight waits for batch_usec (200 ms), not much less and not
  * much more, in both transports.
  */
+/* transports: socket ring */
 #include <sys/socket.h>
 #include <errno.h>
 #include <pthread.h>

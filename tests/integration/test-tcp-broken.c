@@ -8,6 +8,7 @@
  * killed with sends stuck behind a slow peer leaves nothing behind once the
  * peer reads: no flow, no send in flight, no pool.
  */
+/* transports: socket ring */
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>

@@ -7,6 +7,7 @@
  * completion must come exactly once with the length sent. One more flow
  * goes to [::1] when IPv6 loopback exists.
  */
+/* transports: socket ring */
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <errno.h>

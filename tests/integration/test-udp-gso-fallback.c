@@ -19,6 +19,7 @@
  *    kernel's refusal is what it must recover from: explicit and
  *    coalesced, under udp_segment=auto and =on, both families.
  */
+/* transports: socket ring */
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>

@@ -8,6 +8,7 @@
  * veth (root only, in a child process): the 1472/1452 limits.
  * Every datagram must arrive once, whole, with every byte in place.
  */
+/* transports: socket ring */
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <errno.h>

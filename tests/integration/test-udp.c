@@ -5,6 +5,7 @@
  * must report the length sent, once; the receivers (large SO_RCVBUF, on
  * loopback) must see every seq exactly once with every byte right.
  */
+/* transports: socket ring */
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
  * What the soak measures about the daemon from /proc: its memory (VmRSS,
  * VmHWM), and how many datagrams the kernel dropped at a UDP receiver's
  * socket (so that a loss can be told from a bug). Open fds are counted by
- * th_fd_count() in tests/helpers.c.
+ * th_fd_count() in tests/th/util.c.
  */
 #include <sys/types.h>
 #include <inttypes.h>
