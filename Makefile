@@ -283,15 +283,17 @@ sockfuzz-run:
 		--sessions $(SOCKFUZZ_SESSIONS) $(SOCKFUZZ_ARGS)
 .PHONY: sockfuzz sockfuzz-run
 
-# libFuzzer harnesses for the wire validator and the config parser.
+# libFuzzer harnesses for the wire validator, the ring steps and the
+# config parser. A harness is one file plus the protocol code it may call;
+# the config parser's needs its own sources.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	-Iproto -Iconf
-$(BUILD)/fuzz/fuzz-proto: tests/fuzz/fuzz-proto.c $(PROTO_SRCS)
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(PROTO_SRCS) $(wildcard proto/*.h)
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
 $(BUILD)/fuzz/fuzz-config: tests/fuzz/fuzz-config.c $(CONF_SRCS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ,$@)

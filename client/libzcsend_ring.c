@@ -1,28 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libzcsend shared-memory rings: the client's half of the ring protocol
- * as pure functions over the mapped region. Ordering follows PROTOCOL.md:
- * records are written before the release store of sq_tail, completions
- * are read after the acquire load of cq_tail, and every publish is
- * followed by a full fence before the other side's sleep flag is read.
+ * as pure functions over the mapped region. The index rules, bounds and
+ * orderings are proto/zcs_ring.h's, shared with the daemon: records are
+ * written before the release store of sq_tail, completions read after
+ * the acquire load of cq_tail, and every publish is followed by a full
+ * fence before the other side's sleep flag is read.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "libzcsend_ring.h"
-
-/* The six control words are plain uint32_t in the wire header; the GCC
- * __atomic builtins give them C11 semantics without an _Atomic cast. */
-static uint32_t load_acquire(const struct zcs_ring_word *w)
-{
-	return __atomic_load_n(&w->v, __ATOMIC_ACQUIRE);
-}
-
-static void store_release(struct zcs_ring_word *w, uint32_t v)
-{
-	__atomic_store_n(&w->v, v, __ATOMIC_RELEASE);
-}
+#include "zcs_ring.h"
 
 /*
  * zcsi_ring_init - point @r into the ring memory @map laid out as @lay
@@ -39,8 +28,8 @@ int zcsi_ring_init(struct zcsi_ring *r, void *map, const struct zcs_rings *lay)
 	r->cq = (const struct zcs_msg_completion *)(base + lay->cq_off);
 	r->sq_entries = lay->sq_entries;
 	r->cq_entries = lay->cq_entries;
-	r->sq_tail = __atomic_load_n(&r->ctl->sq_tail.v, __ATOMIC_RELAXED);
-	r->cq_head = __atomic_load_n(&r->ctl->cq_head.v, __ATOMIC_RELAXED);
+	r->sq_tail = zcs_ring_peek(&r->ctl->sq_tail);
+	r->cq_head = zcs_ring_peek(&r->ctl->cq_head);
 	if (zcsi_ring_sq_room(r) < 0 || zcsi_ring_cq_ready(r) < 0)
 		return -EPROTO;
 	return 0;
@@ -53,11 +42,8 @@ int zcsi_ring_init(struct zcsi_ring *r, void *map, const struct zcs_rings *lay)
  */
 int zcsi_ring_sq_room(const struct zcsi_ring *r)
 {
-	uint32_t used = r->sq_tail - load_acquire(&r->ctl->sq_head);
-
-	if (used > r->sq_entries)
-		return -EPROTO;
-	return (int)(r->sq_entries - used);
+	return zcs_ring_room(&r->ctl->sq_head, r->sq_tail, r->sq_entries,
+			     NULL);
 }
 
 /*
@@ -76,12 +62,12 @@ int zcsi_ring_push(struct zcsi_ring *r, const void *recs, unsigned n)
 	if (n > (unsigned)room)
 		n = (unsigned)room;
 	for (i = 0; i < n; i++)
-		memcpy(&r->sq[(r->sq_tail + i) & (r->sq_entries - 1)],
+		memcpy(&r->sq[zcs_ring_slot(r->sq_tail + i, r->sq_entries)],
 		       p + (size_t)i * sizeof(struct zcs_msg_send),
 		       sizeof(struct zcs_msg_send));
 	if (n) {
 		r->sq_tail += n;
-		store_release(&r->ctl->sq_tail, r->sq_tail);
+		zcs_ring_store(&r->ctl->sq_tail, r->sq_tail);
 	}
 	return (int)n;
 }
@@ -93,11 +79,8 @@ int zcsi_ring_push(struct zcsi_ring *r, const void *recs, unsigned n)
  */
 int zcsi_ring_cq_ready(const struct zcsi_ring *r)
 {
-	uint32_t ready = load_acquire(&r->ctl->cq_tail) - r->cq_head;
-
-	if (ready > r->cq_entries)
-		return -EPROTO;
-	return (int)ready;
+	return zcs_ring_ready(&r->ctl->cq_tail, r->cq_head, r->cq_entries,
+			      NULL);
 }
 
 /*
@@ -116,11 +99,12 @@ int zcsi_ring_pop(struct zcsi_ring *r, struct zcs_msg_completion *out,
 		return ready;
 	n = (unsigned)ready < max ? (unsigned)ready : max;
 	for (i = 0; i < n; i++)
-		memcpy(&out[i], &r->cq[(r->cq_head + i) & (r->cq_entries - 1)],
+		memcpy(&out[i], &r->cq[zcs_ring_slot(r->cq_head + i,
+						     r->cq_entries)],
 		       sizeof(*out));
 	if (n) {
 		r->cq_head += n;
-		store_release(&r->ctl->cq_head, r->cq_head);
+		zcs_ring_store(&r->ctl->cq_head, r->cq_head);
 	}
 	return (int)n;
 }
@@ -133,14 +117,7 @@ int zcsi_ring_pop(struct zcsi_ring *r, struct zcs_msg_completion *out,
  */
 int zcsi_ring_wake_needed(struct zcs_ring_ctl *ctl)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	if (!(__atomic_load_n(&ctl->daemon_flags.v, __ATOMIC_RELAXED) &
-	      ZCS_RING_NEED_WAKEUP))
-		return 0;
-	/* Only the side that clears the flag writes: one wake per sleep. */
-	return !!(__atomic_fetch_and(&ctl->daemon_flags.v,
-				     ~ZCS_RING_NEED_WAKEUP, __ATOMIC_SEQ_CST) &
-		  ZCS_RING_NEED_WAKEUP);
+	return zcs_ring_wake_needed(&ctl->daemon_flags, ZCS_RING_NEED_WAKEUP);
 }
 
 /*
@@ -149,9 +126,7 @@ int zcsi_ring_wake_needed(struct zcs_ring_ctl *ctl)
  */
 void zcsi_ring_set_waiting(struct zcs_ring_ctl *ctl)
 {
-	__atomic_fetch_or(&ctl->client_flags.v, ZCS_RING_WAITING,
-			  __ATOMIC_SEQ_CST);
-	atomic_thread_fence(memory_order_seq_cst);
+	zcs_ring_sleep_arm(&ctl->client_flags, ZCS_RING_WAITING);
 }
 
 /*
@@ -161,6 +136,5 @@ void zcsi_ring_set_waiting(struct zcs_ring_ctl *ctl)
  */
 int zcsi_ring_clear_waiting(struct zcs_ring_ctl *ctl)
 {
-	return !!(__atomic_fetch_and(&ctl->client_flags.v, ~ZCS_RING_WAITING,
-				     __ATOMIC_SEQ_CST) & ZCS_RING_WAITING);
+	return zcs_ring_flag_take(&ctl->client_flags, ZCS_RING_WAITING);
 }

@@ -3,22 +3,13 @@
  * The daemon's side of a client's shared-memory rings, for shring.c and
  * shring_io.c only. The ring memory is the client's to scribble on: the
  * daemon keeps its own copies of the indices it writes, reads each word
- * the client writes once per use with C11 atomics, and bounds it.
+ * the client writes once per use with C11 atomics, and bounds it
+ * (proto/zcs_ring.h).
  */
 #ifndef ZCSD_SHRING_H
 #define ZCSD_SHRING_H
 
-#include <stdatomic.h>
-
 #include "zcsd.h"
-
-/* Shared words are plain u32 in the protocol; the atomics must match. */
-_Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t),
-	       "atomic u32 size");
-_Static_assert(_Alignof(_Atomic uint32_t) == _Alignof(uint32_t),
-	       "atomic u32 alignment");
-_Static_assert(ATOMIC_INT_LOCK_FREE == 2,
-	       "another process shares the words: they must be lock-free");
 
 struct shring {
 	void *mem;		/* the whole memfd, mapped shared */
@@ -41,11 +32,5 @@ struct shring {
 	uint64_t poll_ns_base;	/* d->rings.poll_ns when made */
 	struct zcs_ring_counters st;
 };
-
-/* One shared control word, as the atomic it is. */
-static inline _Atomic uint32_t *shring_word(struct zcs_ring_word *w)
-{
-	return (_Atomic uint32_t *)(void *)&w->v;
-}
 
 #endif /* ZCSD_SHRING_H */

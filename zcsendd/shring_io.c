@@ -6,9 +6,10 @@
  * the flags and eventfds that wake a side only when it sleeps, a client
  * when its destinations' flush policy says (immediate, or batch_max
  * published, batch_usec passed, or the flow idle). Ordering
- * is PROTOCOL.md's: acquire loads of the peer's index, release stores of
- * ours, and a full fence between publishing and looking at the peer's
- * sleep flag (and between setting ours and looking at its index).
+ * is PROTOCOL.md's, in proto/zcs_ring.h: acquire loads of the peer's
+ * index, release stores of ours, and a full fence between publishing and
+ * looking at the peer's sleep flag (and between setting ours and looking
+ * at its index).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "shring.h"
+#include "zcs_ring.h"
 
 /*
  * SEND records taken from one client per turn, so none starves others;
@@ -27,16 +29,6 @@
 static uint32_t min_u32(uint32_t a, uint32_t b)
 {
 	return a < b ? a : b;
-}
-
-static uint32_t load_acquire(struct zcs_ring_word *w)
-{
-	return atomic_load_explicit(shring_word(w), memory_order_acquire);
-}
-
-static void store_release(struct zcs_ring_word *w, uint32_t v)
-{
-	atomic_store_explicit(shring_word(w), v, memory_order_release);
 }
 
 /* The client broke the ring protocol: only it is harmed, and dropped. */
@@ -74,14 +66,15 @@ static uint32_t shring_take(struct client *c)
 {
 	struct zcs_msg_send recs[SHRING_BUDGET];
 	struct shring *s = c->sr;
-	uint32_t tail = load_acquire(&s->ctl->sq_tail);
-	uint32_t n = tail - s->sq_head, i;
+	uint32_t tail, n, i;
+	int ready = zcs_ring_ready(&s->ctl->sq_tail, s->sq_head,
+				   s->sq_entries, &tail);
 
-	if (n > s->sq_entries) {
+	if (ready < 0) {
 		shring_violation(c, "sq_tail", tail, s->sq_head);
 		return 0;
 	}
-	n = min_u32(min_u32(n, shring_room(c)), SHRING_BUDGET);
+	n = min_u32(min_u32((uint32_t)ready, shring_room(c)), SHRING_BUDGET);
 	if (!n)
 		return 0;
 	if (sendq_begin(c, 0)) {
@@ -89,10 +82,11 @@ static uint32_t shring_take(struct client *c)
 		return 0;
 	}
 	for (i = 0; i < n; i++)
-		memcpy(&recs[i], &s->sq[(s->sq_head + i) & (s->sq_entries - 1)],
+		memcpy(&recs[i], &s->sq[zcs_ring_slot(s->sq_head + i,
+						      s->sq_entries)],
 		       sizeof(recs[i]));
 	s->sq_head += n;
-	store_release(&s->ctl->sq_head, s->sq_head);
+	zcs_ring_store(&s->ctl->sq_head, s->sq_head);
 	s->st.records += n;
 	c->d->rings.records += n;
 	sendq_handle(c, (const uint8_t *)recs, n, SENDQ_RING);
@@ -103,7 +97,8 @@ static uint32_t shring_take(struct client *c)
 static void shring_put(struct shring *s, uint32_t k,
 		       const struct zcs_msg_completion *v)
 {
-	memcpy(&s->cq[(s->cq_tail + k) & (s->cq_entries - 1)], v, sizeof(*v));
+	memcpy(&s->cq[zcs_ring_slot(s->cq_tail + k, s->cq_entries)], v,
+	       sizeof(*v));
 }
 
 /* Error completions first: they waited longest. Returns how many. */
@@ -144,9 +139,7 @@ static uint32_t shring_put_flow(struct client *c, struct flow *f,
  */
 static bool shring_client_waits(struct shring *s)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	return atomic_load_explicit(shring_word(&s->ctl->client_flags),
-				    memory_order_relaxed) & ZCS_RING_WAITING;
+	return zcs_ring_peer_sleeps(&s->ctl->client_flags, ZCS_RING_WAITING);
 }
 
 /* A wake-up of @c: counted for it, the daemon, and once for each
@@ -185,11 +178,10 @@ static void shring_wake_clear(struct client *c)
 static void shring_wake_client(struct client *c)
 {
 	struct shring *s = c->sr;
-	_Atomic uint32_t *flags = shring_word(&s->ctl->client_flags);
 	uint64_t one = 1;
 
 	/* The client may have taken WAITING back itself: then it is awake. */
-	if ((atomic_fetch_and(flags, ~ZCS_RING_WAITING) & ZCS_RING_WAITING) &&
+	if (zcs_ring_flag_take(&s->ctl->client_flags, ZCS_RING_WAITING) &&
 	    write(s->efd_out, &one, sizeof(one)) == (ssize_t)sizeof(one))
 		shring_wake_count(c);	/* EAGAIN: it filled the counter */
 	shring_wake_clear(c);
@@ -247,13 +239,15 @@ static void shring_notify(struct client *c, bool urgent)
 static int64_t shring_cq_room(struct client *c)
 {
 	struct shring *s = c->sr;
-	uint32_t head = load_acquire(&s->ctl->cq_head);
+	uint32_t head;
+	int room = zcs_ring_room(&s->ctl->cq_head, s->cq_tail, s->cq_entries,
+				 &head);
 
-	if (s->cq_tail - head > s->cq_entries) {
+	if (room < 0) {
 		shring_violation(c, "cq_head", head, s->cq_tail);
 		return -1;
 	}
-	return s->cq_entries - (s->cq_tail - head);
+	return room;
 }
 
 /*
@@ -286,7 +280,7 @@ static uint32_t shring_publish(struct client *c)
 	if (!k)
 		return 0;
 	s->cq_tail += k;
-	store_release(&s->ctl->cq_tail, s->cq_tail);
+	zcs_ring_store(&s->ctl->cq_tail, s->cq_tail);
 	c->st.completions += k;
 	c->d->st.completions += k;
 	shring_notify(c, errs || s->due);
@@ -327,10 +321,11 @@ static bool shring_has_work(struct client *c)
 {
 	struct shring *s = c->sr;
 
-	if (load_acquire(&s->ctl->sq_tail) != s->sq_head && shring_room(c))
+	if (zcs_ring_ready(&s->ctl->sq_tail, s->sq_head, s->sq_entries,
+			   NULL) && shring_room(c))
 		return true;
-	return s->due &&
-	       s->cq_tail - load_acquire(&s->ctl->cq_head) != s->cq_entries;
+	return s->due && zcs_ring_room(&s->ctl->cq_head, s->cq_tail,
+				       s->cq_entries, NULL);
 }
 
 /*
@@ -345,9 +340,9 @@ bool shring_may_sleep(struct zcsd *d)
 	struct client *c;
 
 	TAILQ_FOREACH(c, &d->ring_clients, ring_entry)
-		atomic_fetch_or(shring_word(&c->sr->ctl->daemon_flags),
-				ZCS_RING_NEED_WAKEUP);
-	atomic_thread_fence(memory_order_seq_cst);
+		zcs_ring_flag_set(&c->sr->ctl->daemon_flags,
+				  ZCS_RING_NEED_WAKEUP);
+	zcs_ring_fence();
 	TAILQ_FOREACH(c, &d->ring_clients, ring_entry)
 		if (shring_has_work(c))
 			return false;
@@ -360,14 +355,13 @@ bool shring_may_sleep(struct zcsd *d)
  */
 void shring_awake(struct zcsd *d)
 {
-	_Atomic uint32_t *flags;
+	struct zcs_ring_word *flags;
 	struct client *c;
 
 	TAILQ_FOREACH(c, &d->ring_clients, ring_entry) {
-		flags = shring_word(&c->sr->ctl->daemon_flags);
-		if (atomic_load_explicit(flags, memory_order_relaxed) &
-		    ZCS_RING_NEED_WAKEUP)
-			atomic_fetch_and(flags, ~ZCS_RING_NEED_WAKEUP);
+		flags = &c->sr->ctl->daemon_flags;
+		if (zcs_ring_flag_test(flags, ZCS_RING_NEED_WAKEUP))
+			zcs_ring_flag_take(flags, ZCS_RING_NEED_WAKEUP);
 	}
 }
 
@@ -394,7 +388,7 @@ void shring_wake_due(struct flow *f)
 	if (c->dead || s->stopped)
 		return;
 	if (shring_client_waits(s) &&
-	    s->cq_tail != load_acquire(&s->ctl->cq_head))
+	    zcs_ring_unread(&s->ctl->cq_head, s->cq_tail, s->cq_entries, NULL))
 		shring_wake_client(c);
 	else
 		shring_wake_clear(c);
@@ -432,7 +426,7 @@ bool shring_blocked(const struct client *c)
 void shring_cq_mark(struct client *c)
 {
 	if (c->sr && !c->dead)
-		c->sr->cq_mark = load_acquire(&c->sr->ctl->cq_head);
+		c->sr->cq_mark = zcs_ring_load(&c->sr->ctl->cq_head);
 }
 
 /* shring_cq_moved - @c read completions since shring_cq_mark(). */
@@ -440,5 +434,5 @@ bool shring_cq_moved(const struct client *c)
 {
 	if (!c->sr || c->dead)
 		return false;
-	return load_acquire(&c->sr->ctl->cq_head) != c->sr->cq_mark;
+	return zcs_ring_load(&c->sr->ctl->cq_head) != c->sr->cq_mark;
 }

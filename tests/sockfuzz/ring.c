@@ -7,7 +7,8 @@
  * them), writes nonsense into the index and flag words, reads its
  * completion ring or never does, pokes and closes the eventfds. The
  * daemon must take all of it without harm to anyone but the session, and
- * a session that breaks the index rules for sure must be dropped.
+ * a session that breaks the index rules for sure must be dropped. A good
+ * client's steps are proto/zcs_ring.h's, as the daemon's and libzcsend's.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "sockfuzz.h"
+#include "zcs_ring.h"
 
 /* How long a session that broke the rules for sure waits to be dropped. */
 #define SURE_DROP_MS	3000
@@ -34,11 +36,6 @@ static const unsigned ring_weight[R_KINDS] = {
 	[R_INDEX] = 8, [R_FLAGS] = 3, [R_STORM] = 6, [R_REAP] = 16,
 	[R_WAIT] = 6, [R_EFD] = 4, [R_CLOSE] = 1, [R_SURE] = 2,
 };
-
-static _Atomic uint32_t *word(struct zcs_ring_word *w)
-{
-	return (_Atomic uint32_t *)(void *)&w->v;
-}
 
 static uint64_t now_us(void)
 {
@@ -176,14 +173,13 @@ void fz_ring_close(struct fz_sess *s)
 	g->memfd = g->efd_daemon = g->efd_client = -1;
 }
 
-/* Free SQ entries as a good client sees them. */
+/* Free SQ entries as a good client sees them (none if out of bounds). */
 static uint32_t sq_room(struct fz_ring *g)
 {
-	uint32_t head = atomic_load_explicit(word(&g->ctl->sq_head),
-					     memory_order_acquire);
-	uint32_t used = g->sq_tail - head;
+	int n = zcs_ring_room(&g->ctl->sq_head, g->sq_tail, g->lay.sq_entries,
+			      NULL);
 
-	return used > g->lay.sq_entries ? 0 : g->lay.sq_entries - used;
+	return n < 0 ? 0 : (uint32_t)n;
 }
 
 /*
@@ -192,17 +188,15 @@ static uint32_t sq_room(struct fz_ring *g)
  */
 static void wake_daemon(struct fz_sess *s)
 {
-	_Atomic uint32_t *flags = word(&s->rg.ctl->daemon_flags);
+	struct zcs_ring_word *flags = &s->rg.ctl->daemon_flags;
 	uint32_t k = fz_below(&s->r, 100);
 
-	atomic_thread_fence(memory_order_seq_cst);
+	zcs_ring_fence();
 	if (k < 4)
 		return;
-	if (k >= 8 && !(atomic_load_explicit(flags, memory_order_relaxed) &
-			ZCS_RING_NEED_WAKEUP))
+	if (k >= 8 && !zcs_ring_flag_test(flags, ZCS_RING_NEED_WAKEUP))
 		return;
-	if (k >= 8 && !(atomic_fetch_and(flags, ~ZCS_RING_NEED_WAKEUP) &
-			ZCS_RING_NEED_WAKEUP))
+	if (k >= 8 && !zcs_ring_flag_take(flags, ZCS_RING_NEED_WAKEUP))
 		return;
 	efd_write(s->rg.efd_daemon, 1);	/* fails if we filled it: fine */
 }
@@ -234,14 +228,13 @@ static uint32_t ring_put(struct fz_sess *s, uint32_t want, unsigned valid_pct)
 
 	for (i = 0; i < n; i++) {
 		rec_make(s, &m, valid_pct);
-		memcpy(&g->sq[(g->sq_tail + i) & (g->lay.sq_entries - 1)], &m,
-		       sizeof(m));
+		memcpy(&g->sq[zcs_ring_slot(g->sq_tail + i, g->lay.sq_entries)],
+		       &m, sizeof(m));
 	}
 	if (!n)
 		return 0;
 	g->sq_tail += n;
-	atomic_store_explicit(word(&g->ctl->sq_tail), g->sq_tail,
-			      memory_order_release);
+	zcs_ring_store(&g->ctl->sq_tail, g->sq_tail);
 	atomic_fetch_add(&s->env->sh->ring_records, n);
 	wake_daemon(s);
 	return n;
@@ -251,7 +244,7 @@ static uint32_t ring_put(struct fz_sess *s, uint32_t want, unsigned valid_pct)
 static void spoil(struct fz_sess *s, uint32_t i)
 {
 	struct fz_ring *g = &s->rg;
-	struct zcs_msg_send *p = &g->sq[i & (g->lay.sq_entries - 1)];
+	struct zcs_msg_send *p = &g->sq[zcs_ring_slot(i, g->lay.sq_entries)];
 	struct fz_rng *r = &s->r;
 	struct zcs_msg_send m;
 	size_t k;
@@ -340,25 +333,25 @@ static void scribble_index(struct fz_sess *s)
 	struct fz_ring *g = &s->rg;
 	struct zcs_ring_ctl *c = g->ctl;
 	uint32_t sq = g->lay.sq_entries, cq = g->lay.cq_entries;
-	uint32_t cq_tail = atomic_load(word(&c->cq_tail));
+	uint32_t cq_tail = zcs_ring_load(&c->cq_tail);
 
 	switch (fz_below(&s->r, 5)) {
 	case 0: case 1:
-		atomic_store(word(&c->sq_tail), index_pick(&s->r, g->sq_tail, sq));
+		zcs_ring_store(&c->sq_tail, index_pick(&s->r, g->sq_tail, sq));
 		if (fz_pct(&s->r, 40))
-			atomic_store(word(&c->sq_tail), g->sq_tail);
+			zcs_ring_store(&c->sq_tail, g->sq_tail);
 		g->broken = true;
 		break;
 	case 2:
-		atomic_store(word(&c->cq_head), index_pick(&s->r, cq_tail, cq));
+		zcs_ring_store(&c->cq_head, index_pick(&s->r, cq_tail, cq));
 		g->cq_broken = true;
 		break;
 	case 3:
-		atomic_store(word(&c->sq_head), index_pick(&s->r, g->sq_tail, sq));
+		zcs_ring_store(&c->sq_head, index_pick(&s->r, g->sq_tail, sq));
 		g->broken = true;
 		break;
 	default:
-		atomic_store(word(&c->cq_tail), index_pick(&s->r, g->cq_head, cq));
+		zcs_ring_store(&c->cq_tail, index_pick(&s->r, g->cq_head, cq));
 		g->cq_broken = true;
 		break;
 	}
@@ -374,8 +367,8 @@ static void scribble_flags(struct fz_sess *s)
 	uint32_t v = fz_pct(&s->r, 80) ? vals[fz_below(&s->r, 6)]
 				      : (uint32_t)fz_next(&s->r);
 
-	atomic_store(word(fz_pct(&s->r, 50) ? &c->daemon_flags
-					    : &c->client_flags), v);
+	zcs_ring_store(fz_pct(&s->r, 50) ? &c->daemon_flags : &c->client_flags,
+		       v);
 	if (fz_pct(&s->r, 50))
 		wake_daemon(s);
 	scribbled(s, 1);
@@ -407,26 +400,27 @@ static void storm(struct fz_sess *s)
 static void reap(struct fz_sess *s)
 {
 	struct fz_ring *g = &s->rg;
-	uint32_t tail = atomic_load_explicit(word(&g->ctl->cq_tail),
-					     memory_order_acquire);
-	uint32_t n = tail - g->cq_head, i, errs = 0;
+	uint32_t tail, n, i, errs = 0;
+	int ready = zcs_ring_ready(&g->ctl->cq_tail, g->cq_head,
+				   g->lay.cq_entries, &tail);
 	struct zcs_msg_completion v;
 
-	if (n > g->lay.cq_entries) {
+	if (ready < 0) {
 		/* Never more than the CQ holds, unless we spoilt the words. */
 		if (!g->cq_broken)
 			fz_ring_found(s, &s->env->sh->ring_bad);
 		g->cq_head = tail;	/* and start afresh */
-		n = 0;
+		ready = 0;
 	}
+	n = (uint32_t)ready;
 	for (i = 0; i < n; i++) {
-		memcpy(&v, &g->cq[(g->cq_head + i) & (g->lay.cq_entries - 1)],
+		memcpy(&v, &g->cq[zcs_ring_slot(g->cq_head + i,
+						g->lay.cq_entries)],
 		       sizeof(v));
 		errs += v.result < 0;
 	}
 	g->cq_head += n;
-	atomic_store_explicit(word(&g->ctl->cq_head), g->cq_head,
-			      memory_order_release);
+	zcs_ring_store(&g->ctl->cq_head, g->cq_head);
 	atomic_fetch_add(&s->env->sh->ring_reaped, n);
 	atomic_fetch_add(&s->env->sh->ring_errors, errs);
 	wake_daemon(s);
@@ -436,16 +430,15 @@ static void reap(struct fz_sess *s)
 static void wait_cq(struct fz_sess *s)
 {
 	struct fz_ring *g = &s->rg;
-	_Atomic uint32_t *flags = word(&g->ctl->client_flags);
+	struct zcs_ring_word *flags = &g->ctl->client_flags;
 	struct pollfd p = { .fd = g->efd_client, .events = POLLIN };
 	int ms = 1 + (int)fz_below(&s->r, 20);
 
-	atomic_fetch_or(flags, ZCS_RING_WAITING);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load(word(&g->ctl->cq_tail)) == g->cq_head &&
+	zcs_ring_sleep_arm(flags, ZCS_RING_WAITING);
+	if (zcs_ring_load(&g->ctl->cq_tail) == g->cq_head &&
 	    g->efd_client >= 0 && poll(&p, 1, ms) > 0)
 		efd_read(g->efd_client);
-	atomic_fetch_and(flags, ~ZCS_RING_WAITING);
+	zcs_ring_flag_take(flags, ZCS_RING_WAITING);
 	reap(s);
 }
 
@@ -503,9 +496,9 @@ static void sure_violation(struct fz_sess *s)
 		scribble_index(s);
 		return;
 	}
-	atomic_store_explicit(word(&g->ctl->sq_tail), v, memory_order_release);
+	zcs_ring_store(&g->ctl->sq_tail, v);
 	g->broken = true;
-	atomic_thread_fence(memory_order_seq_cst);
+	zcs_ring_fence();
 	efd_write(g->efd_daemon, 1);	/* full: it is woken anyway */
 	atomic_fetch_add(&s->env->sh->ring_violations, 1);
 	end = fz_now_ms() + SURE_DROP_MS;
