@@ -3,25 +3,21 @@
  * The client side of the shared-memory rings (PROTOCOL.md, "Rings"):
  * HELLO asking for rings and mapping what RINGS sends, then producing
  * send records on the SQ and consuming completions from the CQ, with the
- * wake-up flags and eventfds. Kept as written when it left helpers.c.
+ * wake-up flags and eventfds. The index arithmetic, bounds and flag
+ * steps are proto/zcs_ring.h's, as in the daemon and libzcsend.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <errno.h>
 #include <poll.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "rings.h"
 #include "util.h"
-
-static _Atomic uint32_t *ring_word(struct zcs_ring_word *w)
-{
-	return (_Atomic uint32_t *)(void *)&w->v;
-}
+#include "zcs_ring.h"
 
 static int rings_map(struct th_rings *rg, const int *fds)
 {
@@ -109,36 +105,32 @@ void th_rings_close(struct th_rings *rg)
 /* After new records or freed CQ room: wake the daemon if it sleeps. */
 static void rings_wake_daemon(struct th_rings *rg)
 {
-	_Atomic uint32_t *flags = ring_word(&rg->ctl->daemon_flags);
 	uint64_t one = 1;
 
-	atomic_thread_fence(memory_order_seq_cst);
-	if (!(atomic_load_explicit(flags, memory_order_relaxed) &
-	      ZCS_RING_NEED_WAKEUP))
-		return;
-	if (atomic_fetch_and(flags, ~ZCS_RING_NEED_WAKEUP) &
-	    ZCS_RING_NEED_WAKEUP) {
-		if (write(rg->daemon_efd, &one, sizeof(one)) == sizeof(one))
-			rg->wakeups++;
-	}
+	if (zcs_ring_wake_needed(&rg->ctl->daemon_flags,
+				 ZCS_RING_NEED_WAKEUP) &&
+	    write(rg->daemon_efd, &one, sizeof(one)) == sizeof(one))
+		rg->wakeups++;
 }
 
 uint32_t th_rings_submit(struct th_rings *rg, const struct zcs_msg_send *recs,
 			 uint32_t n)
 {
-	uint32_t head = atomic_load_explicit(ring_word(&rg->ctl->sq_head),
-					     memory_order_acquire);
-	uint32_t room = rg->lay.sq_entries - (rg->sq_tail - head), i;
+	int room = zcs_ring_room(&rg->ctl->sq_head, rg->sq_tail,
+				 rg->lay.sq_entries, NULL);
+	uint32_t i;
 
-	if (n > room)
-		n = room;
+	if (room < 0)	/* a daemon that broke the ring: take nothing */
+		room = 0;
+	if (n > (uint32_t)room)
+		n = (uint32_t)room;
 	for (i = 0; i < n; i++)
-		rg->sq[(rg->sq_tail + i) & (rg->lay.sq_entries - 1)] = recs[i];
+		rg->sq[zcs_ring_slot(rg->sq_tail + i, rg->lay.sq_entries)] =
+			recs[i];
 	if (!n)
 		return 0;
 	rg->sq_tail += n;
-	atomic_store_explicit(ring_word(&rg->ctl->sq_tail), rg->sq_tail,
-			      memory_order_release);
+	zcs_ring_store(&rg->ctl->sq_tail, rg->sq_tail);
 	rings_wake_daemon(rg);
 	return n;
 }
@@ -146,42 +138,43 @@ uint32_t th_rings_submit(struct th_rings *rg, const struct zcs_msg_send *recs,
 uint32_t th_rings_reap(struct th_rings *rg, struct zcs_msg_completion *out,
 		       uint32_t max)
 {
-	uint32_t tail = atomic_load_explicit(ring_word(&rg->ctl->cq_tail),
-					     memory_order_acquire);
-	uint32_t n = tail - rg->cq_head, i;
+	int ready = zcs_ring_ready(&rg->ctl->cq_tail, rg->cq_head,
+				   rg->lay.cq_entries, NULL);
+	uint32_t n, i;
 
-	if (n > max)
-		n = max;
+	if (ready < 0) {
+		fprintf(stderr, "rings: the daemon's CQ tail is out of bounds\n");
+		return 0;
+	}
+	n = (uint32_t)ready < max ? (uint32_t)ready : max;
 	for (i = 0; i < n; i++)
-		out[i] = rg->cq[(rg->cq_head + i) & (rg->lay.cq_entries - 1)];
+		out[i] = rg->cq[zcs_ring_slot(rg->cq_head + i,
+					      rg->lay.cq_entries)];
 	if (!n)
 		return 0;
 	rg->cq_head += n;
-	atomic_store_explicit(ring_word(&rg->ctl->cq_head), rg->cq_head,
-			      memory_order_release);
+	zcs_ring_store(&rg->ctl->cq_head, rg->cq_head);
 	rings_wake_daemon(rg);
 	return n;
 }
 
 static int rings_cq_ready(struct th_rings *rg)
 {
-	return atomic_load_explicit(ring_word(&rg->ctl->cq_tail),
-				    memory_order_acquire) != rg->cq_head;
+	return zcs_ring_load(&rg->ctl->cq_tail) != rg->cq_head;
 }
 
 int th_rings_wait(struct th_rings *rg, int timeout_ms)
 {
-	_Atomic uint32_t *flags = ring_word(&rg->ctl->client_flags);
+	struct zcs_ring_word *flags = &rg->ctl->client_flags;
 	struct pollfd p = { .fd = rg->client_efd, .events = POLLIN };
 	uint64_t v;
 	int n;
 
 	if (rings_cq_ready(rg))
 		return 0;
-	atomic_fetch_or(flags, ZCS_RING_WAITING);
-	atomic_thread_fence(memory_order_seq_cst);
+	zcs_ring_sleep_arm(flags, ZCS_RING_WAITING);
 	if (rings_cq_ready(rg)) {
-		atomic_fetch_and(flags, ~ZCS_RING_WAITING);
+		zcs_ring_flag_take(flags, ZCS_RING_WAITING);
 		return 0;
 	}
 	do {
@@ -189,7 +182,7 @@ int th_rings_wait(struct th_rings *rg, int timeout_ms)
 	} while (n < 0 && errno == EINTR);
 	if (n > 0 && read(rg->client_efd, &v, sizeof(v)) == sizeof(v))
 		rg->woken++;
-	atomic_fetch_and(flags, ~ZCS_RING_WAITING);
+	zcs_ring_flag_take(flags, ZCS_RING_WAITING);
 	return rings_cq_ready(rg) ? 0 : -ETIMEDOUT;
 }
 
