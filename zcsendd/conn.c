@@ -206,7 +206,7 @@ void conn_free(struct client *c)
 
 	shring_free(c);
 	pool_close(c);
-	sendq_fini(c);
+	intake_fini(c);
 	event_free(c->rev);
 	event_free(c->wev);
 	event_free(c->hup);

@@ -73,7 +73,7 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 	/* Who may connect was decided at accept (listener.c). */
 	if (m.pool_bytes) {
 		err = pool_open(c, m.pool_bytes);
-		if (!err && (err = sendq_init(c)))
+		if (!err && (err = intake_init(c)))
 			log_warnx("client %u: no memory for %u request slots",
 				  c->id, c->d->cfg.max_inflight);
 		if (err) {
@@ -189,11 +189,11 @@ static int handle_policy(struct client *c, const struct zcs_hdr *h,
 static int handle_send(struct client *c, const struct zcs_hdr *h,
 		       const uint8_t *payload)
 {
-	int err = sendq_begin(c, h->cookie);
+	int err = intake_begin(c, h->cookie);
 
 	if (err)
 		return err;
-	return sendq_handle(c, payload, zcs_send_count(h), SENDQ_SOCKET);
+	return intake_records(c, payload, zcs_send_count(h), INTAKE_SOCKET);
 }
 
 /* Only the types a client may send; the rest are the daemon's. */

@@ -15,14 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sched/sched.h"
 #include "shring.h"
-
-/*
- * SEND records taken from one client per turn, so none starves others;
- * enough for a few full GSO sends of MTU-sized datagrams (44 of 1472
- * bytes each), which a run coalesces only within one turn.
- */
-#define SHRING_BUDGET	128u
 
 static uint32_t min_u32(uint32_t a, uint32_t b)
 {
@@ -66,13 +60,13 @@ static uint32_t shring_room(const struct client *c)
 }
 
 /*
- * Take what the budget and quota allow from @c's SQ. Each record is
+ * Take what the scheduler's budget and the quota allow from @c's SQ. Each record is
  * copied out before anything looks at it, so the client cannot change it
  * between check and use. Returns the records taken.
  */
 static uint32_t shring_take(struct client *c)
 {
-	struct zcs_msg_send recs[SHRING_BUDGET];
+	struct zcs_msg_send recs[SCHED_RING_BUDGET];
 	struct shring *s = c->sr;
 	uint32_t tail = load_acquire(&s->ctl->sq_tail);
 	uint32_t n = tail - s->sq_head, i;
@@ -81,10 +75,10 @@ static uint32_t shring_take(struct client *c)
 		shring_violation(c, "sq_tail", tail, s->sq_head);
 		return 0;
 	}
-	n = min_u32(min_u32(n, shring_room(c)), SHRING_BUDGET);
+	n = sched_budget(c, min_u32(n, shring_room(c)));
 	if (!n)
 		return 0;
-	if (sendq_begin(c, 0)) {
+	if (intake_begin(c, 0)) {
 		conn_kill(c, "its pool cannot be pinned");
 		return 0;
 	}
@@ -95,7 +89,7 @@ static uint32_t shring_take(struct client *c)
 	store_release(&s->ctl->sq_head, s->sq_head);
 	s->st.records += n;
 	c->d->rings.records += n;
-	sendq_handle(c, (const uint8_t *)recs, n, SENDQ_RING);
+	intake_records(c, (const uint8_t *)recs, n, INTAKE_RING);
 	return n;
 }
 

@@ -210,6 +210,7 @@ struct client {
 	struct pool pool;
 	struct req *reqs;	/* max_inflight of them */
 	struct req *free_reqs;
+	struct req_list sched;	/* checked, not yet submitted: sched.c */
 	uint32_t inflight;	/* requests taken from reqs */
 	uint32_t kernel_ops;	/* CQEs owed to this client's objects */
 	struct flow_list flows;
@@ -462,14 +463,16 @@ void flow_free(struct flow *f);
 void *pages_calloc(size_t n, size_t size);
 void pages_free(void *p);
 
-/* sendq.c */
-int sendq_init(struct client *c);
-void sendq_fini(struct client *c);
+/* intake/intake.c */
+int intake_init(struct client *c);
+void intake_fini(struct client *c);
 /* Where SEND records came from: their error completions go back there. */
-enum sendq_src { SENDQ_SOCKET, SENDQ_RING };
-int sendq_begin(struct client *c, uint64_t cookie);
-int sendq_handle(struct client *c, const uint8_t *payload, size_t n,
-		 enum sendq_src src);
+enum intake_src { INTAKE_SOCKET, INTAKE_RING };
+int intake_begin(struct client *c, uint64_t cookie);
+int intake_records(struct client *c, const uint8_t *payload, size_t n,
+		   enum intake_src src);
+
+/* sendq.c */
 void sendq_cqe(struct zcsd *d, struct req *r, const struct io_uring_cqe *cqe);
 int sendq_prep(struct req *r, bool link);
 int sendq_prep_range(struct req *r, uint64_t start, uint32_t len, bool link);

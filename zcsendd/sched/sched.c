@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scheduling seam: the one place that decides which checked request
+ * is submitted next and how much per turn. Today it keeps arrival order
+ * (each client's records are submitted as soon as intake has checked a
+ * message or a ring turn of them) and today's bounds: SCHED_RING_BUDGET
+ * records per client per ring turn, CHAIN_MAX per TCP chain (tcpchain.c),
+ * READ_BUDGET socket messages per read (conn.c). A fair scheduler between
+ * clients replaces sched_budget() and sched_run(), and nothing else.
+ */
+#include <string.h>
+
+#include "sched/sched.h"
+
+/* What one turn of a client's queue is gathering: TCP flows, a UDP run. */
+struct sched_turn {
+	struct flow *touched[ZCS_SEND_BATCH_MAX];
+	uint32_t ntouched;
+	struct coalesce run;
+};
+
+/*
+ * sched_budget - how many of the @avail records waiting in @c's
+ * submission ring (already bounded by its in-flight room) intake may
+ * take this turn.
+ */
+uint32_t sched_budget(const struct client *c, uint32_t avail)
+{
+	return avail < SCHED_RING_BUDGET ? avail : SCHED_RING_BUDGET;
+}
+
+/* sched_put - @r is checked and taken: it waits for sched_run(). */
+void sched_put(struct client *c, struct req *r)
+{
+	req_list_push(&c->sched, r);
+}
+
+/*
+ * Submit one request: TCP joins its flow's queue (its chain starts at the
+ * end of the turn); UDP joins the run being coalesced, or goes at once
+ * (after the run, to keep its order).
+ */
+static void sched_submit(struct sched_turn *t, struct req *r)
+{
+	struct flow *f = r->f;
+
+	if (f->d->proto == ZCS_PROTO_TCP) {
+		req_list_push(&f->queue, r);
+		if (!f->touched) {
+			f->touched = true;
+			t->touched[t->ntouched++] = f;
+		}
+		return;
+	}
+	if (r->segment) {
+		udpseg_flush(&t->run);
+		udpseg_start(r);
+		return;
+	}
+	if (udpseg_join(&t->run, r))
+		return;
+	r->err = sendq_prep(r, false);
+	if (r->err)
+		complete_req(r);
+}
+
+/* A request left waiting when its client died: nobody will read of it. */
+static void sched_drop(struct req *r)
+{
+	r->f->inflight--;
+	sendq_release(r);
+}
+
+/*
+ * sched_run - submit what waits on @c's queue, in the order it came. The
+ * SQEs leave with the caller's next ring_run().
+ */
+void sched_run(struct client *c)
+{
+	struct sched_turn t = { .ntouched = 0 };
+	struct req *r;
+	uint32_t i;
+
+	while ((r = req_list_pop(&c->sched))) {
+		if (c->dead)
+			sched_drop(r);
+		else
+			sched_submit(&t, r);
+	}
+	udpseg_flush(&t.run);
+	for (i = 0; i < t.ntouched; i++) {
+		t.touched[i]->touched = false;
+		tcpchain_start(t.touched[i]);
+	}
+}
