@@ -112,7 +112,7 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	}
-	ring_run(c->d);	/* one io_uring_enter for all that was read */
+	cqe_run(c->d);	/* one io_uring_enter for all that was read */
 }
 
 /* Write queued control replies, then batches that were waiting. */
@@ -206,7 +206,7 @@ void conn_free(struct client *c)
 
 	shring_free(c);
 	pool_close(c);
-	intake_fini(c);
+	req_fini(c);
 	event_free(c->rev);
 	event_free(c->wev);
 	event_free(c->hup);
@@ -530,7 +530,7 @@ void conn_free_all(struct zcsd *d)
 		log_warnx("cannot cancel the sends left in the kernel");
 	reap_now(d);
 	while (!TAILQ_EMPTY(&d->clients) && (t = now_ms()) < end) {
-		ring_wait(d, (unsigned)(end - t));
+		cqe_wait(d, (unsigned)(end - t));
 		reap_now(d);
 	}
 	if (!TAILQ_EMPTY(&d->clients))

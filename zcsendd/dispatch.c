@@ -73,7 +73,7 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 	/* Who may connect was decided at accept (listener.c). */
 	if (m.pool_bytes) {
 		err = pool_open(c, m.pool_bytes);
-		if (!err && (err = intake_init(c)))
+		if (!err && (err = req_init(c)))
 			log_warnx("client %u: no memory for %u request slots",
 				  c->id, c->d->cfg.max_inflight);
 		if (err) {

@@ -123,10 +123,10 @@ static uint32_t shring_put_flow(struct client *c, struct flow *f,
 	while (k < room && (r = req_list_pop(&f->batch))) {
 		complete_record(r, &v);
 		shring_put(c->sr, k++, &v);
-		sendq_release(r);
+		req_release(r);
 	}
 	f->flush_due = f->batch.n != 0;
-	f->d->st.completions += k - k0;
+	f->dest->st.completions += k - k0;
 	f->wake_n += k - k0;
 	return k;
 }
@@ -155,9 +155,9 @@ static void shring_wake_count(struct client *c)
 	c->st.wakeups++;
 	d->st.wakeups++;
 	TAILQ_FOREACH(f, &c->flows, entry)
-		if (f->wake_n && f->d->wake_mark != d->st.wakeups) {
-			f->d->wake_mark = d->st.wakeups;
-			f->d->st.wakeups++;
+		if (f->wake_n && f->dest->wake_mark != d->st.wakeups) {
+			f->dest->wake_mark = d->st.wakeups;
+			f->dest->st.wakeups++;
 		}
 }
 
@@ -192,7 +192,7 @@ static void shring_wake_client(struct client *c)
 /* Must @f's client be woken now for what @f published? */
 static bool shring_wake_now(const struct flow *f)
 {
-	const struct zcsd_policy *p = &f->d->policy;
+	const struct zcsd_policy *p = &f->dest->policy;
 
 	return f->wake_n && (p->flush == ZCS_FLUSH_IMMEDIATE ||
 			     f->wake_n >= p->batch_max || f->inflight == 0 ||
@@ -206,7 +206,7 @@ static bool shring_wake_now(const struct flow *f)
  */
 static int shring_wake_arm(struct flow *f)
 {
-	uint32_t us = f->d->policy.batch_usec;
+	uint32_t us = f->dest->policy.batch_usec;
 	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
 
 	if (evtimer_pending(f->batch_timer, NULL))
@@ -290,7 +290,7 @@ static uint32_t shring_publish(struct client *c)
 
 /*
  * shring_turn - one pass over the live ring clients: take their records,
- * submit and reap (ring_run, which also runs DEFER_TASKRUN task work),
+ * submit and reap (cqe_run, which also runs DEFER_TASKRUN task work),
  * publish their completions. The loop calls it after every event loop
  * turn while a ring client exists. Returns the records taken plus the
  * completions published.
@@ -304,7 +304,7 @@ uint32_t shring_turn(struct zcsd *d)
 		next = TAILQ_NEXT(c, ring_entry);	/* a kill unlinks c */
 		n += shring_take(c);
 	}
-	ring_run(d);
+	cqe_run(d);
 	for (c = TAILQ_FIRST(&d->ring_clients); c; c = next) {
 		next = TAILQ_NEXT(c, ring_entry);
 		n += shring_publish(c);

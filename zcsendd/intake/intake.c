@@ -2,8 +2,8 @@
 /*
  * Intake: each SEND record, from a SEND message or a client's submission
  * ring, is copied out, checked against the client's pool and flows, and
- * becomes a preallocated struct req (no allocation per send) on the
- * client's scheduling queue. Bad records get an error completion, sent
+ * takes one of the client's request slots (req.c) on its scheduling
+ * queue. Bad records get an error completion, sent
  * back the way they came, and never reach the kernel.
  */
 #include <errno.h>
@@ -19,32 +19,6 @@ struct intake_errs {
 	uint32_t n;
 	enum intake_src src;
 };
-
-/*
- * intake_init - the client's request slots, as many as it may have in
- * flight: their own pages (pages.c says why). Returns 0 or -ENOMEM.
- */
-int intake_init(struct client *c)
-{
-	uint32_t i, n = c->d->cfg.max_inflight;
-
-	c->reqs = pages_calloc(n, sizeof(*c->reqs));
-	if (!c->reqs)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		c->reqs[i].next = c->free_reqs;
-		c->free_reqs = &c->reqs[i];
-	}
-	req_list_init(&c->sched);
-	return 0;
-}
-
-void intake_fini(struct client *c)
-{
-	pages_free(c->reqs);
-	c->reqs = NULL;
-	c->free_reqs = NULL;
-}
 
 /* Error completions go back the way their records came. */
 static void intake_errs_flush(struct client *c, struct intake_errs *e)
@@ -105,8 +79,12 @@ static int intake_take(struct client *c, struct flow *f,
 	r->tag = s->tag;
 	r->off = s->offset;
 	r->len = s->len;
-	if (s->flags & ZCS_SEND_F_SEGMENT)
+	if (f->dest->proto == ZCS_PROTO_TCP) {
+		r->kind = REQ_TCP;
+	} else if (s->flags & ZCS_SEND_F_SEGMENT) {
+		r->kind = REQ_GSO_SEGMENT;
 		r->segment = (uint16_t)s->segment;
+	}
 	c->inflight++;
 	f->inflight++;
 	sched_put(c, r);
@@ -140,7 +118,7 @@ int intake_begin(struct client *c, uint64_t cookie)
  * client's submission ring (@src), after intake_begin(). Bad records get
  * an error completion and send nothing; the rest go on the client's
  * queue, which sched_run() submits, and leave together with the caller's
- * ring_run(). Returns 0 (errors go to the client).
+ * cqe_run(). Returns 0 (errors go to the client).
  */
 int intake_records(struct client *c, const uint8_t *payload, size_t n,
 		   enum intake_src src)

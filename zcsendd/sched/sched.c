@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "ops/ops.h"
 #include "sched/sched.h"
 
 /* What one turn of a client's queue is gathering: TCP flows, a UDP run. */
@@ -35,6 +36,17 @@ void sched_put(struct client *c, struct req *r)
 	req_list_push(&c->sched, r);
 }
 
+/* Complete the runs that could not go: their records failed. */
+static void sched_failed(struct coalesce *g)
+{
+	struct req *lead;
+
+	while ((lead = g->failed)) {
+		g->failed = lead->next;
+		finish_check(lead);
+	}
+}
+
 /*
  * Submit one request: TCP joins its flow's queue (its chain starts at the
  * end of the turn); UDP joins the run being coalesced, or goes at once
@@ -44,22 +56,29 @@ static void sched_submit(struct sched_turn *t, struct req *r)
 {
 	struct flow *f = r->f;
 
-	if (f->d->proto == ZCS_PROTO_TCP) {
+	switch (r->kind) {
+	case REQ_TCP:
 		req_list_push(&f->queue, r);
 		if (!f->touched) {
 			f->touched = true;
 			t->touched[t->ntouched++] = f;
 		}
 		return;
-	}
-	if (r->segment) {
+	case REQ_GSO_SEGMENT:
 		udpseg_flush(&t->run);
+		sched_failed(&t->run);
 		udpseg_start(r);
+		finish_check(r);	/* failed before any send went */
+		return;
+	default:
+		break;
+	}
+	if (udpseg_join(&t->run, r)) {
+		sched_failed(&t->run);
 		return;
 	}
-	if (udpseg_join(&t->run, r))
-		return;
-	r->err = sendq_prep(r, false);
+	sched_failed(&t->run);
+	r->err = sendop_prep(r, false);
 	if (r->err)
 		complete_req(r);
 }
@@ -68,16 +87,16 @@ static void sched_submit(struct sched_turn *t, struct req *r)
 static void sched_drop(struct req *r)
 {
 	r->f->inflight--;
-	sendq_release(r);
+	req_release(r);
 }
 
 /*
  * sched_run - submit what waits on @c's queue, in the order it came. The
- * SQEs leave with the caller's next ring_run().
+ * SQEs leave with the caller's next cqe_run().
  */
 void sched_run(struct client *c)
 {
-	struct sched_turn t = { .ntouched = 0 };
+	struct sched_turn t = { .ntouched = 0, .run = { .failed = NULL } };
 	struct req *r;
 	uint32_t i;
 
@@ -88,8 +107,9 @@ void sched_run(struct client *c)
 			sched_submit(&t, r);
 	}
 	udpseg_flush(&t.run);
+	sched_failed(&t.run);
 	for (i = 0; i < t.ntouched; i++) {
 		t.touched[i]->touched = false;
-		tcpchain_start(t.touched[i]);
+		finish_start_chain(t.touched[i]);
 	}
 }

@@ -41,7 +41,7 @@ static void count_msg(struct zcs_counters *st, uint32_t k)
 
 static void batch_timer_arm(struct flow *f)
 {
-	uint32_t us = f->d->policy.batch_usec;
+	uint32_t us = f->dest->policy.batch_usec;
 	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
 
 	if (us == 0 || evtimer_add(f->batch_timer, &tv))
@@ -56,16 +56,16 @@ void complete_req(struct req *r)
 {
 	struct flow *f = r->f;
 	struct client *c = r->c;
-	const struct zcsd_policy *p = &f->d->policy;
+	const struct zcsd_policy *p = &f->dest->policy;
 
-	stats_count(&f->d->st, r);
+	stats_count(&f->dest->st, r);
 	stats_count(&c->st, r);
 	stats_count(&c->d->st, r);
 	if (r->zc && !r->err)
-		zcauto_report(c->d, f->d, r->copied);
+		zcauto_report(c->d, f->dest, r->copied);
 	f->inflight--;
 	if (c->dead) {
-		sendq_release(r);	/* nobody will read its completion */
+		req_release(r);	/* nobody will read its completion */
 		return;
 	}
 	req_list_push(&f->batch, r);
@@ -114,8 +114,8 @@ static void batch_write(struct flow *f)
 {
 	struct client *c = f->c;
 	struct zcsd *d = c->d;
-	uint32_t per = f->d->policy.flush == ZCS_FLUSH_IMMEDIATE
-			       ? 1 : f->d->policy.batch_max;
+	uint32_t per = f->dest->policy.flush == ZCS_FLUSH_IMMEDIATE
+			       ? 1 : f->dest->policy.batch_max;
 	uint32_t k, i;
 	size_t len;
 
@@ -132,8 +132,8 @@ static void batch_write(struct flow *f)
 			return;
 		}
 		for (i = 0; i < k; i++)
-			sendq_release(req_list_pop(&f->batch));
-		count_msg(&f->d->st, k);
+			req_release(req_list_pop(&f->batch));
+		count_msg(&f->dest->st, k);
 		count_msg(&c->st, k);
 		count_msg(&d->st, k);
 	}
@@ -186,7 +186,7 @@ void complete_drop(struct flow *f)
 	struct req *r;
 
 	while ((r = req_list_pop(&f->batch)))
-		sendq_release(r);
+		req_release(r);
 	evtimer_del(f->batch_timer);
 	f->flush_due = false;
 }
