@@ -137,7 +137,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		free(m);
 	}
 	if (!c->dead)
-		complete_flush_client(c);
+		deliver_flush_client(c);
 }
 
 /*

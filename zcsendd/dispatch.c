@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "zcsd.h"
+#include "delivery/delivery.h"
 
 typedef int (*handler_fn)(struct client *c, const struct zcs_hdr *h,
 			  const uint8_t *payload);
@@ -51,6 +51,8 @@ static void hello_rings(struct client *c, const struct zcs_hello *m,
 
 	if (c->pool.size)
 		err = shring_open(c, m->ring_entries, cookie);
+	if (!err)
+		c->deliver = &ringmsg_ops;
 	if (err && !c->dead)
 		conn_error(c, ZCS_MSG_HELLO, cookie, err, "no rings: %s",
 			   c->pool.size ? strerror(-err) : "they need a pool");
@@ -69,6 +71,7 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 		return -EPROTO;
 	}
 	c->hello_done = true;
+	c->deliver = &sockmsg_ops;	/* unless it gets rings */
 	name_copy(c->name, m.name, sizeof(c->name));
 	/* Who may connect was decided at accept (listener.c). */
 	if (m.pool_bytes) {

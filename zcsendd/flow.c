@@ -70,7 +70,7 @@ static void flow_id_release(struct zcsd *d, struct flow *f)
 
 static void flow_batch_cb(evutil_socket_t fd, short what, void *arg)
 {
-	complete_flush(arg);
+	deliver_flush(arg);
 }
 
 /* A new flow of @c to @dst in *@out. Returns 0, -ENOMEM or -ENFILE. */
@@ -283,7 +283,7 @@ void flow_kill(struct flow *f)
 {
 	flow_set_closing(f);
 	finish_fail_flow(f, -ECANCELED);
-	complete_drop(f);
+	deliver_drop(f);
 }
 
 /*

@@ -121,12 +121,12 @@ static uint32_t shring_put_flow(struct client *c, struct flow *f,
 	struct req *r;
 
 	while (k < room && (r = req_list_pop(&f->batch))) {
-		complete_record(r, &v);
+		deliver_record(r, &v);
 		shring_put(c->sr, k++, &v);
 		req_release(r);
 	}
 	f->flush_due = f->batch.n != 0;
-	f->dest->st.completions += k - k0;
+	deliver_count(c, f->dest, k - k0, 0);
 	f->wake_n += k - k0;
 	return k;
 }
@@ -189,14 +189,10 @@ static void shring_wake_client(struct client *c)
 	shring_wake_clear(c);
 }
 
-/* Must @f's client be woken now for what @f published? */
+/* Must @f's client be woken now for what @f published? The policy's. */
 static bool shring_wake_now(const struct flow *f)
 {
-	const struct zcsd_policy *p = &f->dest->policy;
-
-	return f->wake_n && (p->flush == ZCS_FLUSH_IMMEDIATE ||
-			     f->wake_n >= p->batch_max || f->inflight == 0 ||
-			     p->batch_usec == 0);
+	return f->wake_n && deliver_now(f, f->wake_n);
 }
 
 /*
@@ -206,12 +202,9 @@ static bool shring_wake_now(const struct flow *f)
  */
 static int shring_wake_arm(struct flow *f)
 {
-	uint32_t us = f->dest->policy.batch_usec;
-	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
-
 	if (evtimer_pending(f->batch_timer, NULL))
 		return 0;
-	return evtimer_add(f->batch_timer, &tv) ? -ENOMEM : 0;
+	return deliver_arm(f);	/* batch_usec 0: no deadline, wake now */
 }
 
 /*
@@ -269,6 +262,7 @@ static uint32_t shring_publish(struct client *c)
 		return 0;	/* dropped, or nothing waits */
 	k = shring_put_errs(s, (uint32_t)room);
 	errs = k != 0;
+	deliver_count(c, NULL, k, 0);
 	TAILQ_FOREACH(f, &c->flows, entry)
 		if (f->flush_due && k < room)
 			k = shring_put_flow(c, f, k, (uint32_t)room);
@@ -281,8 +275,6 @@ static uint32_t shring_publish(struct client *c)
 		return 0;
 	s->cq_tail += k;
 	store_release(&s->ctl->cq_tail, s->cq_tail);
-	c->st.completions += k;
-	c->d->st.completions += k;
 	shring_notify(c, errs || s->due);
 	conn_resume(c);
 	return k;

@@ -50,6 +50,7 @@ struct client;
 struct flow;
 struct shring;
 struct sqarena;
+struct delivery_ops;
 
 /*
  * What operation a request goes out as, which decides what its CQEs mean
@@ -233,6 +234,7 @@ struct client {
 	uint32_t outq_bytes;
 	struct zcs_counters st;
 	struct shring *sr;	/* shared-memory rings, or NULL */
+	const struct delivery_ops *deliver;	/* socket or ring: HELLO's */
 	TAILQ_ENTRY(client) ring_entry;	/* on d->ring_clients while alive */
 	uint32_t ngroups;	/* supplementary groups, SO_PEERGROUPS */
 	gid_t groups[];		/* sized at conn_new; keep last */
@@ -477,12 +479,19 @@ void reap_now(struct zcsd *d);
 
 /* completion/complete.c */
 void complete_req(struct req *r);
-void complete_record(const struct req *r, struct zcs_msg_completion *v);
-void complete_flush(struct flow *f);
-void complete_flush_client(struct client *c);
-void complete_drop(struct flow *f);
-void complete_error(struct client *c, struct zcs_msg_completion *v,
+
+/* delivery/deliver.c */
+void deliver_due(struct flow *f);
+void deliver_flush(struct flow *f);
+void deliver_flush_client(struct client *c);
+void deliver_errors(struct client *c, const struct zcs_msg_completion *v,
 		    uint32_t n);
+void deliver_drop(struct flow *f);
+void deliver_record(const struct req *r, struct zcs_msg_completion *v);
+bool deliver_now(const struct flow *f, uint32_t n);
+int deliver_arm(struct flow *f);
+void deliver_count(struct client *c, struct dest *dest, uint32_t k,
+		   uint32_t msgs);
 
 /* notify.c */
 int notify_start(struct zcsd *d);

@@ -25,10 +25,7 @@ static void intake_errs_flush(struct client *c, struct intake_errs *e)
 {
 	if (!e->n)
 		return;
-	if (e->src == INTAKE_RING)
-		shring_errors(c, e->v, e->n);
-	else
-		complete_error(c, e->v, e->n);
+	deliver_errors(c, e->v, e->n);
 	e->n = 0;
 }
 
