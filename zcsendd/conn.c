@@ -213,7 +213,6 @@ void conn_free(struct client *c)
 	event_free(c->linger);
 	TAILQ_REMOVE(&d->clients, c, entry);
 	d->nconns--;
-	d->dying--;
 	log_debug("client %u freed", c->id);
 	free(c);
 }
@@ -271,7 +270,6 @@ void conn_kill(struct client *c, const char *why)
 		return;
 	conn_log_exit(c, why);
 	c->dead = true;
-	c->d->dying++;
 	event_del(c->rev);
 	event_del(c->wev);
 	event_del(c->hup);
@@ -286,10 +284,10 @@ void conn_kill(struct client *c, const char *why)
 	c->outq_bytes = 0;
 	TAILQ_FOREACH(f, &c->flows, entry)
 		flow_kill(f);
-	if ((c->inflight || c->kernel_ops) && evtimer_add(c->linger, &tv))
+	if ((c->inflight || c->connects_owed) && evtimer_add(c->linger, &tv))
 		log_warnx("client %u: no linger timer: stuck sends stay "
 			  "until their peer reads", c->id);
-	reap_schedule(c->d);
+	reap_add(c);
 }
 
 /*

@@ -113,8 +113,7 @@ static void flow_set_closing(struct flow *f)
 		return;
 	f->state = FLOW_CLOSING;
 	f->c->closing_flows++;
-	d->dying++;
-	reap_schedule(d);
+	reap_add(f->c);
 }
 
 static int flow_tcp_socket(struct flow *f)
@@ -155,7 +154,7 @@ static int flow_tcp_connect(struct flow *f)
 	f->connect_ts.tv_nsec = (long long)(ms % 1000) * 1000000;
 	io_uring_prep_link_timeout(tsqe, &f->connect_ts, 0);
 	io_uring_sqe_set_data64(tsqe, UD_IGNORE);
-	f->c->kernel_ops++;
+	f->c->connects_owed++;
 	f->connect_pending = true;
 	ring_submit(d);	/* the timespec is read now, not later */
 	return 0;
@@ -221,7 +220,7 @@ void flow_connect_done(struct flow *f, int res)
 {
 	struct client *c = f->c;
 
-	c->kernel_ops--;
+	c->connects_owed--;
 	f->connect_pending = false;
 	if (c->dead || f->state == FLOW_CLOSING) {
 		reap_schedule(c->d);	/* it was waiting for this CQE */
@@ -321,6 +320,5 @@ void flow_free(struct flow *f)
 	TAILQ_REMOVE(&c->flows, f, entry);
 	c->nflows--;
 	c->closing_flows--;
-	d->dying--;
 	free(f);
 }

@@ -226,10 +226,12 @@ struct client {
 	struct req *free_reqs;
 	struct req_list sched;	/* checked, not yet submitted: sched.c */
 	uint32_t inflight;	/* requests taken from reqs */
-	uint32_t kernel_ops;	/* CQEs owed to this client's objects */
+	uint32_t connects_owed;	/* connect CQEs still to come (flow.c) */
 	struct flow_list flows;
 	uint32_t nflows;
 	uint32_t closing_flows;	/* of nflows, closing: for the reaper */
+	bool reaping;		/* on d->reap_list */
+	TAILQ_ENTRY(client) reap_entry;
 	struct outmsg_list outq;
 	uint32_t outq_bytes;
 	struct zcs_counters st;
@@ -284,7 +286,7 @@ struct zcsd {
 	uint32_t nrings;
 	struct zcs_ring_counters rings;	/* all clients', freed ones too */
 	struct event *reap_ev;
-	uint32_t dying;		/* dead clients plus closing flows */
+	struct client_list reap_list;	/* dead, or with closing flows */
 	struct flow_list sq_waiters;	/* TCP chains waiting for SQ room */
 	uint32_t nconns;	/* connections, with or without a pool */
 	uint32_t nclients;	/* pool-holding clients */
@@ -475,6 +477,7 @@ void finish_sq_room(struct zcsd *d);
 int reap_init(struct zcsd *d);
 void reap_fini(struct zcsd *d);
 void reap_schedule(struct zcsd *d);
+void reap_add(struct client *c);
 void reap_now(struct zcsd *d);
 
 /* completion/complete.c */
