@@ -99,6 +99,7 @@ void sched_run(struct client *c)
 	struct sched_turn t = { .ntouched = 0, .run = { .failed = NULL } };
 	struct req *r;
 	uint32_t i;
+	int err;
 
 	while ((r = req_list_pop(&c->sched))) {
 		if (c->dead)
@@ -110,6 +111,8 @@ void sched_run(struct client *c)
 	sched_failed(&t.run);
 	for (i = 0; i < t.ntouched; i++) {
 		t.touched[i]->touched = false;
-		finish_start_chain(t.touched[i]);
+		err = tcpchain_start(t.touched[i]);
+		if (err)	/* a broken stream: what waits fails */
+			finish_fail_flow(t.touched[i], err);
 	}
 }
