@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Delivery of completions to clients: through the table HELLO chose
- * (delivery.h), under each destination's flush policy, which is decided
- * here alone: `immediate` delivers each at once; `batch` gathers up to
- * batch_max, or whatever waited batch_usec, and always delivers at once
- * when the flow has nothing else in flight, so no client stalls waiting
- * for a batch to fill. Completions delivered are counted here alone too.
+ * Completions to clients through the table HELLO chose (delivery.h), under
+ * the destination's flush policy, decided here alone: `immediate` at once;
+ * `batch` up to batch_max, or what waited batch_usec, and at once when the
+ * flow has nothing else in flight, so no client waits for a batch to fill.
+ * Completions delivered are counted here alone too.
  */
 #include <errno.h>
 

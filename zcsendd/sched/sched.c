@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The scheduling seam: the one place that decides which checked request
- * is submitted next and how much per turn. Today it keeps arrival order
- * (each client's records are submitted as soon as intake has checked a
- * message or a ring turn of them) and today's bounds: SCHED_RING_BUDGET
- * records per client per ring turn, CHAIN_MAX per TCP chain (tcpchain.c),
- * READ_BUDGET socket messages per read (conn.c). A fair scheduler between
- * clients replaces sched_budget() and sched_run(), and nothing else.
+ * The scheduling seam, the one place deciding which checked request is
+ * submitted next and how much per turn: a fair scheduler between clients
+ * replaces sched_budget() and sched_run() and nothing else. Today: arrival
+ * order, each message or ring turn submitted once intake checked it, and
+ * SCHED_RING_BUDGET records per client per ring turn (CHAIN_MAX per TCP
+ * chain in tcpchain.c, READ_BUDGET socket messages per read in conn.c).
  */
-#include <string.h>
-
 #include "ops/ops.h"
 #include "sched/sched.h"
 
