@@ -60,9 +60,10 @@ static uint32_t shring_room(const struct client *c)
 }
 
 /*
- * Take what the scheduler's budget and the quota allow from @c's SQ. Each record is
- * copied out before anything looks at it, so the client cannot change it
- * between check and use. Returns the records taken.
+ * Take what the scheduler's budget (sched_budget) and the quota allow
+ * from @c's SQ. Each record is copied out before anything looks at it, so
+ * the client cannot change it between check and use. Returns the records
+ * taken.
  */
 static uint32_t shring_take(struct client *c)
 {
