@@ -112,7 +112,7 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	}
-	ring_run(c->d);	/* one io_uring_enter for all that was read */
+	cqe_run(c->d);	/* one io_uring_enter for all that was read */
 }
 
 /* Write queued control replies, then batches that were waiting. */
@@ -137,7 +137,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 		free(m);
 	}
 	if (!c->dead)
-		complete_flush_client(c);
+		deliver_flush_client(c);
 }
 
 /*
@@ -206,14 +206,13 @@ void conn_free(struct client *c)
 
 	shring_free(c);
 	pool_close(c);
-	sendq_fini(c);
+	req_fini(c);
 	event_free(c->rev);
 	event_free(c->wev);
 	event_free(c->hup);
 	event_free(c->linger);
 	TAILQ_REMOVE(&d->clients, c, entry);
 	d->nconns--;
-	d->dying--;
 	log_debug("client %u freed", c->id);
 	free(c);
 }
@@ -271,7 +270,6 @@ void conn_kill(struct client *c, const char *why)
 		return;
 	conn_log_exit(c, why);
 	c->dead = true;
-	c->d->dying++;
 	event_del(c->rev);
 	event_del(c->wev);
 	event_del(c->hup);
@@ -286,10 +284,10 @@ void conn_kill(struct client *c, const char *why)
 	c->outq_bytes = 0;
 	TAILQ_FOREACH(f, &c->flows, entry)
 		flow_kill(f);
-	if ((c->inflight || c->kernel_ops) && evtimer_add(c->linger, &tv))
+	if ((c->inflight || c->connects_owed) && evtimer_add(c->linger, &tv))
 		log_warnx("client %u: no linger timer: stuck sends stay "
 			  "until their peer reads", c->id);
-	reap_schedule(c->d);
+	reap_add(c);
 }
 
 /*
@@ -530,7 +528,7 @@ void conn_free_all(struct zcsd *d)
 		log_warnx("cannot cancel the sends left in the kernel");
 	reap_now(d);
 	while (!TAILQ_EMPTY(&d->clients) && (t = now_ms()) < end) {
-		ring_wait(d, (unsigned)(end - t));
+		cqe_wait(d, (unsigned)(end - t));
 		reap_now(d);
 	}
 	if (!TAILQ_EMPTY(&d->clients))

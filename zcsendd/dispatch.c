@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "zcsd.h"
+#include "delivery/delivery.h"
 
 typedef int (*handler_fn)(struct client *c, const struct zcs_hdr *h,
 			  const uint8_t *payload);
@@ -51,6 +51,8 @@ static void hello_rings(struct client *c, const struct zcs_hello *m,
 
 	if (c->pool.size)
 		err = shring_open(c, m->ring_entries, cookie);
+	if (!err)
+		c->deliver = &ringmsg_ops;
 	if (err && !c->dead)
 		conn_error(c, ZCS_MSG_HELLO, cookie, err, "no rings: %s",
 			   c->pool.size ? strerror(-err) : "they need a pool");
@@ -69,11 +71,12 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 		return -EPROTO;
 	}
 	c->hello_done = true;
+	c->deliver = &sockmsg_ops;	/* unless it gets rings */
 	name_copy(c->name, m.name, sizeof(c->name));
 	/* Who may connect was decided at accept (listener.c). */
 	if (m.pool_bytes) {
 		err = pool_open(c, m.pool_bytes);
-		if (!err && (err = sendq_init(c)))
+		if (!err && (err = req_init(c)))
 			log_warnx("client %u: no memory for %u request slots",
 				  c->id, c->d->cfg.max_inflight);
 		if (err) {
@@ -189,11 +192,11 @@ static int handle_policy(struct client *c, const struct zcs_hdr *h,
 static int handle_send(struct client *c, const struct zcs_hdr *h,
 		       const uint8_t *payload)
 {
-	int err = sendq_begin(c, h->cookie);
+	int err = intake_begin(c, h->cookie);
 
 	if (err)
 		return err;
-	return sendq_handle(c, payload, zcs_send_count(h), SENDQ_SOCKET);
+	return intake_records(c, payload, zcs_send_count(h), INTAKE_SOCKET);
 }
 
 /* Only the types a client may send; the rest are the daemon's. */

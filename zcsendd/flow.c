@@ -70,7 +70,7 @@ static void flow_id_release(struct zcsd *d, struct flow *f)
 
 static void flow_batch_cb(evutil_socket_t fd, short what, void *arg)
 {
-	complete_flush(arg);
+	deliver_flush(arg);
 }
 
 /* A new flow of @c to @dst in *@out. Returns 0, -ENOMEM or -ENFILE. */
@@ -89,7 +89,7 @@ static int flow_new(struct client *c, struct dest *dst, struct flow **out)
 		return err;
 	}
 	f->c = c;
-	f->d = dst;
+	f->dest = dst;
 	f->fd = -1;
 	req_list_init(&f->queue);
 	req_list_init(&f->chain);
@@ -113,15 +113,14 @@ static void flow_set_closing(struct flow *f)
 		return;
 	f->state = FLOW_CLOSING;
 	f->c->closing_flows++;
-	d->dying++;
-	reap_schedule(d);
+	reap_add(f->c);
 }
 
 static int flow_tcp_socket(struct flow *f)
 {
 	int one = 1;
 
-	f->fd = socket(f->d->sa.ss_family,
+	f->fd = socket(f->dest->sa.ss_family,
 		       SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (f->fd < 0)
 		return -errno;
@@ -147,15 +146,15 @@ static int flow_tcp_connect(struct flow *f)
 		return -EBUSY;
 	sqe = ring_sqe(d);
 	tsqe = ring_sqe(d);
-	io_uring_prep_connect(sqe, f->fd, (struct sockaddr *)&f->d->sa,
-			      f->d->salen);
+	io_uring_prep_connect(sqe, f->fd, (struct sockaddr *)&f->dest->sa,
+			      f->dest->salen);
 	io_uring_sqe_set_data64(sqe, (uintptr_t)f | UD_CONNECT);
 	sqe->flags |= IOSQE_IO_LINK;
 	f->connect_ts.tv_sec = ms / 1000;
 	f->connect_ts.tv_nsec = (long long)(ms % 1000) * 1000000;
 	io_uring_prep_link_timeout(tsqe, &f->connect_ts, 0);
 	io_uring_sqe_set_data64(tsqe, UD_IGNORE);
-	f->c->kernel_ops++;
+	f->c->connects_owed++;
 	f->connect_pending = true;
 	ring_submit(d);	/* the timespec is read now, not later */
 	return 0;
@@ -167,11 +166,11 @@ static int flow_reply_ok(struct flow *f)
 
 	memset(&ok, 0, sizeof(ok));
 	ok.flow = f->id;
-	ok.proto = f->d->proto;
+	ok.proto = f->dest->proto;
 	ok.max_send_bytes = f->c->d->cfg.max_send_bytes;
-	if (f->d->proto == ZCS_PROTO_UDP && ok.max_send_bytes > 65507)
+	if (f->dest->proto == ZCS_PROTO_UDP && ok.max_send_bytes > 65507)
 		ok.max_send_bytes = 65507;	/* largest UDP payload */
-	ok.max_segment = f->d->gso.max_segment;
+	ok.max_segment = f->dest->gso.max_segment;
 	return conn_reply(f->c, ZCS_MSG_FLOW_OK, f->open_cookie, &ok,
 			  sizeof(ok));
 }
@@ -221,7 +220,7 @@ void flow_connect_done(struct flow *f, int res)
 {
 	struct client *c = f->c;
 
-	c->kernel_ops--;
+	c->connects_owed--;
 	f->connect_pending = false;
 	if (c->dead || f->state == FLOW_CLOSING) {
 		reap_schedule(c->d);	/* it was waiting for this CQE */
@@ -231,7 +230,7 @@ void flow_connect_done(struct flow *f, int res)
 		res = -ETIMEDOUT;	/* the linked timeout fired */
 	if (res < 0) {
 		conn_error(c, ZCS_MSG_FLOW_OPEN, f->open_cookie, res,
-			   "connect to %s: %s", f->d->address, strerror(-res));
+			   "connect to %s: %s", f->dest->address, strerror(-res));
 		flow_set_closing(f);
 		return;
 	}
@@ -282,8 +281,8 @@ int flow_close(struct client *c, uint32_t id)
 void flow_kill(struct flow *f)
 {
 	flow_set_closing(f);
-	sendq_fail_flow(f, -ECANCELED);
-	complete_drop(f);
+	finish_fail_flow(f, -ECANCELED);
+	deliver_drop(f);
 }
 
 /*
@@ -298,7 +297,7 @@ void flow_abort(struct flow *f)
 	struct sockaddr sa = { .sa_family = AF_UNSPEC };
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
-	if (f->d->proto != ZCS_PROTO_TCP || f->fd < 0)
+	if (f->dest->proto != ZCS_PROTO_TCP || f->fd < 0)
 		return;
 	setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	if (connect(f->fd, &sa, sizeof(sa)))
@@ -312,15 +311,14 @@ void flow_free(struct flow *f)
 	struct client *c = f->c;
 	struct zcsd *d = c->d;
 
-	if (f->d->proto == ZCS_PROTO_TCP && f->fd >= 0)
+	if (f->dest->proto == ZCS_PROTO_TCP && f->fd >= 0)
 		close(f->fd);
 	if (f->sq_wait)
 		TAILQ_REMOVE(&d->sq_waiters, f, sq_entry);
-	dest_put(d, f->d);
+	dest_put(d, f->dest);
 	event_free(f->batch_timer);
 	TAILQ_REMOVE(&c->flows, f, entry);
 	c->nflows--;
 	c->closing_flows--;
-	d->dying--;
 	free(f);
 }

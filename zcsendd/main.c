@@ -137,7 +137,7 @@ static void setup(struct zcsd *d)
 	limits_memlock_raise(d);
 	limits_nofile_raise();
 	limits_nofile_check(d);
-	if (ring_init(d))
+	if (ring_init(d) || cqe_init(d))
 		fatalx("cannot set up io_uring");
 	probe_log(d->ring.features, d->ring.gso_max_segs);
 	if (flow_table_init(d) || signals_init(d) || reap_init(d))

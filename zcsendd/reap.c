@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The reaper: the one place that frees clients and flows. Killing an object
- * (conn_kill, flow_close, flow_kill) only marks it dead and asks for a reap.
- * The reap runs from the event loop after the callback that killed the
- * object has returned, and frees what is dead and owes nothing: no request
- * taken, no completion unwritten, no CQE still to come. So no function ever
- * frees an object its caller may still be holding.
+ * (conn_kill, flow_close, flow_kill) only marks it dead and puts its client
+ * on the reap list (reap_add). The reap runs from the event loop after the
+ * callback that killed the object has returned, and frees what is dead and
+ * owes nothing: no request taken, no completion unwritten, no CQE still to
+ * come. So no function ever frees an object its caller may still be holding.
  */
 #include <errno.h>
 
@@ -26,9 +26,10 @@ static bool reap_flow_done(const struct flow *f)
 static bool reap_client_done(const struct client *c)
 {
 	return c->dead && !c->nflows &&
-	       ((!c->inflight && !c->kernel_ops) || c->d->ring.closed);
+	       ((!c->inflight && !c->connects_owed) || c->d->ring.closed);
 }
 
+/* Free what of @c is done; it leaves the list once nothing waits. */
 static void reap_client(struct client *c)
 {
 	struct flow *f, *next;
@@ -38,7 +39,11 @@ static void reap_client(struct client *c)
 		if (reap_flow_done(f))
 			flow_free(f);
 	}
-	if (reap_client_done(c))
+	if (!reap_client_done(c) && (c->dead || c->closing_flows))
+		return;
+	TAILQ_REMOVE(&c->d->reap_list, c, reap_entry);
+	c->reaping = false;
+	if (c->dead)
 		conn_free(c);
 }
 
@@ -47,10 +52,9 @@ void reap_now(struct zcsd *d)
 {
 	struct client *c, *next;
 
-	for (c = TAILQ_FIRST(&d->clients); c && d->dying; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		if (c->dead || c->closing_flows)
-			reap_client(c);
+	for (c = TAILQ_FIRST(&d->reap_list); c; c = next) {
+		next = TAILQ_NEXT(c, reap_entry);
+		reap_client(c);
 	}
 }
 
@@ -65,13 +69,27 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
  */
 void reap_schedule(struct zcsd *d)
 {
-	if (d->dying)
+	if (!TAILQ_EMPTY(&d->reap_list))
 		event_active(d->reap_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * reap_add - @c died, or one of its flows is closing: it waits on the
+ * reap list until what is dead of it owes nothing, and is freed then.
+ */
+void reap_add(struct client *c)
+{
+	if (!c->reaping) {
+		c->reaping = true;
+		TAILQ_INSERT_TAIL(&c->d->reap_list, c, reap_entry);
+	}
+	reap_schedule(c->d);
 }
 
 /* reap_init - the reaper's event. Returns 0 or -ENOMEM. */
 int reap_init(struct zcsd *d)
 {
+	TAILQ_INIT(&d->reap_list);
 	d->reap_ev = event_new(d->base, -1, 0, reap_cb, d);
 	return d->reap_ev ? 0 : -ENOMEM;
 }

@@ -16,15 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sched/sched.h"
 #include "shring.h"
 #include "zcs_ring.h"
-
-/*
- * SEND records taken from one client per turn, so none starves others;
- * enough for a few full GSO sends of MTU-sized datagrams (44 of 1472
- * bytes each), which a run coalesces only within one turn.
- */
-#define SHRING_BUDGET	128u
 
 static uint32_t min_u32(uint32_t a, uint32_t b)
 {
@@ -58,13 +52,14 @@ static uint32_t shring_room(const struct client *c)
 }
 
 /*
- * Take what the budget and quota allow from @c's SQ. Each record is
- * copied out before anything looks at it, so the client cannot change it
- * between check and use. Returns the records taken.
+ * Take what the scheduler's budget (sched_budget) and the quota allow
+ * from @c's SQ. Each record is copied out before anything looks at it, so
+ * the client cannot change it between check and use. Returns the records
+ * taken.
  */
 static uint32_t shring_take(struct client *c)
 {
-	struct zcs_msg_send recs[SHRING_BUDGET];
+	struct zcs_msg_send recs[SCHED_RING_BUDGET];
 	struct shring *s = c->sr;
 	uint32_t tail, n, i;
 	int ready = zcs_ring_ready(&s->ctl->sq_tail, s->sq_head,
@@ -74,10 +69,10 @@ static uint32_t shring_take(struct client *c)
 		shring_violation(c, "sq_tail", tail, s->sq_head);
 		return 0;
 	}
-	n = min_u32(min_u32((uint32_t)ready, shring_room(c)), SHRING_BUDGET);
+	n = sched_budget(c, min_u32((uint32_t)ready, shring_room(c)));
 	if (!n)
 		return 0;
-	if (sendq_begin(c, 0)) {
+	if (intake_begin(c, 0)) {
 		conn_kill(c, "its pool cannot be pinned");
 		return 0;
 	}
@@ -89,7 +84,7 @@ static uint32_t shring_take(struct client *c)
 	zcs_ring_store(&s->ctl->sq_head, s->sq_head);
 	s->st.records += n;
 	c->d->rings.records += n;
-	sendq_handle(c, (const uint8_t *)recs, n, SENDQ_RING);
+	intake_records(c, (const uint8_t *)recs, n, INTAKE_RING);
 	return n;
 }
 
@@ -122,12 +117,12 @@ static uint32_t shring_put_flow(struct client *c, struct flow *f,
 	struct req *r;
 
 	while (k < room && (r = req_list_pop(&f->batch))) {
-		complete_record(r, &v);
+		deliver_record(r, &v);
 		shring_put(c->sr, k++, &v);
-		sendq_release(r);
+		req_release(r);
 	}
 	f->flush_due = f->batch.n != 0;
-	f->d->st.completions += k - k0;
+	deliver_count(c, f->dest, k - k0, 0);
 	f->wake_n += k - k0;
 	return k;
 }
@@ -154,9 +149,9 @@ static void shring_wake_count(struct client *c)
 	c->st.wakeups++;
 	d->st.wakeups++;
 	TAILQ_FOREACH(f, &c->flows, entry)
-		if (f->wake_n && f->d->wake_mark != d->st.wakeups) {
-			f->d->wake_mark = d->st.wakeups;
-			f->d->st.wakeups++;
+		if (f->wake_n && f->dest->wake_mark != d->st.wakeups) {
+			f->dest->wake_mark = d->st.wakeups;
+			f->dest->st.wakeups++;
 		}
 }
 
@@ -187,14 +182,10 @@ static void shring_wake_client(struct client *c)
 	shring_wake_clear(c);
 }
 
-/* Must @f's client be woken now for what @f published? */
+/* Must @f's client be woken now for what @f published? The policy's. */
 static bool shring_wake_now(const struct flow *f)
 {
-	const struct zcsd_policy *p = &f->d->policy;
-
-	return f->wake_n && (p->flush == ZCS_FLUSH_IMMEDIATE ||
-			     f->wake_n >= p->batch_max || f->inflight == 0 ||
-			     p->batch_usec == 0);
+	return f->wake_n && deliver_now(f, f->wake_n);
 }
 
 /*
@@ -204,12 +195,9 @@ static bool shring_wake_now(const struct flow *f)
  */
 static int shring_wake_arm(struct flow *f)
 {
-	uint32_t us = f->d->policy.batch_usec;
-	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
-
 	if (evtimer_pending(f->batch_timer, NULL))
 		return 0;
-	return evtimer_add(f->batch_timer, &tv) ? -ENOMEM : 0;
+	return deliver_arm(f);	/* batch_usec 0: no deadline, wake now */
 }
 
 /*
@@ -269,6 +257,7 @@ static uint32_t shring_publish(struct client *c)
 		return 0;	/* dropped, or nothing waits */
 	k = shring_put_errs(s, (uint32_t)room);
 	errs = k != 0;
+	deliver_count(c, NULL, k, 0);
 	TAILQ_FOREACH(f, &c->flows, entry)
 		if (f->flush_due && k < room)
 			k = shring_put_flow(c, f, k, (uint32_t)room);
@@ -281,8 +270,6 @@ static uint32_t shring_publish(struct client *c)
 		return 0;
 	s->cq_tail += k;
 	zcs_ring_store(&s->ctl->cq_tail, s->cq_tail);
-	c->st.completions += k;
-	c->d->st.completions += k;
 	shring_notify(c, errs || s->due);
 	conn_resume(c);
 	return k;
@@ -290,7 +277,7 @@ static uint32_t shring_publish(struct client *c)
 
 /*
  * shring_turn - one pass over the live ring clients: take their records,
- * submit and reap (ring_run, which also runs DEFER_TASKRUN task work),
+ * submit and reap (cqe_run, which also runs DEFER_TASKRUN task work),
  * publish their completions. The loop calls it after every event loop
  * turn while a ring client exists. Returns the records taken plus the
  * completions published.
@@ -304,7 +291,7 @@ uint32_t shring_turn(struct zcsd *d)
 		next = TAILQ_NEXT(c, ring_entry);	/* a kill unlinks c */
 		n += shring_take(c);
 	}
-	ring_run(d);
+	cqe_run(d);
 	for (c = TAILQ_FIRST(&d->ring_clients); c; c = next) {
 		next = TAILQ_NEXT(c, ring_entry);
 		n += shring_publish(c);

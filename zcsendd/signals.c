@@ -19,7 +19,7 @@ static uint32_t inflight_total(struct zcsd *d)
 	uint32_t n = 0;
 
 	TAILQ_FOREACH(c, &d->clients, entry)
-		n += c->inflight + c->kernel_ops;
+		n += c->inflight + c->connects_owed;
 	return n;
 }
 

@@ -49,6 +49,21 @@ struct zcsd;
 struct client;
 struct flow;
 struct shring;
+struct sqarena;
+struct delivery_ops;
+
+/*
+ * What operation a request goes out as, which decides what its CQEs mean
+ * and when it is finished (completion/finish.c).
+ */
+enum req_kind {
+	REQ_PLAIN = 0,		/* UDP: one send of its own */
+	REQ_TCP,		/* TCP: in its flow's queue, or done */
+	REQ_TCP_CHAIN,		/* TCP: in a linked chain in the kernel */
+	REQ_GSO_SEGMENT,	/* UDP with a segment size: GSO sends */
+	REQ_GSO_LEAD,		/* UDP: heads records coalesced into one send */
+	REQ_GSO_MEMBER,		/* UDP: rides in its lead's send */
+};
 
 /*
  * One send record on its way. It is done when every op it issued has its
@@ -69,8 +84,7 @@ struct req {
 	uint8_t zc;		/* some op was a zerocopy send */
 	uint8_t op_zc;		/* the op in the kernel is one */
 	uint8_t copied;		/* the kernel reported copying */
-	uint8_t in_chain;	/* TCP: the chain's walk completes it */
-	uint8_t lead;		/* UDP: heads records coalesced into one send */
+	uint8_t kind;		/* enum req_kind */
 	uint8_t op_gso;		/* the op in the kernel is a GSO send */
 	uint16_t refused;	/* its GSO sends the kernel refused */
 	uint16_t segment;	/* UDP datagram size: explicit, or a run's */
@@ -148,7 +162,7 @@ enum flow_state { FLOW_CONNECTING, FLOW_OPEN, FLOW_CLOSING };
 struct flow {
 	TAILQ_ENTRY(flow) entry;	/* in its client */
 	struct client *c;
-	struct dest *d;
+	struct dest *dest;
 	uint32_t id;
 	enum flow_state state;
 	int fd;			/* own TCP socket, or the dest's UDP one */
@@ -210,34 +224,24 @@ struct client {
 	struct pool pool;
 	struct req *reqs;	/* max_inflight of them */
 	struct req *free_reqs;
+	struct req_list sched;	/* checked, not yet submitted: sched.c */
 	uint32_t inflight;	/* requests taken from reqs */
-	uint32_t kernel_ops;	/* CQEs owed to this client's objects */
+	uint32_t connects_owed;	/* connect CQEs still to come (flow.c) */
 	struct flow_list flows;
 	uint32_t nflows;
 	uint32_t closing_flows;	/* of nflows, closing: for the reaper */
+	bool reaping;		/* on d->reap_list */
+	TAILQ_ENTRY(client) reap_entry;
 	struct outmsg_list outq;
 	uint32_t outq_bytes;
 	struct zcs_counters st;
 	struct shring *sr;	/* shared-memory rings, or NULL */
+	const struct delivery_ops *deliver;	/* socket or ring: HELLO's */
 	TAILQ_ENTRY(client) ring_entry;	/* on d->ring_clients while alive */
 	uint32_t ngroups;	/* supplementary groups, SO_PEERGROUPS */
 	gid_t groups[];		/* sized at conn_new; keep last */
 };
 TAILQ_HEAD(client_list, client);
-
-/*
- * Message headers and iovecs that SENDMSG SQEs point at. The kernel has
- * read them once it has consumed the SQE (IORING_FEAT_SUBMIT_STABLE), so
- * the arena starts over whenever no prepared SQE is left unsubmitted.
- */
-#define ARENA_MSGS	256
-#define ARENA_IOVS	4096
-
-struct sqarena {
-	uint32_t nmsg, niov;
-	struct msghdr msg[ARENA_MSGS];
-	struct iovec iov[ARENA_IOVS];
-};
 
 struct ring {
 	struct io_uring uring;
@@ -251,7 +255,7 @@ struct ring {
 	bool closed;		/* torn down at exit: no CQE comes now */
 	uint64_t cqes;		/* CQEs handled: the loop sees work by it */
 	uint32_t gso_max_segs;	/* datagrams per GSO send; 0: no UDP GSO */
-	struct sqarena arena;
+	struct sqarena *arena;	/* SENDMSG headers: ops/ops.h */
 };
 
 /* Exit statuses, as zcsendd(8) EXIT STATUS gives them. */
@@ -282,7 +286,7 @@ struct zcsd {
 	uint32_t nrings;
 	struct zcs_ring_counters rings;	/* all clients', freed ones too */
 	struct event *reap_ev;
-	uint32_t dying;		/* dead clients plus closing flows */
+	struct client_list reap_list;	/* dead, or with closing flows */
 	struct flow_list sq_waiters;	/* TCP chains waiting for SQ room */
 	uint32_t nconns;	/* connections, with or without a pool */
 	uint32_t nclients;	/* pool-holding clients */
@@ -311,24 +315,19 @@ struct zcsd {
 #define UD_IGNORE	2ul
 #define UD_MASK		3ul
 
-/* ring.c */
+/* ops/ring.c */
 int ring_init(struct zcsd *d);
 void ring_fini(struct zcsd *d);
 int ring_cancel_all(struct zcsd *d);
-void ring_wait(struct zcsd *d, unsigned ms);
 void ring_close(struct zcsd *d);
 struct io_uring_sqe *ring_sqe(struct zcsd *d);
 void ring_submit(struct zcsd *d);
-void ring_run(struct zcsd *d);
 int ring_slots_alloc(struct zcsd *d, uint32_t n, uint32_t *first);
 void ring_slots_free(struct zcsd *d, uint32_t first, uint32_t n);
 
 /* probe.c */
 uint32_t probe_features(struct io_uring *ring, uint32_t *gso_max_segs);
 void probe_log(uint32_t features, uint32_t gso_max_segs);
-
-/* sqarena.c */
-struct msghdr *sqarena_msg(struct zcsd *d, uint32_t niov);
 
 /* listener.c */
 /* Control connections allowed beyond max_clients (status, admin). */
@@ -420,21 +419,8 @@ bool gso_use(struct dest *dst);
 bool gso_coalesce(struct dest *dst);
 void gso_refused(struct dest *dst, int err);
 
-/* udpseg.c */
-/* Plain UDP records being gathered into one GSO send. */
-struct coalesce {
-	struct req *lead, *last;	/* linked by req.grp */
-	uint32_t n, bytes;
-	uint32_t frags;		/* memory fragments a zerocopy send needs */
-	uint64_t end;		/* pool offset where the last record ends */
-	bool closed;		/* a shorter record ended it */
-};
+/* ops/udpseg.c */
 int udpseg_check(const struct flow *f, const struct zcs_msg_send *s);
-bool udpseg_join(struct coalesce *g, struct req *r);
-void udpseg_flush(struct coalesce *g);
-void udpseg_start(struct req *r);
-void udpseg_result(struct req *r, int res);
-void udpseg_done(struct req *r);
 
 /* reload.c */
 int reload_run(struct zcsd *d, char *err, size_t errlen);
@@ -462,41 +448,53 @@ void flow_free(struct flow *f);
 void *pages_calloc(size_t n, size_t size);
 void pages_free(void *p);
 
-/* sendq.c */
-int sendq_init(struct client *c);
-void sendq_fini(struct client *c);
+/* intake/intake.c */
 /* Where SEND records came from: their error completions go back there. */
-enum sendq_src { SENDQ_SOCKET, SENDQ_RING };
-int sendq_begin(struct client *c, uint64_t cookie);
-int sendq_handle(struct client *c, const uint8_t *payload, size_t n,
-		 enum sendq_src src);
-void sendq_cqe(struct zcsd *d, struct req *r, const struct io_uring_cqe *cqe);
-int sendq_prep(struct req *r, bool link);
-int sendq_prep_range(struct req *r, uint64_t start, uint32_t len, bool link);
-bool sendq_use_zc(const struct req *r, uint32_t len);
-void sendq_release(struct req *r);
-void sendq_check_done(struct req *r);
-void sendq_fail_flow(struct flow *f, int err);
+enum intake_src { INTAKE_SOCKET, INTAKE_RING };
+int intake_begin(struct client *c, uint64_t cookie);
+int intake_records(struct client *c, const uint8_t *payload, size_t n,
+		   enum intake_src src);
 
-/* tcpchain.c */
-void tcpchain_start(struct flow *f);
-void tcpchain_op_done(struct flow *f);
-void tcpchain_retry(struct zcsd *d);
+/* req.c */
+int req_init(struct client *c);
+void req_fini(struct client *c);
+void req_release(struct req *r);
+
+/* completion/cqe.c */
+int cqe_init(struct zcsd *d);
+void cqe_run(struct zcsd *d);
+void cqe_wait(struct zcsd *d, unsigned ms);
+
+/* completion/finish.c */
+void finish_check(struct req *r);
+void finish_list(struct req *r);
+void finish_fail_flow(struct flow *f, int err);
+void finish_start_chain(struct flow *f);
+void finish_chain(struct flow *f);
+void finish_sq_room(struct zcsd *d);
 
 /* reap.c */
 int reap_init(struct zcsd *d);
 void reap_fini(struct zcsd *d);
 void reap_schedule(struct zcsd *d);
+void reap_add(struct client *c);
 void reap_now(struct zcsd *d);
 
-/* complete.c */
+/* completion/complete.c */
 void complete_req(struct req *r);
-void complete_record(const struct req *r, struct zcs_msg_completion *v);
-void complete_flush(struct flow *f);
-void complete_flush_client(struct client *c);
-void complete_drop(struct flow *f);
-void complete_error(struct client *c, struct zcs_msg_completion *v,
+
+/* delivery/deliver.c */
+void deliver_due(struct flow *f);
+void deliver_flush(struct flow *f);
+void deliver_flush_client(struct client *c);
+void deliver_errors(struct client *c, const struct zcs_msg_completion *v,
 		    uint32_t n);
+void deliver_drop(struct flow *f);
+void deliver_record(const struct req *r, struct zcs_msg_completion *v);
+bool deliver_now(const struct flow *f, uint32_t n);
+int deliver_arm(struct flow *f);
+void deliver_count(struct client *c, struct dest *dest, uint32_t k,
+		   uint32_t msgs);
 
 /* notify.c */
 int notify_start(struct zcsd *d);

@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "zcsd.h"
+#include "ops/ops.h"
 
 /*
  * sqarena_msg - a zeroed message header with room for @niov iovecs
@@ -19,7 +19,7 @@
  */
 struct msghdr *sqarena_msg(struct zcsd *d, uint32_t niov)
 {
-	struct sqarena *a = &d->ring.arena;
+	struct sqarena *a = d->ring.arena;
 	struct msghdr *m;
 
 	if (niov > ARENA_IOVS)

@@ -10,11 +10,13 @@
  * a segmented record goes one datagram per send and a run record by
  * record, so the receiver sees the same datagrams either way (those of a
  * refused send may arrive after later records', as they go again).
+ * A leaf of the send path: it never completes a request itself, it hands
+ * back the requests whose state changed for completion to look at.
  */
 #include <errno.h>
 #include <string.h>
 
-#include "zcsd.h"
+#include "ops/ops.h"
 
 /* Single-datagram sends of one segmented record in the kernel at once. */
 #define DGRAM_WINDOW	32u
@@ -40,11 +42,6 @@ static uint32_t run_frags(const struct coalesce *g, uint64_t off,
 	return n;
 }
 
-static uint32_t min_u32(uint32_t a, uint32_t b)
-{
-	return a < b ? a : b;
-}
-
 /*
  * udpseg_check - may @s name a segment size on @f? TCP has no datagrams;
  * a segment over the path MTU would be fragmented, or refused by GSO; and
@@ -56,10 +53,10 @@ int udpseg_check(const struct flow *f, const struct zcs_msg_send *s)
 
 	if (!(s->flags & ZCS_SEND_F_SEGMENT))
 		return 0;
-	if (f->d->proto != ZCS_PROTO_UDP)
+	if (f->dest->proto != ZCS_PROTO_UDP)
 		return -EOPNOTSUPP;
 	dgrams = ((uint64_t)s->len + s->segment - 1) / s->segment;
-	if (s->segment > f->d->gso.max_segment ||
+	if (s->segment > f->dest->gso.max_segment ||
 	    dgrams > ZCS_SEGMENT_DATAGRAMS_MAX)
 		return -EMSGSIZE;
 	return 0;
@@ -73,15 +70,15 @@ int udpseg_check(const struct flow *f, const struct zcs_msg_send *s)
  * MTU is read again, and EMSGSIZE counts only when it no longer fits the
  * segment.
  */
-static bool gso_refusal(const struct req *r, int res)
+static bool udpseg_refusal(const struct req *r, int res)
 {
-	struct dest *dst = r->f->d;
+	struct dest *dest = r->f->dest;
 
 	if (res != -EIO && res != -EINVAL && res != -EOPNOTSUPP &&
 	    res != -ENOPROTOOPT && res != -EMSGSIZE)
 		return false;
-	gso_path_mtu(dst);
-	return res != -EMSGSIZE || r->segment > dst->gso.max_segment;
+	gso_path_mtu(dest);
+	return res != -EMSGSIZE || r->segment > dest->gso.max_segment;
 }
 
 /*
@@ -89,7 +86,7 @@ static bool gso_refusal(const struct req *r, int res)
  * send from it need not pin the pages again (the kernel's iovec import
  * checks the bounds).
  */
-static int gso_slot(const struct req *r, const struct msghdr *m)
+static int udpseg_slot(const struct req *r, const struct msghdr *m)
 {
 	const struct pool *p = &r->c->pool;
 	uintptr_t base = (uintptr_t)p->base, a, b;
@@ -110,7 +107,7 @@ static int gso_slot(const struct req *r, const struct msghdr *m)
 }
 
 /* One SENDMSG SQE for @m, @bytes long, cut into r->segment datagrams. */
-static int gso_prep(struct req *r, struct msghdr *m, uint32_t bytes)
+static int udpseg_prep(struct req *r, struct msghdr *m, uint32_t bytes)
 {
 	struct zcsd *d = r->c->d;
 	struct io_uring_sqe *sqe;
@@ -127,8 +124,8 @@ static int gso_prep(struct req *r, struct msghdr *m, uint32_t bytes)
 	sqe = ring_sqe(d);
 	if (!sqe)
 		return -EBUSY;
-	if ((d->ring.features & ZCS_FEAT_SENDMSG_ZC) && sendq_use_zc(r, bytes)) {
-		int slot = gso_slot(r, m);
+	if ((d->ring.features & ZCS_FEAT_SENDMSG_ZC) && sendop_use_zc(r, bytes)) {
+		int slot = udpseg_slot(r, m);
 
 		io_uring_prep_sendmsg_zc(sqe, r->f->fd, m, MSG_NOSIGNAL);
 		if (d->ring.features & ZCS_FEAT_REPORT_USAGE)
@@ -150,7 +147,7 @@ static int gso_prep(struct req *r, struct msghdr *m, uint32_t bytes)
 }
 
 /* The next GSO send of a segmented record: as much as one may carry. */
-static int gso_prep_next(struct req *r)
+static int udpseg_prep_next(struct req *r)
 {
 	struct client *c = r->c;
 	uint32_t per = min_u32(UDP_PAYLOAD_MAX / r->segment,
@@ -164,7 +161,7 @@ static int gso_prep_next(struct req *r)
 	m->msg_iov[0].iov_base = (char *)c->pool.base + r->off + r->sent;
 	m->msg_iov[0].iov_len = bytes;
 	m->msg_iovlen = 1;
-	err = gso_prep(r, m, bytes);
+	err = udpseg_prep(r, m, bytes);
 	if (!err)
 		r->sent += bytes;
 	return err;
@@ -174,7 +171,7 @@ static int gso_prep_next(struct req *r)
 static int dgram_prep_next(struct req *r)
 {
 	uint32_t bytes = min_u32(r->len - r->sent, r->segment);
-	int err = sendq_prep_range(r, r->off + r->sent, bytes, false);
+	int err = sendop_prep_range(r, r->off + r->sent, bytes, false);
 
 	if (!err)
 		r->sent += bytes;
@@ -199,21 +196,21 @@ static void dgram_next(struct req *r)
 /*
  * udpseg_start - send a record with a segment size. Its GSO sends all go
  * now, in order, so that its datagrams leave before those of records
- * queued after it (ZCS_SEGMENT_DATAGRAMS_MAX bounds how many).
+ * queued after it (ZCS_SEGMENT_DATAGRAMS_MAX bounds how many). The caller
+ * looks whether it is done already (it failed before any went).
  */
 void udpseg_start(struct req *r)
 {
 	int err = 0;
 
-	if (gso_use(r->f->d)) {
+	if (gso_use(r->f->dest)) {
 		while (!err && r->sent < r->len)
-			err = gso_prep_next(r);
+			err = udpseg_prep_next(r);
 		if (err)
 			r->err = err;
 	} else {
 		dgram_next(r);
 	}
-	sendq_check_done(r);
 }
 
 /*
@@ -237,9 +234,9 @@ static void seg_refused(struct req *r)
 /* A result for segmented record @r (not a coalesced run). */
 static void seg_result(struct req *r, int res)
 {
-	if (res < 0 && r->op_gso && gso_refusal(r, res)) {
+	if (res < 0 && r->op_gso && udpseg_refusal(r, res)) {
 		if (!r->refused++)
-			gso_refused(r->f->d, res);
+			gso_refused(r->f->dest, res);
 	} else if (res < 0) {
 		r->err = res;
 	} else {
@@ -253,7 +250,6 @@ static void seg_result(struct req *r, int res)
 		dgram_next(r);
 	if (!r->ops && !r->err && r->sent >= r->len && r->done < r->len)
 		r->err = -EIO;	/* a short send: never seen */
-	sendq_check_done(r);
 }
 
 /*
@@ -265,11 +261,11 @@ static void seg_result(struct req *r, int res)
 bool udpseg_join(struct coalesce *g, struct req *r)
 {
 	struct zcsd *d = r->c->d;
-	struct dest *dst = r->f->d;
+	struct dest *dest = r->f->dest;
 	uint32_t frags;
 
-	if (dst->proto != ZCS_PROTO_UDP || r->len > dst->gso.max_segment ||
-	    !gso_coalesce(dst)) {
+	if (dest->proto != ZCS_PROTO_UDP || r->len > dest->gso.max_segment ||
+	    !gso_coalesce(dest)) {
 		udpseg_flush(g);
 		return false;
 	}
@@ -285,7 +281,7 @@ bool udpseg_join(struct coalesce *g, struct req *r)
 	if (!g->lead) {
 		*g = (struct coalesce){ .lead = r, .last = r, .n = 1,
 					.bytes = r->len, .end = r->off + r->len,
-					.frags = frags };
+					.frags = frags, .failed = g->failed };
 		return true;
 	}
 	g->frags += frags;
@@ -298,35 +294,18 @@ bool udpseg_join(struct coalesce *g, struct req *r)
 	return true;
 }
 
-/* Every record of the run led by @lead ends as @lead's send did. */
-void udpseg_done(struct req *lead)
-{
-	struct req *r, *next;
-
-	lead->lead = 0;
-	for (r = lead; r; r = next) {
-		next = r->grp;
-		r->grp = NULL;
-		if (r != lead) {
-			r->zc = lead->zc;
-			r->copied = lead->copied;
-		}
-		complete_req(r);
-	}
-}
-
-/* The records of a refused run go again, each its own datagram. */
+/*
+ * The records of a refused run go again, each its own datagram. They stay
+ * linked by req.grp for the caller, who looks at each.
+ */
 static void group_split(struct req *lead)
 {
-	struct req *r, *next;
+	struct req *r;
 
-	lead->lead = 0;
 	lead->segment = 0;
-	for (r = lead; r; r = next) {
-		next = r->grp;
-		r->grp = NULL;
-		r->err = sendq_prep(r, false);
-		sendq_check_done(r);
+	for (r = lead; r; r = r->grp) {
+		r->kind = REQ_PLAIN;
+		r->err = sendop_prep(r, false);
 	}
 }
 
@@ -337,8 +316,8 @@ static void group_result(struct req *lead, int res)
 	struct req *r;
 
 	lead->op_gso = 0;
-	if (res < 0 && gso_refusal(lead, res)) {
-		gso_refused(lead->f->d, res);
+	if (res < 0 && udpseg_refusal(lead, res)) {
+		gso_refused(lead->f->dest, res);
 		group_split(lead);
 		return;
 	}
@@ -356,16 +335,21 @@ static void group_result(struct req *lead, int res)
 			r->err = -EIO;	/* a short GSO send: never seen */
 	}
 	lead->gso_ops = res >= 0;
-	sendq_check_done(lead);
 }
 
-/* udpseg_result - the result CQE of a segmented or coalesced send. */
-void udpseg_result(struct req *r, int res)
+/*
+ * udpseg_result - the result CQE @res of a segmented or coalesced send of
+ * @r. Returns what the caller must look at for completion: @r itself, or
+ * for a refused run the first of its records, now plain sends linked by
+ * req.grp (as a run's records, but no longer REQ_GSO_LEAD/MEMBER).
+ */
+struct req *udpseg_result(struct req *r, int res)
 {
-	if (r->lead)
+	if (r->kind == REQ_GSO_LEAD)
 		group_result(r, res);
 	else
 		seg_result(r, res);
+	return r;
 }
 
 /* Lay the run out as iovecs, merging records adjacent in the pool. */
@@ -390,15 +374,28 @@ static int group_prep(struct req *lead, const struct coalesce *g)
 		}
 	}
 	m->msg_iovlen = k;
-	lead->lead = 1;
 	lead->segment = (uint16_t)lead->len;
 	lead->sent = g->bytes;
-	return gso_prep(lead, m, g->bytes);
+	return udpseg_prep(lead, m, g->bytes);
+}
+
+/* A run of @n records led by @lead: the lead sends, the rest ride. */
+static void group_kinds(struct req *lead, uint32_t n)
+{
+	struct req *r;
+
+	if (n == 1)
+		return;		/* a plain send */
+	lead->kind = REQ_GSO_LEAD;
+	for (r = lead->grp; r; r = r->grp)
+		r->kind = REQ_GSO_MEMBER;
 }
 
 /*
  * udpseg_flush - send the run gathered in @g: one record alone, more as
  * one GSO send. Called when a record does not join, and after the batch.
+ * A run that could not go is left on g->failed for the caller to
+ * complete, its records failed.
  */
 void udpseg_flush(struct coalesce *g)
 {
@@ -408,13 +405,12 @@ void udpseg_flush(struct coalesce *g)
 	if (!lead)
 		return;
 	g->lead = NULL;
-	err = g->n == 1 ? sendq_prep(lead, false) : group_prep(lead, g);
+	group_kinds(lead, g->n);
+	err = g->n == 1 ? sendop_prep(lead, false) : group_prep(lead, g);
 	if (!err)
 		return;
 	for (r = lead; r; r = r->grp)
 		r->err = err;
-	if (g->n == 1)
-		sendq_check_done(lead);
-	else
-		udpseg_done(lead);
+	lead->next = g->failed;
+	g->failed = lead;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The daemon's one io_uring: set-up with the best flags the kernel takes,
- * the sparse fixed-buffer table that client pools are registered into, and
- * the eventfd bridge that lets libevent tell us when CQEs are waiting.
+ * the sparse fixed-buffer table that client pools are registered into,
+ * the eventfd the kernel signals CQEs on (completion/cqe.c watches it),
+ * and the SQEs: handed out, submitted. The CQEs are completion's.
  */
 #include <sys/eventfd.h>
 #include <errno.h>
@@ -10,10 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "zcsd.h"
-
-/* ring_run() rounds before it lets other events run. */
-#define RUN_ROUNDS	8
+#include "ops/ops.h"
 
 /*
  * Tried in order; the first the kernel accepts wins. DEFER_TASKRUN was
@@ -95,110 +93,9 @@ static int ring_buffers_init(struct zcsd *d)
 	return err;
 }
 
-static void ring_cqe(struct zcsd *d, const struct io_uring_cqe *cqe)
-{
-	uintptr_t ud = (uintptr_t)cqe->user_data;
-	void *ptr = (void *)(ud & ~UD_MASK);
-
-	switch (ud & UD_MASK) {
-	case UD_REQ:
-		sendq_cqe(d, ptr, cqe);
-		break;
-	case UD_CONNECT:
-		flow_connect_done(ptr, cqe->res);
-		break;
-	default:
-		break;	/* link timeouts and cancels: nothing to do */
-	}
-}
-
-/* Handle every CQE the ring shows now. Returns how many. */
-static unsigned ring_drain(struct zcsd *d)
-{
-	struct io_uring *ring = &d->ring.uring;
-	struct io_uring_cqe *cqe;
-	unsigned head, n = 0;
-
-	io_uring_for_each_cqe(ring, head, cqe) {
-		ring_cqe(d, cqe);
-		n++;
-	}
-	io_uring_cq_advance(ring, n);
-	d->ring.cqes += n;
-	return n;
-}
-
 /*
- * Work left for another round: SQEs not yet submitted, or CQEs the kernel
- * keeps on its overflow list because the CQ was full. Overflowed CQEs
- * reach the CQ only through an io_uring_enter with GETEVENTS, and posting
- * them does not signal the eventfd: without this check, in the coop and
- * plain set-ups, sends whose CQEs overflowed stayed in flight for ever.
- */
-/*
- * Under DEFER_TASKRUN completions wait as task work until asked for, and
- * TASKRUN_FLAG makes the kernel say in shared memory when some waits: ask
- * only then, so a loop polling client rings makes no system call while
- * nothing completed.
- */
-static bool ring_events_due(struct zcsd *d)
-{
-	struct io_uring *ring = &d->ring.uring;
-
-	if (io_uring_cq_has_overflow(ring))
-		return true;
-	return (d->ring.features & ZCS_FEAT_DEFER_TASKRUN) &&
-	       (IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_TASKRUN);
-}
-
-static bool ring_more(struct zcsd *d)
-{
-	return d->ring.pending || io_uring_cq_has_overflow(&d->ring.uring);
-}
-
-/*
- * ring_run - submit what is prepared and handle what completed, until
- * neither SQEs nor overflowed CQEs are left. With DEFER_TASKRUN the kernel
- * posts CQEs only when asked, so each round is one io_uring_enter that
- * submits and collects together: a send that completes inline (a sink, a
- * socket with room) is answered in the same wake-up, without waiting for
- * the eventfd. In every set-up, a CQ overflow is flushed by asking for
- * events (io_uring_submit asks by itself when it sees the flag). TCP
- * chains that found the SQ full start again once CQEs made room.
- * CQE handlers never free anything (the reaper does, later), so it may
- * be called from any depth.
- */
-void ring_run(struct zcsd *d)
-{
-	struct io_uring *ring = &d->ring.uring;
-	unsigned rounds;
-
-	for (rounds = 0; rounds < RUN_ROUNDS; rounds++) {
-		if (d->ring.pending)
-			ring_submit(d);
-		else if (ring_events_due(d))
-			io_uring_get_events(ring);
-		ring_drain(d);
-		if (!TAILQ_EMPTY(&d->sq_waiters))
-			tcpchain_retry(d);
-		if (!ring_more(d))
-			return;
-	}
-	event_active(d->ring.ev, EV_READ, 0);	/* more: after others run */
-}
-
-static void ring_cb(evutil_socket_t fd, short what, void *arg)
-{
-	uint64_t v;
-
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn("reading the ring's eventfd");
-	ring_run(arg);
-}
-
-/*
- * ring_init - set up the ring, its buffer table and the eventfd bridge.
- * Returns 0 or -errno (logged).
+ * ring_init - set up the ring, its buffer table, the SQE arena and the
+ * eventfd. Returns 0 or -errno (logged).
  */
 int ring_init(struct zcsd *d)
 {
@@ -225,10 +122,8 @@ int ring_init(struct zcsd *d)
 	}
 	d->ring.features |= probe_features(&d->ring.uring,
 					     &d->ring.gso_max_segs);
-	d->ring.ev = event_new(d->base, d->ring.efd, EV_READ | EV_PERSIST,
-			       ring_cb, d);
-	if (!d->ring.ev || event_add(d->ring.ev, NULL)) {
-		log_warnx("cannot watch the ring's eventfd");
+	d->ring.arena = calloc(1, sizeof(*d->ring.arena));
+	if (!d->ring.arena) {
 		err = -ENOMEM;
 		goto err_efd;
 	}
@@ -259,23 +154,6 @@ int ring_cancel_all(struct zcsd *d)
 }
 
 /*
- * ring_wait - at exit, with the event loop stopped: wait up to @ms for a
- * CQE and handle what came, as the eventfd callback would.
- */
-void ring_wait(struct zcsd *d, unsigned ms)
-{
-	struct __kernel_timespec ts = {
-		.tv_sec = ms / 1000,
-		.tv_nsec = (long long)(ms % 1000) * 1000000,
-	};
-	struct io_uring_cqe *cqe;
-
-	ring_submit(d);
-	io_uring_wait_cqe_timeout(&d->ring.uring, &cqe, &ts);
-	ring_run(d);
-}
-
-/*
  * ring_close - at exit: tear the io_uring down. The kernel cancels what it
  * still holds and keeps its own references to the pages of those sends
  * (registered buffers are pinned, not borrowed from our mapping), so our
@@ -298,6 +176,7 @@ void ring_fini(struct zcsd *d)
 	close(d->ring.efd);
 	ring_close(d);
 	free(d->ring.slot_used);
+	free(d->ring.arena);
 }
 
 /*
@@ -320,7 +199,7 @@ struct io_uring_sqe *ring_sqe(struct zcsd *d)
 /*
  * ring_submit - one io_uring_enter for everything prepared since the last
  * call, collecting completions as it goes (DEFER_TASKRUN); they are
- * handled by the next ring_run(). A refusal (-EBUSY while the CQ
+ * handled by the next cqe_run(). A refusal (-EBUSY while the CQ
  * overflows) leaves the SQEs queued; reaping makes room and the next call
  * submits them.
  */
