@@ -181,7 +181,7 @@ static int handle_policy(struct client *c, const struct zcs_hdr *h,
 
 	memcpy(&m, payload, sizeof(m));
 	if (admin_or_refuse(c, h))
-		reply_result(c, h, reload_policy(c, &m, err, sizeof(err)),
+		reply_result(c, h, policy_cmd_run(c, &m, err, sizeof(err)),
 			     err);
 	return 0;
 }

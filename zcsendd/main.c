@@ -140,7 +140,8 @@ static void setup(struct zcsd *d)
 	if (ring_init(d))
 		fatalx("cannot set up io_uring");
 	probe_log(d->ring.features, d->ring.gso_max_segs);
-	if (flow_table_init(d) || signals_init(d) || reap_init(d))
+	if (flow_table_init(d) || signals_init(d) || drain_init(d) ||
+	    reap_init(d))
 		fatalx("out of memory");
 	if (dest_apply_config(d))
 		fatalx("cannot set up the configured destinations");
@@ -157,10 +158,11 @@ static void teardown(struct zcsd *d)
 	notify_stop(d);
 	listener_close(d);
 	conn_free_all(d);
-	hello_fini(d);
+	hello_deadline_fini(d);
 	dest_free_all(d);
 	reap_fini(d);
 	signals_fini(d);
+	drain_fini(d);
 	ring_fini(d);
 	free(d->flow_table);
 	event_base_free(d->base);

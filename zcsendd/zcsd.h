@@ -20,7 +20,7 @@
 
 #include "addr.h"
 #include "config.h"
-#include "log.h"
+#include "service/log.h"
 #include "zcs_proto.h"
 
 /* Newer than liburing 2.3's headers; probed at start. */
@@ -336,9 +336,9 @@ struct msghdr *sqarena_msg(struct zcsd *d, uint32_t niov);
 int listener_open(struct zcsd *d);
 void listener_close(struct zcsd *d);
 
-/* hello.c */
-void hello_watch(struct zcsd *d, struct client *c);
-void hello_fini(struct zcsd *d);
+/* service/hello_deadline.c */
+void hello_deadline_watch(struct zcsd *d, struct client *c);
+void hello_deadline_fini(struct zcsd *d);
 
 /* limits.c */
 void limits_memlock_raise(const struct zcsd *d);
@@ -436,10 +436,12 @@ void udpseg_start(struct req *r);
 void udpseg_result(struct req *r, int res);
 void udpseg_done(struct req *r);
 
-/* reload.c */
+/* service/reload.c */
 int reload_run(struct zcsd *d, char *err, size_t errlen);
-int reload_policy(struct client *c, const struct zcs_policy *m, char *err,
-		  size_t errlen);
+
+/* service/policy_cmd.c */
+int policy_cmd_run(struct client *c, const struct zcs_policy *m, char *err,
+		   size_t errlen);
 
 /* access.c */
 int access_peer_read(int fd, struct peer *p);
@@ -503,9 +505,14 @@ int notify_start(struct zcsd *d);
 void notify_send(struct zcsd *d, const char *state);
 void notify_stop(struct zcsd *d);
 
-/* signals.c */
+/* service/signals.c */
 int signals_init(struct zcsd *d);
 void signals_fini(struct zcsd *d);
+
+/* service/drain.c */
+void drain_start(struct zcsd *d);
+int drain_init(struct zcsd *d);
+void drain_fini(struct zcsd *d);
 
 /* status.c */
 int status_reply(struct client *c, uint64_t cookie);

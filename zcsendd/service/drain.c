@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Signals: SIGTERM and SIGINT drain (stop accepting and reading, let every
- * send in flight finish and its completion go out, bounded in time); a
- * second one ends the drain at once. Either way the loop ends and main()
- * frees everything; the exit status says whether sends were abandoned.
- * SIGHUP reloads the config. SIGPIPE is ignored: writes report EPIPE.
+ * The drain, on SIGTERM or SIGINT (signals.c): stop accepting and reading,
+ * let every send in flight finish and its completion go out, bounded in
+ * time by drain_timeout_ms. Either way the loop ends and main() frees
+ * everything; the exit status says whether sends were abandoned.
  */
 #include <errno.h>
-#include <signal.h>
 
 #include "zcsd.h"
 
@@ -46,10 +44,15 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void drain_start(struct zcsd *d)
+/*
+ * drain_start - begin the drain: tell systemd, stop accepting and reading,
+ * and look every DRAIN_POLL_MS whether the sends in flight are done.
+ */
+void drain_start(struct zcsd *d)
 {
 	struct client *c;
 
+	d->draining = true;
 	notify_send(d, "STOPPING=1");
 	listener_close(d);
 	TAILQ_FOREACH(c, &d->clients, entry)
@@ -59,54 +62,16 @@ static void drain_start(struct zcsd *d)
 	drain_cb(-1, 0, d);
 }
 
-static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
+/* drain_init - the drain's timer, made at start. Returns 0 or -ENOMEM. */
+int drain_init(struct zcsd *d)
 {
-	struct zcsd *d = arg;
-
-	if (d->draining) {
-		/* Sends were cut short: not a clean stop, and a non-zero
-		 * status lets Restart=on-failure see it. */
-		log_warnx("second signal: exiting now, drain aborted");
-		d->exit_status = ZCSD_EXIT_ERROR;
-		event_base_loopbreak(d->base);
-		return;
-	}
-	log_info("signal %d: draining", (int)sig);
-	d->draining = true;
-	drain_start(d);
-}
-
-static void signal_hup_cb(evutil_socket_t sig, short what, void *arg)
-{
-	char err[CONFIG_ERR_MAX];
-
-	log_info("SIGHUP: reloading the config");
-	reload_run(arg, err, sizeof(err));	/* logs its own failure */
-}
-
-/* signals_init - watch SIGTERM, SIGINT, SIGHUP. Returns 0 or -ENOMEM. */
-int signals_init(struct zcsd *d)
-{
-	signal(SIGPIPE, SIG_IGN);
-	d->sig_term = evsignal_new(d->base, SIGTERM, signal_stop_cb, d);
-	d->sig_int = evsignal_new(d->base, SIGINT, signal_stop_cb, d);
-	d->sig_hup = evsignal_new(d->base, SIGHUP, signal_hup_cb, d);
 	d->drain_timer = evtimer_new(d->base, drain_cb, d);
-	if (!d->sig_term || !d->sig_int || !d->sig_hup || !d->drain_timer ||
-	    evsignal_add(d->sig_term, NULL) || evsignal_add(d->sig_int, NULL) ||
-	    evsignal_add(d->sig_hup, NULL))
-		return -ENOMEM;
-	return 0;
+	return d->drain_timer ? 0 : -ENOMEM;
 }
 
-void signals_fini(struct zcsd *d)
+void drain_fini(struct zcsd *d)
 {
-	if (d->sig_term)
-		event_free(d->sig_term);
-	if (d->sig_int)
-		event_free(d->sig_int);
-	if (d->sig_hup)
-		event_free(d->sig_hup);
 	if (d->drain_timer)
 		event_free(d->drain_timer);
+	d->drain_timer = NULL;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The deadline for HELLO. A connection holds one of the daemon's bounded
+ * The deadline for HELLO (the message itself is handled in dispatch.c,
+ * with the others). A connection holds one of the daemon's bounded
  * connection places from accept on; one that never says HELLO would hold
  * it for ever, and enough of them would keep everyone out. So whoever has
  * not said HELLO within hello_timeout_ms is answered and closed.
@@ -56,10 +57,10 @@ static void hello_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * hello_watch - start @c's HELLO deadline; call once, at accept. The
- * timer, when already armed, is for an earlier deadline than this one.
+ * hello_deadline_watch - start @c's HELLO deadline; call once, at accept.
+ * The timer, when already armed, is for an earlier deadline than this one.
  */
-void hello_watch(struct zcsd *d, struct client *c)
+void hello_deadline_watch(struct zcsd *d, struct client *c)
 {
 	c->accept_ms = now_ms();
 	if (!d->hello_timer) {
@@ -73,8 +74,8 @@ void hello_watch(struct zcsd *d, struct client *c)
 		hello_arm(d, d->cfg.hello_timeout_ms);
 }
 
-/* hello_fini - at exit, after the clients are gone. */
-void hello_fini(struct zcsd *d)
+/* hello_deadline_fini - at exit, after the clients are gone. */
+void hello_deadline_fini(struct zcsd *d)
 {
 	if (d->hello_timer)
 		event_free(d->hello_timer);

@@ -127,7 +127,7 @@ static void listener_take(struct zcsd *d, int fd)
 	} else if (!(c = conn_new(d, fd, &p))) {
 		close(fd);
 	} else {
-		hello_watch(d, c);
+		hello_deadline_watch(d, c);
 	}
 	access_peer_fini(&p);
 }

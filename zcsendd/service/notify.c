@@ -3,7 +3,7 @@
  * Talking to systemd: READY=1 once the socket listens, STATUS= with live
  * counts every second, WATCHDOG=1 from the event loop itself (so a stuck
  * loop stops the pings), RELOADING=1 and STOPPING=1 from reload.c and
- * signals.c. Without NOTIFY_SOCKET every call is a cheap no-op.
+ * drain.c. Without NOTIFY_SOCKET every call is a cheap no-op.
  */
 #include <errno.h>
 #include <stdio.h>
