@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "zcsd.h"
+#include "service/access.h"
 
 /* A client that leaves this much unread has stopped listening. */
 #define OUTQ_MAX	(1u << 20)
@@ -121,7 +122,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 	struct outmsg *m;
 
-	c->replies_taken = true;
+	unread_writable(c);
 	while (!c->dead && (m = STAILQ_FIRST(&c->outq))) {
 		if (send(c->fd, m->data, m->len, MSG_DONTWAIT | MSG_NOSIGNAL) <
 		    0) {

@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #include "zcsd.h"
+#include "service/access.h"
+#include "service/policy_cmd.h"
+#include "service/reload.h"
+#include "service/status.h"
 
 typedef int (*handler_fn)(struct client *c, const struct zcs_hdr *h,
 			  const uint8_t *payload);

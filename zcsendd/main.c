@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 #include "zcsd.h"
+#include "service/limits.h"
+#include "service/loop.h"
+#include "service/probe.h"
 
 struct args {
 	const char *config;
@@ -101,14 +104,14 @@ static void pick_socket(struct zcsd *d, const struct args *a)
 	if (!p && d->cfg.socket_path[0])
 		p = d->cfg.socket_path;
 	if (p)
-		n = snprintf(d->socket_path, sizeof(d->socket_path), "%s", p);
+		n = snprintf(d->listener.path, sizeof(d->listener.path), "%s", p);
 	else if (geteuid() == 0)
-		n = snprintf(d->socket_path, sizeof(d->socket_path),
+		n = snprintf(d->listener.path, sizeof(d->listener.path),
 			     "/run/zcsendd/zcsendd.sock");
 	else if (rt)
-		n = snprintf(d->socket_path, sizeof(d->socket_path),
+		n = snprintf(d->listener.path, sizeof(d->listener.path),
 			     "%s/zcsendd.sock", rt);
-	if (n < 0 || (size_t)n >= sizeof(d->socket_path))
+	if (n < 0 || (size_t)n >= sizeof(d->listener.path))
 		fatalx("socket path too long: %s", p ? p : rt);
 	if (!p && geteuid() == 0)
 		mkdir("/run/zcsendd", 0755);
@@ -126,7 +129,7 @@ static void setup(struct zcsd *d)
 {
 	d->start_ms = now_ms();
 	d->uid = geteuid();
-	d->listen_fd = -1;
+	d->listener.fd = -1;
 	TAILQ_INIT(&d->clients);
 	TAILQ_INIT(&d->ring_clients);
 	TAILQ_INIT(&d->dests);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "zcsd.h"
+#include "service/probe.h"
 
 /* ring_run() rounds before it lets other events run. */
 #define RUN_ROUNDS	8

@@ -27,7 +27,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
 	uint32_t n = inflight_total(d);
 
-	if (n == 0 || now_ms() >= d->drain_deadline_ms) {
+	if (n == 0 || now_ms() >= d->drain.deadline_ms) {
 		if (n) {
 			log_at(LOG_WARNING, &(struct log_about){
 					.msgid = LOG_ID_DRAIN_TIMEOUT }, 0,
@@ -37,7 +37,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
-	if (evtimer_add(d->drain_timer, &tv)) {
+	if (evtimer_add(d->drain.timer, &tv)) {
 		log_warnx("cannot arm the drain timer: exiting now");
 		d->exit_status = ZCSD_EXIT_ABANDONED;
 		event_base_loopexit(d->base, NULL);
@@ -58,20 +58,20 @@ void drain_start(struct zcsd *d)
 	TAILQ_FOREACH(c, &d->clients, entry)
 		if (!c->dead)
 			event_del(c->rev);
-	d->drain_deadline_ms = now_ms() + d->cfg.drain_timeout_ms;
+	d->drain.deadline_ms = now_ms() + d->cfg.drain_timeout_ms;
 	drain_cb(-1, 0, d);
 }
 
 /* drain_init - the drain's timer, made at start. Returns 0 or -ENOMEM. */
 int drain_init(struct zcsd *d)
 {
-	d->drain_timer = evtimer_new(d->base, drain_cb, d);
-	return d->drain_timer ? 0 : -ENOMEM;
+	d->drain.timer = evtimer_new(d->base, drain_cb, d);
+	return d->drain.timer ? 0 : -ENOMEM;
 }
 
 void drain_fini(struct zcsd *d)
 {
-	if (d->drain_timer)
-		event_free(d->drain_timer);
-	d->drain_timer = NULL;
+	if (d->drain.timer)
+		event_free(d->drain.timer);
+	d->drain.timer = NULL;
 }

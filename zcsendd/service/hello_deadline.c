@@ -19,7 +19,7 @@ static void hello_arm(struct zcsd *d, uint64_t ms)
 	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
 			      .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
 
-	if (evtimer_add(d->hello_timer, &tv))
+	if (evtimer_add(d->hello.timer, &tv))
 		log_warnx("cannot arm the HELLO timer: silent connections "
 			  "stay open");
 }
@@ -63,21 +63,21 @@ static void hello_timer_cb(evutil_socket_t fd, short what, void *arg)
 void hello_deadline_watch(struct zcsd *d, struct client *c)
 {
 	c->accept_ms = now_ms();
-	if (!d->hello_timer) {
-		d->hello_timer = evtimer_new(d->base, hello_timer_cb, d);
-		if (!d->hello_timer) {
+	if (!d->hello.timer) {
+		d->hello.timer = evtimer_new(d->base, hello_timer_cb, d);
+		if (!d->hello.timer) {
 			log_warnx("no memory for the HELLO timer");
 			return;
 		}
 	}
-	if (!evtimer_pending(d->hello_timer, NULL))
+	if (!evtimer_pending(d->hello.timer, NULL))
 		hello_arm(d, d->cfg.hello_timeout_ms);
 }
 
 /* hello_deadline_fini - at exit, after the clients are gone. */
 void hello_deadline_fini(struct zcsd *d)
 {
-	if (d->hello_timer)
-		event_free(d->hello_timer);
-	d->hello_timer = NULL;
+	if (d->hello.timer)
+		event_free(d->hello.timer);
+	d->hello.timer = NULL;
 }

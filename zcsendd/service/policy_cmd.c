@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "zcsd.h"
+#include "service/policy_cmd.h"
 
 /* Apply "key=value key=value" to @p; all or nothing. */
 static int policy_parse(struct zcsd_policy *p, char *settings, char *err,

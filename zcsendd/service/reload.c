@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "zcsd.h"
+#include "service/limits.h"
+#include "service/reload.h"
 
 /*
  * Keep the running value of settings a reload cannot change, and say so;

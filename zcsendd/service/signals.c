@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include "zcsd.h"
+#include "service/reload.h"
 
 static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -36,23 +37,26 @@ static void signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 /* signals_init - watch SIGTERM, SIGINT, SIGHUP. Returns 0 or -ENOMEM. */
 int signals_init(struct zcsd *d)
 {
+	struct signals *s = &d->signals;
+
 	signal(SIGPIPE, SIG_IGN);
-	d->sig_term = evsignal_new(d->base, SIGTERM, signal_stop_cb, d);
-	d->sig_int = evsignal_new(d->base, SIGINT, signal_stop_cb, d);
-	d->sig_hup = evsignal_new(d->base, SIGHUP, signal_hup_cb, d);
-	if (!d->sig_term || !d->sig_int || !d->sig_hup ||
-	    evsignal_add(d->sig_term, NULL) || evsignal_add(d->sig_int, NULL) ||
-	    evsignal_add(d->sig_hup, NULL))
+	s->term = evsignal_new(d->base, SIGTERM, signal_stop_cb, d);
+	s->intr = evsignal_new(d->base, SIGINT, signal_stop_cb, d);
+	s->hup = evsignal_new(d->base, SIGHUP, signal_hup_cb, d);
+	if (!s->term || !s->intr || !s->hup || evsignal_add(s->term, NULL) ||
+	    evsignal_add(s->intr, NULL) || evsignal_add(s->hup, NULL))
 		return -ENOMEM;
 	return 0;
 }
 
 void signals_fini(struct zcsd *d)
 {
-	if (d->sig_term)
-		event_free(d->sig_term);
-	if (d->sig_int)
-		event_free(d->sig_int);
-	if (d->sig_hup)
-		event_free(d->sig_hup);
+	struct signals *s = &d->signals;
+
+	if (s->term)
+		event_free(s->term);
+	if (s->intr)
+		event_free(s->intr);
+	if (s->hup)
+		event_free(s->hup);
 }
