@@ -42,7 +42,7 @@ static void count_msg(struct zcs_counters *st, uint32_t k)
 static void batch_timer_arm(struct flow *f)
 {
 	uint32_t us = f->d->policy.batch_usec;
-	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+	struct timeval tv = timeval_us(us);
 
 	if (us == 0 || evtimer_add(f->batch_timer, &tv))
 		complete_flush(f);

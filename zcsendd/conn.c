@@ -263,8 +263,7 @@ static void conn_log_exit(const struct client *c, const char *why)
  */
 void conn_kill(struct client *c, const char *why)
 {
-	struct timeval tv = { .tv_sec = c->d->cfg.linger_ms / 1000,
-			      .tv_usec = c->d->cfg.linger_ms % 1000 * 1000 };
+	struct timeval tv = timeval_ms(c->d->cfg.linger_ms);
 	struct outmsg *m;
 	struct flow *f;
 

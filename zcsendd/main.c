@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "zcsd.h"
@@ -115,14 +114,6 @@ static void pick_socket(struct zcsd *d, const struct args *a)
 		fatalx("socket path too long: %s", p ? p : rt);
 	if (!p && geteuid() == 0)
 		mkdir("/run/zcsendd", 0755);
-}
-
-uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void setup(struct zcsd *d)

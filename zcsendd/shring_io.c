@@ -24,11 +24,6 @@
  */
 #define SHRING_BUDGET	128u
 
-static uint32_t min_u32(uint32_t a, uint32_t b)
-{
-	return a < b ? a : b;
-}
-
 static uint32_t load_acquire(struct zcs_ring_word *w)
 {
 	return atomic_load_explicit(shring_word(w), memory_order_acquire);
@@ -213,7 +208,7 @@ static bool shring_wake_now(const struct flow *f)
 static int shring_wake_arm(struct flow *f)
 {
 	uint32_t us = f->d->policy.batch_usec;
-	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+	struct timeval tv = timeval_us(us);
 
 	if (evtimer_pending(f->batch_timer, NULL))
 		return 0;

@@ -14,11 +14,6 @@
 /* Longest chain: it must fit the SQ, which the kernel reads in one go. */
 #define CHAIN_MAX	64u
 
-static uint32_t min_u32(uint32_t a, uint32_t b)
-{
-	return a < b ? a : b;
-}
-
 /*
  * tcpchain_start - link the next sends of @f into a chain, if none is in
  * the kernel. They leave with the caller's next ring_submit().

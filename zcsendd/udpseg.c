@@ -40,11 +40,6 @@ static uint32_t run_frags(const struct coalesce *g, uint64_t off,
 	return n;
 }
 
-static uint32_t min_u32(uint32_t a, uint32_t b)
-{
-	return a < b ? a : b;
-}
-
 /*
  * udpseg_check - may @s name a segment size on @f? TCP has no datagrams;
  * a segment over the path MTU would be fragmented, or refused by GSO; and

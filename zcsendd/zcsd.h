@@ -23,6 +23,7 @@
 #include "addr.h"
 #include "config.h"
 #include "service/log.h"
+#include "util.h"
 #include "zcs_proto.h"
 
 /* Service modules whose own state is embedded below; only they touch it. */
@@ -476,8 +477,6 @@ static inline struct req *req_list_pop(struct req_list *l)
 	l->n--;
 	return r;
 }
-
-uint64_t now_ms(void);
 
 /* A client, for the journal's CLIENT_* fields (its name once it said it). */
 static inline struct log_about about_client(const struct client *c,

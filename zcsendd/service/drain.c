@@ -24,7 +24,7 @@ static uint32_t inflight_total(struct zcsd *d)
 static void drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct zcsd *d = arg;
-	struct timeval tv = { 0, DRAIN_POLL_MS * 1000 };
+	struct timeval tv = timeval_ms(DRAIN_POLL_MS);
 	uint32_t n = inflight_total(d);
 
 	if (n == 0 || now_ms() >= d->drain.deadline_ms) {

@@ -16,8 +16,7 @@
 
 static void hello_arm(struct zcsd *d, uint64_t ms)
 {
-	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
-			      .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
+	struct timeval tv = timeval_ms(ms);
 
 	if (evtimer_add(d->hello.timer, &tv))
 		log_warnx("cannot arm the HELLO timer: silent connections "

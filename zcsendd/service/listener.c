@@ -85,8 +85,7 @@ static int listener_bind(struct zcsd *d)
  */
 static void listener_pause(struct zcsd *d, int err)
 {
-	struct timeval tv = { .tv_sec = 0,
-			      .tv_usec = ACCEPT_PAUSE_MS * 1000 };
+	struct timeval tv = timeval_ms(ACCEPT_PAUSE_MS);
 
 	if (!d->listener.out_of_fds)
 		log_warnx("accept: %s, with %u connections open: not "

@@ -22,7 +22,7 @@ struct listener {
 	bool unlink_at_close;	/* we bound path ourselves: remove it */
 	struct event *ev;	/* accepts */
 	struct event *resume_timer;	/* accepting again after EMFILE */
-	bool out_of_fds;	/* accept is paused for want of fds: said once */
+	bool out_of_fds;	/* paused for want of fds: said once */
 };
 
 int listener_open(struct zcsd *d);

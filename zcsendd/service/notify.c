@@ -64,20 +64,20 @@ static void notify_tick_cb(evutil_socket_t fd, short what, void *arg)
  */
 int notify_start(struct zcsd *d)
 {
+	struct notify *n = &d->notify;
 	uint64_t usec = STATUS_EVERY_US, wd = 0;
 	struct timeval tv;
 
 	if (sd_watchdog_enabled(0, &wd) > 0) {
-		d->notify.watchdog_us = wd;
+		n->watchdog_us = wd;
 		if (wd / 2 < usec)
 			usec = wd / 2;
 		log_info("watchdog every %llu ms", (unsigned long long)wd / 1000);
 	}
-	d->notify.status_us = now_ms() * 1000;
-	tv.tv_sec = (time_t)(usec / 1000000);
-	tv.tv_usec = (suseconds_t)(usec % 1000000);
-	d->notify.tick = event_new(d->base, -1, EV_PERSIST, notify_tick_cb, d);
-	if (!d->notify.tick || event_add(d->notify.tick, &tv))
+	n->status_us = now_ms() * 1000;
+	tv = timeval_us(usec);
+	n->tick = event_new(d->base, -1, EV_PERSIST, notify_tick_cb, d);
+	if (!n->tick || event_add(n->tick, &tv))
 		return -ENOMEM;
 	notify_send(d, "READY=1");
 	notify_status(d, 0);

@@ -31,8 +31,7 @@ static int unread_bytes(const struct client *c)
 static void unread_arm(struct client *c)
 {
 	uint32_t ms = c->d->cfg.reply_timeout_ms;
-	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
-			      .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
+	struct timeval tv = timeval_ms(ms);
 
 	c->unread.mark = unread_bytes(c);
 	c->unread.writable = false;
