@@ -98,29 +98,28 @@ static void pick_socket(struct zcsd *d, const struct args *a)
 {
 	const char *p = a->socket ? a->socket : getenv("ZCSENDD_SOCKET");
 	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char path[sizeof(d->listener.path)] = "";
 	int n = 0;
 
 	if (!p && d->cfg.socket_path[0])
 		p = d->cfg.socket_path;
 	if (p)
-		n = snprintf(d->listener.path, sizeof(d->listener.path), "%s", p);
+		n = snprintf(path, sizeof(path), "%s", p);
 	else if (geteuid() == 0)
-		n = snprintf(d->listener.path, sizeof(d->listener.path),
-			     "/run/zcsendd/zcsendd.sock");
+		n = snprintf(path, sizeof(path), "/run/zcsendd/zcsendd.sock");
 	else if (rt)
-		n = snprintf(d->listener.path, sizeof(d->listener.path),
-			     "%s/zcsendd.sock", rt);
-	if (n < 0 || (size_t)n >= sizeof(d->listener.path))
+		n = snprintf(path, sizeof(path), "%s/zcsendd.sock", rt);
+	if (n < 0 || (size_t)n >= sizeof(path))
 		fatalx("socket path too long: %s", p ? p : rt);
 	if (!p && geteuid() == 0)
 		mkdir("/run/zcsendd", 0755);
+	listener_init(d, path);
 }
 
 static void setup(struct zcsd *d)
 {
 	d->start_ms = now_ms();
 	d->uid = geteuid();
-	d->listener.fd = -1;
 	TAILQ_INIT(&d->clients);
 	TAILQ_INIT(&d->ring_clients);
 	TAILQ_INIT(&d->dests);

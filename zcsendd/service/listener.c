@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -150,6 +151,16 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		log_info("accepting connections again");
 	d->listener.out_of_fds = false;
 	listener_take(d, fd);
+}
+
+/*
+ * listener_init - no socket yet; @path (may be "") is where listener_open()
+ * binds when systemd passes none. @path fits: main.c checked its length.
+ */
+void listener_init(struct zcsd *d, const char *path)
+{
+	d->listener.fd = -1;
+	snprintf(d->listener.path, sizeof(d->listener.path), "%s", path);
 }
 
 /*

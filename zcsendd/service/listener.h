@@ -25,6 +25,7 @@ struct listener {
 	bool out_of_fds;	/* paused for want of fds: said once */
 };
 
+void listener_init(struct zcsd *d, const char *path);
 int listener_open(struct zcsd *d);
 void listener_close(struct zcsd *d);
 
