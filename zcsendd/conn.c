@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "zcsd.h"
+#include "service/access.h"
 
 /* A client that leaves this much unread has stopped listening. */
 #define OUTQ_MAX	(1u << 20)
@@ -121,7 +122,7 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 	struct outmsg *m;
 
-	c->replies_taken = true;
+	unread_writable(c);
 	while (!c->dead && (m = STAILQ_FIRST(&c->outq))) {
 		if (send(c->fd, m->data, m->len, MSG_DONTWAIT | MSG_NOSIGNAL) <
 		    0) {
@@ -261,8 +262,7 @@ static void conn_log_exit(const struct client *c, const char *why)
  */
 void conn_kill(struct client *c, const char *why)
 {
-	struct timeval tv = { .tv_sec = c->d->cfg.linger_ms / 1000,
-			      .tv_usec = c->d->cfg.linger_ms % 1000 * 1000 };
+	struct timeval tv = timeval_ms(c->d->cfg.linger_ms);
 	struct outmsg *m;
 	struct flow *f;
 

@@ -9,7 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "zcsd.h"
 #include "delivery/delivery.h"
+#include "service/access.h"
+#include "service/policy_cmd.h"
+#include "service/reload.h"
+#include "service/status.h"
 
 typedef int (*handler_fn)(struct client *c, const struct zcs_hdr *h,
 			  const uint8_t *payload);
@@ -184,7 +189,7 @@ static int handle_policy(struct client *c, const struct zcs_hdr *h,
 
 	memcpy(&m, payload, sizeof(m));
 	if (admin_or_refuse(c, h))
-		reply_result(c, h, reload_policy(c, &m, err, sizeof(err)),
+		reply_result(c, h, policy_cmd_run(c, &m, err, sizeof(err)),
 			     err);
 	return 0;
 }

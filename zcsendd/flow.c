@@ -168,8 +168,8 @@ static int flow_reply_ok(struct flow *f)
 	ok.flow = f->id;
 	ok.proto = f->dest->proto;
 	ok.max_send_bytes = f->c->d->cfg.max_send_bytes;
-	if (f->dest->proto == ZCS_PROTO_UDP && ok.max_send_bytes > 65507)
-		ok.max_send_bytes = 65507;	/* largest UDP payload */
+	if (f->dest->proto == ZCS_PROTO_UDP && ok.max_send_bytes > UDP_PAYLOAD_MAX)
+		ok.max_send_bytes = UDP_PAYLOAD_MAX;
 	ok.max_segment = f->dest->gso.max_segment;
 	return conn_reply(f->c, ZCS_MSG_FLOW_OK, f->open_cookie, &ok,
 			  sizeof(ok));

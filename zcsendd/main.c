@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "zcsd.h"
+#include "service/limits.h"
+#include "service/loop.h"
+#include "service/probe.h"
 
 struct args {
 	const char *config;
@@ -96,37 +98,28 @@ static void pick_socket(struct zcsd *d, const struct args *a)
 {
 	const char *p = a->socket ? a->socket : getenv("ZCSENDD_SOCKET");
 	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char path[sizeof(d->listener.path)] = "";
 	int n = 0;
 
 	if (!p && d->cfg.socket_path[0])
 		p = d->cfg.socket_path;
 	if (p)
-		n = snprintf(d->socket_path, sizeof(d->socket_path), "%s", p);
+		n = snprintf(path, sizeof(path), "%s", p);
 	else if (geteuid() == 0)
-		n = snprintf(d->socket_path, sizeof(d->socket_path),
-			     "/run/zcsendd/zcsendd.sock");
+		n = snprintf(path, sizeof(path), "/run/zcsendd/zcsendd.sock");
 	else if (rt)
-		n = snprintf(d->socket_path, sizeof(d->socket_path),
-			     "%s/zcsendd.sock", rt);
-	if (n < 0 || (size_t)n >= sizeof(d->socket_path))
+		n = snprintf(path, sizeof(path), "%s/zcsendd.sock", rt);
+	if (n < 0 || (size_t)n >= sizeof(path))
 		fatalx("socket path too long: %s", p ? p : rt);
 	if (!p && geteuid() == 0)
 		mkdir("/run/zcsendd", 0755);
-}
-
-uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	listener_init(d, path);
 }
 
 static void setup(struct zcsd *d)
 {
 	d->start_ms = now_ms();
 	d->uid = geteuid();
-	d->listen_fd = -1;
 	TAILQ_INIT(&d->clients);
 	TAILQ_INIT(&d->ring_clients);
 	TAILQ_INIT(&d->dests);
@@ -140,7 +133,8 @@ static void setup(struct zcsd *d)
 	if (ring_init(d) || cqe_init(d))
 		fatalx("cannot set up io_uring");
 	probe_log(d->ring.features, d->ring.gso_max_segs);
-	if (flow_table_init(d) || signals_init(d) || reap_init(d))
+	if (flow_table_init(d) || signals_init(d) || drain_init(d) ||
+	    reap_init(d))
 		fatalx("out of memory");
 	if (dest_apply_config(d))
 		fatalx("cannot set up the configured destinations");
@@ -157,10 +151,11 @@ static void teardown(struct zcsd *d)
 	notify_stop(d);
 	listener_close(d);
 	conn_free_all(d);
-	hello_fini(d);
+	hello_deadline_fini(d);
 	dest_free_all(d);
 	reap_fini(d);
 	signals_fini(d);
+	drain_fini(d);
 	ring_fini(d);
 	free(d->flow_table);
 	event_base_free(d->base);

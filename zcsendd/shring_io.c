@@ -20,11 +20,6 @@
 #include "shring.h"
 #include "zcs_ring.h"
 
-static uint32_t min_u32(uint32_t a, uint32_t b)
-{
-	return a < b ? a : b;
-}
-
 /* The client broke the ring protocol: only it is harmed, and dropped. */
 static void shring_violation(struct client *c, const char *what,
 			     uint32_t got, uint32_t ours)

@@ -3,7 +3,9 @@
  * The daemon's one context, struct zcsd, and the objects hanging off it:
  * clients, their pools, flows, destinations and send requests. Every
  * libevent callback gets the context (or an object pointing back to it) as
- * its argument; there are no other globals but the log level.
+ * its argument; there are no other globals but the log level. A service
+ * module's own state is a struct in its header under service/, embedded
+ * here, and only that module touches it.
  */
 #ifndef ZCSD_H
 #define ZCSD_H
@@ -20,8 +22,17 @@
 
 #include "addr.h"
 #include "config.h"
-#include "log.h"
+#include "service/log.h"
+#include "util.h"
 #include "zcs_proto.h"
+
+/* Service modules whose own state is embedded below; only they touch it. */
+#include "service/drain.h"
+#include "service/hello_deadline.h"
+#include "service/listener.h"
+#include "service/notify.h"
+#include "service/signals.h"
+#include "service/unread.h"
 
 /* Newer than liburing 2.3's headers; probed at start. */
 #ifndef IORING_SEND_ZC_REPORT_USAGE
@@ -64,6 +75,7 @@ enum req_kind {
 	REQ_GSO_LEAD,		/* UDP: heads records coalesced into one send */
 	REQ_GSO_MEMBER,		/* UDP: rides in its lead's send */
 };
+struct peer;
 
 /*
  * One send record on its way. It is done when every op it issued has its
@@ -192,15 +204,6 @@ struct outmsg {
 };
 STAILQ_HEAD(outmsg_list, outmsg);
 
-/* A peer's credentials, read at accept (access.c). */
-struct peer {
-	pid_t pid;
-	uid_t uid;
-	gid_t gid;
-	uint32_t ngroups;
-	gid_t *groups;		/* supplementary, SO_PEERGROUPS; malloc'd */
-};
-
 struct client {
 	TAILQ_ENTRY(client) entry;
 	struct zcsd *d;
@@ -209,9 +212,7 @@ struct client {
 	struct event *rev, *wev;
 	struct event *hup;	/* paused: it hung up (EV_CLOSED) */
 	struct event *linger;	/* a dead client's stuck sends: abort them */
-	struct event *unread_timer;	/* replies wait: is it reading? */
-	int unread_mark;	/* its unread bytes when the timer was armed */
-	bool replies_taken;	/* its socket became writable since then */
+	struct unread unread;	/* replies left unread: unread.c's */
 	pid_t pid;		/* credentials: struct peer at accept */
 	uid_t uid;
 	gid_t gid;
@@ -267,20 +268,14 @@ struct zcsd {
 	struct event_base *base;
 	struct zcsd_config cfg;
 	struct ring ring;
-	int listen_fd;
-	bool listen_owned;	/* bound by us, unlink at exit */
-	char socket_path[CONFIG_PATH_MAX];
 	char config_path[CONFIG_PATH_MAX * 4];	/* "" = embedded defaults */
 	uid_t uid;		/* our own: always allowed, an admin */
-	struct event *listen_ev;
-	struct event *accept_timer;	/* accepting again after EMFILE */
-	bool accept_short;	/* out of descriptors: logged once */
-	struct event *hello_timer;	/* closes who has not said HELLO */
-	struct event *sig_term, *sig_int, *sig_hup;
-	struct event *drain_timer;
-	bool draining;
+	struct listener listener;	/* listener.c's */
+	struct hello_deadline hello;	/* hello_deadline.c's */
+	struct signals signals;	/* signals.c's */
+	struct drain drain;	/* drain.c's */
+	bool draining;		/* no request is read now */
 	int exit_status;	/* main's: ZCSD_EXIT_* */
-	uint64_t drain_deadline_ms;
 	struct client_list clients;
 	struct client_list ring_clients;	/* live clients with rings */
 	uint32_t nrings;
@@ -300,11 +295,7 @@ struct zcsd {
 	uint32_t nflows;
 	struct zcs_counters st;
 	uint64_t start_ms;
-	struct event *notify_ev;
-	uint64_t watchdog_us;	/* 0: no watchdog */
-	uint64_t notify_last_us;
-	uint64_t notify_bytes;	/* st.bytes at the last STATUS= */
-	bool notify_failed;	/* logged once */
+	struct notify notify;	/* notify.c's */
 	uint8_t rxbuf[ZCS_MSG_MAX];
 	uint8_t txbuf[ZCS_MSG_MAX];
 };
@@ -325,24 +316,6 @@ void ring_submit(struct zcsd *d);
 int ring_slots_alloc(struct zcsd *d, uint32_t n, uint32_t *first);
 void ring_slots_free(struct zcsd *d, uint32_t first, uint32_t n);
 
-/* probe.c */
-uint32_t probe_features(struct io_uring *ring, uint32_t *gso_max_segs);
-void probe_log(uint32_t features, uint32_t gso_max_segs);
-
-/* listener.c */
-/* Control connections allowed beyond max_clients (status, admin). */
-#define LISTENER_SPARE_CONNS	16
-int listener_open(struct zcsd *d);
-void listener_close(struct zcsd *d);
-
-/* hello.c */
-void hello_watch(struct zcsd *d, struct client *c);
-void hello_fini(struct zcsd *d);
-
-/* limits.c */
-void limits_memlock_raise(const struct zcsd *d);
-void limits_nofile_raise(void);
-void limits_nofile_check(const struct zcsd *d);
 
 /* conn.c */
 struct client *conn_new(struct zcsd *d, int fd, const struct peer *p);
@@ -381,15 +354,6 @@ bool shring_blocked(const struct client *c);
 void shring_cq_mark(struct client *c);
 bool shring_cq_moved(const struct client *c);
 
-/* loop.c */
-int loop_run(struct zcsd *d);
-uint64_t now_ns(void);
-
-/* unread.c */
-int unread_init(struct client *c);
-void unread_watch(struct client *c);
-void unread_stop(struct client *c);
-
 /* dispatch.c */
 int dispatch_msg(struct client *c, const uint8_t *buf, size_t len);
 
@@ -421,18 +385,6 @@ void gso_refused(struct dest *dst, int err);
 
 /* ops/udpseg.c */
 int udpseg_check(const struct flow *f, const struct zcs_msg_send *s);
-
-/* reload.c */
-int reload_run(struct zcsd *d, char *err, size_t errlen);
-int reload_policy(struct client *c, const struct zcs_policy *m, char *err,
-		  size_t errlen);
-
-/* access.c */
-int access_peer_read(int fd, struct peer *p);
-void access_peer_fini(struct peer *p);
-bool access_may_connect(const struct zcsd *d, const struct peer *p);
-void access_refuse(int fd, const struct peer *p);
-bool access_is_admin(const struct zcsd *d, const struct client *c);
 
 /* flow.c */
 int flow_table_init(struct zcsd *d);
@@ -496,18 +448,6 @@ int deliver_arm(struct flow *f);
 void deliver_count(struct client *c, struct dest *dest, uint32_t k,
 		   uint32_t msgs);
 
-/* notify.c */
-int notify_start(struct zcsd *d);
-void notify_send(struct zcsd *d, const char *state);
-void notify_stop(struct zcsd *d);
-
-/* signals.c */
-int signals_init(struct zcsd *d);
-void signals_fini(struct zcsd *d);
-
-/* status.c */
-int status_reply(struct client *c, uint64_t cookie);
-
 /* req_list helpers */
 static inline void req_list_init(struct req_list *l)
 {
@@ -536,8 +476,6 @@ static inline struct req *req_list_pop(struct req_list *l)
 	l->n--;
 	return r;
 }
-
-uint64_t now_ms(void);
 
 /* A client, for the journal's CLIENT_* fields (its name once it said it). */
 static inline struct log_about about_client(const struct client *c,

@@ -86,7 +86,7 @@ bool deliver_now(const struct flow *f, uint32_t n)
 int deliver_arm(struct flow *f)
 {
 	uint32_t us = f->dest->policy.batch_usec;
-	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+	struct timeval tv = timeval_us(us);
 
 	if (us == 0)
 		return -EAGAIN;

@@ -10,11 +10,6 @@
 
 #include "zcsd.h"
 
-static inline uint32_t min_u32(uint32_t a, uint32_t b)
-{
-	return a < b ? a : b;
-}
-
 /*
  * Message headers and iovecs that SENDMSG SQEs point at. The kernel has
  * read them once it has consumed the SQE (IORING_FEAT_SUBMIT_STABLE), so

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ops/ops.h"
+#include "service/probe.h"
 
 /*
  * Tried in order; the first the kernel accepts wins. DEFER_TASKRUN was

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "zcsd.h"
+#include "service/limits.h"
 
 /* The daemon's own: stdio, ring, eventfd, epoll, signals, the listener. */
 #define FDS_RESERVE	32

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The deadline for HELLO. A connection holds one of the daemon's bounded
+ * The deadline for HELLO (the message itself is handled in dispatch.c,
+ * with the others). A connection holds one of the daemon's bounded
  * connection places from accept on; one that never says HELLO would hold
  * it for ever, and enough of them would keep everyone out. So whoever has
  * not said HELLO within hello_timeout_ms is answered and closed.
@@ -15,10 +16,9 @@
 
 static void hello_arm(struct zcsd *d, uint64_t ms)
 {
-	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
-			      .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
+	struct timeval tv = timeval_ms(ms);
 
-	if (evtimer_add(d->hello_timer, &tv))
+	if (evtimer_add(d->hello.timer, &tv))
 		log_warnx("cannot arm the HELLO timer: silent connections "
 			  "stay open");
 }
@@ -56,27 +56,27 @@ static void hello_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * hello_watch - start @c's HELLO deadline; call once, at accept. The
- * timer, when already armed, is for an earlier deadline than this one.
+ * hello_deadline_watch - start @c's HELLO deadline; call once, at accept.
+ * The timer, when already armed, is for an earlier deadline than this one.
  */
-void hello_watch(struct zcsd *d, struct client *c)
+void hello_deadline_watch(struct zcsd *d, struct client *c)
 {
 	c->accept_ms = now_ms();
-	if (!d->hello_timer) {
-		d->hello_timer = evtimer_new(d->base, hello_timer_cb, d);
-		if (!d->hello_timer) {
+	if (!d->hello.timer) {
+		d->hello.timer = evtimer_new(d->base, hello_timer_cb, d);
+		if (!d->hello.timer) {
 			log_warnx("no memory for the HELLO timer");
 			return;
 		}
 	}
-	if (!evtimer_pending(d->hello_timer, NULL))
+	if (!evtimer_pending(d->hello.timer, NULL))
 		hello_arm(d, d->cfg.hello_timeout_ms);
 }
 
-/* hello_fini - at exit, after the clients are gone. */
-void hello_fini(struct zcsd *d)
+/* hello_deadline_fini - at exit, after the clients are gone. */
+void hello_deadline_fini(struct zcsd *d)
 {
-	if (d->hello_timer)
-		event_free(d->hello_timer);
-	d->hello_timer = NULL;
+	if (d->hello.timer)
+		event_free(d->hello.timer);
+	d->hello.timer = NULL;
 }

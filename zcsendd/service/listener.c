@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "zcsd.h"
+#include "service/access.h"
 
 /* How long to stop accepting when out of descriptors. */
 #define ACCEPT_PAUSE_MS	250
@@ -56,7 +58,7 @@ static int listener_bind(struct zcsd *d)
 	struct sockaddr_un sun;
 	int fd, err;
 
-	err = listener_addr(d->socket_path, &sun);
+	err = listener_addr(d->listener.path, &sun);
 	if (!err)
 		err = listener_clear_stale(&sun);
 	if (err)
@@ -73,7 +75,7 @@ static int listener_bind(struct zcsd *d)
 		close(fd);
 		return err;
 	}
-	d->listen_owned = true;
+	d->listener.unlink_at_close = true;
 	return fd;
 }
 
@@ -84,18 +86,17 @@ static int listener_bind(struct zcsd *d)
  */
 static void listener_pause(struct zcsd *d, int err)
 {
-	struct timeval tv = { .tv_sec = 0,
-			      .tv_usec = ACCEPT_PAUSE_MS * 1000 };
+	struct timeval tv = timeval_ms(ACCEPT_PAUSE_MS);
 
-	if (!d->accept_short)
+	if (!d->listener.out_of_fds)
 		log_warnx("accept: %s, with %u connections open: not "
 			  "accepting for %d ms at a time until some close",
 			  strerror(err), d->nconns, ACCEPT_PAUSE_MS);
-	d->accept_short = true;
-	event_del(d->listen_ev);
-	if (evtimer_add(d->accept_timer, &tv)) {
+	d->listener.out_of_fds = true;
+	event_del(d->listener.ev);
+	if (evtimer_add(d->listener.resume_timer, &tv)) {
 		log_warnx("cannot arm the accept timer: accepting again now");
-		if (event_add(d->listen_ev, NULL))
+		if (event_add(d->listener.ev, NULL))
 			log_warnx("cannot watch the listening socket");
 	}
 }
@@ -104,7 +105,7 @@ static void listener_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct zcsd *d = arg;
 
-	if (d->listen_ev && event_add(d->listen_ev, NULL))
+	if (d->listener.ev && event_add(d->listener.ev, NULL))
 		log_warnx("cannot watch the listening socket");
 }
 
@@ -127,7 +128,7 @@ static void listener_take(struct zcsd *d, int fd)
 	} else if (!(c = conn_new(d, fd, &p))) {
 		close(fd);
 	} else {
-		hello_watch(d, c);
+		hello_deadline_watch(d, c);
 	}
 	access_peer_fini(&p);
 }
@@ -146,10 +147,20 @@ static void listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 			log_warn("accept");
 		return;
 	}
-	if (d->accept_short)
+	if (d->listener.out_of_fds)
 		log_info("accepting connections again");
-	d->accept_short = false;
+	d->listener.out_of_fds = false;
 	listener_take(d, fd);
+}
+
+/*
+ * listener_init - no socket yet; @path (may be "") is where listener_open()
+ * binds when systemd passes none. @path fits: main.c checked its length.
+ */
+void listener_init(struct zcsd *d, const char *path)
+{
+	d->listener.fd = -1;
+	snprintf(d->listener.path, sizeof(d->listener.path), "%s", path);
 }
 
 /*
@@ -173,24 +184,24 @@ int listener_open(struct zcsd *d)
 		}
 		evutil_make_socket_nonblocking(fd);
 		log_info("using the socket passed by systemd");
-	} else if (!d->socket_path[0]) {
+	} else if (!d->listener.path[0]) {
 		log_warnx("no socket path: use -s, set ZCSENDD_SOCKET or "
 			  "XDG_RUNTIME_DIR, or start from zcsendd.socket");
 		return -ENOENT;
 	} else {
 		fd = listener_bind(d);
 		if (fd < 0) {
-			log_errno(fd, "cannot listen on %s", d->socket_path);
+			log_errno(fd, "cannot listen on %s", d->listener.path);
 			return fd;
 		}
-		log_info("listening on %s", d->socket_path);
+		log_info("listening on %s", d->listener.path);
 	}
-	d->listen_fd = fd;
-	d->listen_ev = event_new(d->base, fd, EV_READ | EV_PERSIST,
+	d->listener.fd = fd;
+	d->listener.ev = event_new(d->base, fd, EV_READ | EV_PERSIST,
 				 listener_accept_cb, d);
-	d->accept_timer = evtimer_new(d->base, listener_resume_cb, d);
-	if (!d->listen_ev || !d->accept_timer ||
-	    event_add(d->listen_ev, NULL)) {
+	d->listener.resume_timer = evtimer_new(d->base, listener_resume_cb, d);
+	if (!d->listener.ev || !d->listener.resume_timer ||
+	    event_add(d->listener.ev, NULL)) {
 		log_warnx("cannot watch the listening socket");
 		return -ENOMEM;
 	}
@@ -200,18 +211,18 @@ int listener_open(struct zcsd *d)
 /* listener_close - stop accepting for good (drain, exit). */
 void listener_close(struct zcsd *d)
 {
-	if (d->accept_timer) {
-		event_free(d->accept_timer);
-		d->accept_timer = NULL;
+	if (d->listener.resume_timer) {
+		event_free(d->listener.resume_timer);
+		d->listener.resume_timer = NULL;
 	}
-	if (d->listen_ev) {
-		event_free(d->listen_ev);
-		d->listen_ev = NULL;
+	if (d->listener.ev) {
+		event_free(d->listener.ev);
+		d->listener.ev = NULL;
 	}
-	if (d->listen_fd >= 0)
-		close(d->listen_fd);
-	d->listen_fd = -1;
-	if (d->listen_owned)
-		unlink(d->socket_path);
-	d->listen_owned = false;
+	if (d->listener.fd >= 0)
+		close(d->listener.fd);
+	d->listener.fd = -1;
+	if (d->listener.unlink_at_close)
+		unlink(d->listener.path);
+	d->listener.unlink_at_close = false;
 }

@@ -14,11 +14,12 @@
 #include <time.h>
 
 #include "zcsd.h"
+#include "service/loop.h"
 
 #define LOOP_EVENTS_NS	20000u
 
-/* now_ns - monotonic nanoseconds. */
-uint64_t now_ns(void)
+/* Monotonic nanoseconds. */
+static uint64_t now_ns(void)
 {
 	struct timespec ts;
 

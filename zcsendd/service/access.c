@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "zcsd.h"
+#include "service/access.h"
 
 /* The kernel's NGROUPS_MAX: no peer is in more groups than this. */
 #define PEER_GROUPS_MAX	65536u

@@ -3,7 +3,7 @@
  * Talking to systemd: READY=1 once the socket listens, STATUS= with live
  * counts every second, WATCHDOG=1 from the event loop itself (so a stuck
  * loop stops the pings), RELOADING=1 and STOPPING=1 from reload.c and
- * signals.c. Without NOTIFY_SOCKET every call is a cheap no-op.
+ * drain.c. Without NOTIFY_SOCKET every call is a cheap no-op.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,22 +22,22 @@ void notify_send(struct zcsd *d, const char *state)
 {
 	int ret = sd_notify(0, state);
 
-	if (ret < 0 && !d->notify_failed) {
+	if (ret < 0 && !d->notify.failed_logged) {
 		log_errno(ret, "sd_notify %s", state);
-		d->notify_failed = true;
+		d->notify.failed_logged = true;
 	}
 }
 
 /* One STATUS= line: what an operator wants from `systemctl status`. */
 static void notify_status(struct zcsd *d, uint64_t elapsed_us)
 {
-	uint64_t bytes = d->st.bytes - d->notify_bytes;
+	uint64_t bytes = d->st.bytes - d->notify.status_bytes;
 	double mbps = elapsed_us ? (double)bytes / (double)elapsed_us : 0;
 	uint32_t clients, inflight;
 	char line[160];
 
 	conn_count(d, &clients, &inflight);
-	d->notify_bytes = d->st.bytes;
+	d->notify.status_bytes = d->st.bytes;
 	snprintf(line, sizeof(line), "STATUS=%s%u clients, %u flows, %u sends "
 		 "in flight, %.1f MB/s", d->draining ? "draining: " : "",
 		 clients, d->nflows, inflight, mbps);
@@ -49,11 +49,11 @@ static void notify_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct zcsd *d = arg;
 	uint64_t now = now_ms() * 1000;
 
-	if (d->watchdog_us)
+	if (d->notify.watchdog_us)
 		notify_send(d, "WATCHDOG=1");
-	if (now - d->notify_last_us >= STATUS_EVERY_US) {
-		notify_status(d, now - d->notify_last_us);
-		d->notify_last_us = now;
+	if (now - d->notify.status_us >= STATUS_EVERY_US) {
+		notify_status(d, now - d->notify.status_us);
+		d->notify.status_us = now;
 	}
 }
 
@@ -64,20 +64,20 @@ static void notify_tick_cb(evutil_socket_t fd, short what, void *arg)
  */
 int notify_start(struct zcsd *d)
 {
+	struct notify *n = &d->notify;
 	uint64_t usec = STATUS_EVERY_US, wd = 0;
 	struct timeval tv;
 
 	if (sd_watchdog_enabled(0, &wd) > 0) {
-		d->watchdog_us = wd;
+		n->watchdog_us = wd;
 		if (wd / 2 < usec)
 			usec = wd / 2;
 		log_info("watchdog every %llu ms", (unsigned long long)wd / 1000);
 	}
-	d->notify_last_us = now_ms() * 1000;
-	tv.tv_sec = (time_t)(usec / 1000000);
-	tv.tv_usec = (suseconds_t)(usec % 1000000);
-	d->notify_ev = event_new(d->base, -1, EV_PERSIST, notify_tick_cb, d);
-	if (!d->notify_ev || event_add(d->notify_ev, &tv))
+	n->status_us = now_ms() * 1000;
+	tv = timeval_us(usec);
+	n->tick = event_new(d->base, -1, EV_PERSIST, notify_tick_cb, d);
+	if (!n->tick || event_add(n->tick, &tv))
 		return -ENOMEM;
 	notify_send(d, "READY=1");
 	notify_status(d, 0);
@@ -86,7 +86,7 @@ int notify_start(struct zcsd *d)
 
 void notify_stop(struct zcsd *d)
 {
-	if (d->notify_ev)
-		event_free(d->notify_ev);
-	d->notify_ev = NULL;
+	if (d->notify.tick)
+		event_free(d->notify.tick);
+	d->notify.tick = NULL;
 }

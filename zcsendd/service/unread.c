@@ -31,13 +31,12 @@ static int unread_bytes(const struct client *c)
 static void unread_arm(struct client *c)
 {
 	uint32_t ms = c->d->cfg.reply_timeout_ms;
-	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
-			      .tv_usec = (suseconds_t)(ms % 1000 * 1000) };
+	struct timeval tv = timeval_ms(ms);
 
-	c->unread_mark = unread_bytes(c);
-	c->replies_taken = false;
+	c->unread.mark = unread_bytes(c);
+	c->unread.writable = false;
 	shring_cq_mark(c);
-	if (evtimer_add(c->unread_timer, &tv))
+	if (evtimer_add(c->unread.timer, &tv))
 		log_warnx("client %u: cannot arm the reply timer: it keeps "
 			  "its place while it reads nothing", c->id);
 }
@@ -51,7 +50,7 @@ static bool unread_waiting(const struct client *c)
 /* The client read something since unread_arm(). */
 static bool unread_progress(const struct client *c)
 {
-	return c->replies_taken || unread_bytes(c) < c->unread_mark ||
+	return c->unread.writable || unread_bytes(c) < c->unread.mark ||
 	       shring_cq_moved(c);
 }
 
@@ -74,8 +73,8 @@ static void unread_cb(evutil_socket_t fd, short what, void *arg)
 /* unread_init - @c's timer, at connect. 0 or -ENOMEM. */
 int unread_init(struct client *c)
 {
-	c->unread_timer = evtimer_new(c->d->base, unread_cb, c);
-	return c->unread_timer ? 0 : -ENOMEM;
+	c->unread.timer = evtimer_new(c->d->base, unread_cb, c);
+	return c->unread.timer ? 0 : -ENOMEM;
 }
 
 /*
@@ -84,14 +83,23 @@ int unread_init(struct client *c)
  */
 void unread_watch(struct client *c)
 {
-	if (c->unread_timer && !evtimer_pending(c->unread_timer, NULL))
+	if (c->unread.timer && !evtimer_pending(c->unread.timer, NULL))
 		unread_arm(c);
+}
+
+/*
+ * unread_writable - @c's socket became writable: it read something, which
+ * is progress for the timer running now.
+ */
+void unread_writable(struct client *c)
+{
+	c->unread.writable = true;
 }
 
 /* unread_stop - @c is dead or freed: no more checks. */
 void unread_stop(struct client *c)
 {
-	if (c->unread_timer)
-		event_free(c->unread_timer);
-	c->unread_timer = NULL;
+	if (c->unread.timer)
+		event_free(c->unread.timer);
+	c->unread.timer = NULL;
 }

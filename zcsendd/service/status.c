@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "zcsd.h"
+#include "service/status.h"
 
 static int status_daemon(struct client *c, uint64_t cookie)
 {

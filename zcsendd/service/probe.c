@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "zcsd.h"
+#include "service/probe.h"
 
 /* A connected pair of UDP sockets on 127.0.0.1. */
 static int probe_udp_pair(int fds[2])

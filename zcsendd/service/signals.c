@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Signals: SIGTERM and SIGINT start the drain (drain.c); a second one ends
+ * it at once. SIGHUP reloads the config (reload.c). SIGPIPE is ignored:
+ * writes report EPIPE.
+ */
+#include <errno.h>
+#include <signal.h>
+
+#include "zcsd.h"
+#include "service/reload.h"
+
+static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct zcsd *d = arg;
+
+	if (d->draining) {
+		/* Sends were cut short: not a clean stop, and a non-zero
+		 * status lets Restart=on-failure see it. */
+		log_warnx("second signal: exiting now, drain aborted");
+		d->exit_status = ZCSD_EXIT_ERROR;
+		event_base_loopbreak(d->base);
+		return;
+	}
+	log_info("signal %d: draining", (int)sig);
+	drain_start(d);
+}
+
+static void signal_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	char err[CONFIG_ERR_MAX];
+
+	log_info("SIGHUP: reloading the config");
+	reload_run(arg, err, sizeof(err));	/* logs its own failure */
+}
+
+/* signals_init - watch SIGTERM, SIGINT, SIGHUP. Returns 0 or -ENOMEM. */
+int signals_init(struct zcsd *d)
+{
+	struct signals *s = &d->signals;
+
+	signal(SIGPIPE, SIG_IGN);
+	s->term = evsignal_new(d->base, SIGTERM, signal_stop_cb, d);
+	s->intr = evsignal_new(d->base, SIGINT, signal_stop_cb, d);
+	s->hup = evsignal_new(d->base, SIGHUP, signal_hup_cb, d);
+	if (!s->term || !s->intr || !s->hup || evsignal_add(s->term, NULL) ||
+	    evsignal_add(s->intr, NULL) || evsignal_add(s->hup, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+void signals_fini(struct zcsd *d)
+{
+	struct signals *s = &d->signals;
+
+	if (s->term)
+		event_free(s->term);
+	if (s->intr)
+		event_free(s->intr);
+	if (s->hup)
+		event_free(s->hup);
+}

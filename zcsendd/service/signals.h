@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Signal handling (signals.c): its events, embedded in struct zcsd as
+ * d->signals, and its calls.
+ */
+#ifndef ZCSD_SIGNALS_H
+#define ZCSD_SIGNALS_H
+
+struct zcsd;
+
+struct signals {
+	struct event *term, *intr, *hup;
+};
+
+int signals_init(struct zcsd *d);
+void signals_fini(struct zcsd *d);
+
+#endif /* ZCSD_SIGNALS_H */
