@@ -284,7 +284,7 @@ void conn_kill(struct client *c, const char *why)
 	c->outq_bytes = 0;
 	TAILQ_FOREACH(f, &c->flows, entry)
 		flow_kill(f);
-	if ((c->inflight || c->connects_owed) && evtimer_add(c->linger, &tv))
+	if ((c->inflight || c->cqes_owed) && evtimer_add(c->linger, &tv))
 		log_warnx("client %u: no linger timer: stuck sends stay "
 			  "until their peer reads", c->id);
 	reap_add(c);

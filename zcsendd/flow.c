@@ -144,8 +144,8 @@ static int flow_tcp_connect(struct flow *f)
 		ring_submit(d);
 	if (io_uring_sq_space_left(&d->ring.uring) < 2)
 		return -EBUSY;
-	sqe = ring_sqe(d);
-	tsqe = ring_sqe(d);
+	sqe = ring_sqe(d, f->c);
+	tsqe = ring_sqe(d, f->c);
 	io_uring_prep_connect(sqe, f->fd, (struct sockaddr *)&f->dest->sa,
 			      f->dest->salen);
 	io_uring_sqe_set_data64(sqe, (uintptr_t)f | UD_CONNECT);
@@ -153,8 +153,8 @@ static int flow_tcp_connect(struct flow *f)
 	f->connect_ts.tv_sec = ms / 1000;
 	f->connect_ts.tv_nsec = (long long)(ms % 1000) * 1000000;
 	io_uring_prep_link_timeout(tsqe, &f->connect_ts, 0);
-	io_uring_sqe_set_data64(tsqe, UD_IGNORE);
-	f->c->connects_owed++;
+	/* Its CQE comes whichever ends first; owed to the client. */
+	io_uring_sqe_set_data64(tsqe, (uintptr_t)f->c | UD_CLIENT);
 	f->connect_pending = true;
 	ring_submit(d);	/* the timespec is read now, not later */
 	return 0;
@@ -220,7 +220,6 @@ void flow_connect_done(struct flow *f, int res)
 {
 	struct client *c = f->c;
 
-	c->connects_owed--;
 	f->connect_pending = false;
 	if (c->dead || f->state == FLOW_CLOSING) {
 		reap_schedule(c->d);	/* it was waiting for this CQE */

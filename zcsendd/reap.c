@@ -22,11 +22,15 @@ static bool reap_flow_done(const struct flow *f)
 		f->c->d->ring.closed);
 }
 
-/* A dead client is done once its flows are gone and the kernel is too. */
+/*
+ * A dead client is done once its flows are gone, no request slot is taken
+ * (a finished request still reaches it to be delivered and released) and
+ * the kernel owes it no CQE: their user_data point into it.
+ */
 static bool reap_client_done(const struct client *c)
 {
 	return c->dead && !c->nflows &&
-	       ((!c->inflight && !c->connects_owed) || c->d->ring.closed);
+	       ((!c->inflight && !c->cqes_owed) || c->d->ring.closed);
 }
 
 /* Free what of @c is done; it leaves the list once nothing waits. */

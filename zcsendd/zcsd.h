@@ -227,7 +227,13 @@ struct client {
 	struct req *free_reqs;
 	struct req_list sched;	/* checked, not yet submitted: sched.c */
 	uint32_t inflight;	/* requests taken from reqs */
-	uint32_t connects_owed;	/* connect CQEs still to come (flow.c) */
+	/*
+	 * CQEs the kernel still owes this client: one per SQE handed out for
+	 * it (ring_sqe), one more per notification a zerocopy result said
+	 * will follow; each CQE pays one back (completion/cqe.c). The reaper
+	 * frees the client only at 0, since those CQEs point into it.
+	 */
+	uint32_t cqes_owed;
 	struct flow_list flows;
 	uint32_t nflows;
 	uint32_t closing_flows;	/* of nflows, closing: for the reaper */
@@ -303,7 +309,8 @@ struct zcsd {
 /* CQE user_data kinds, in the low bits of an aligned pointer. */
 #define UD_REQ		0ul
 #define UD_CONNECT	1ul
-#define UD_IGNORE	2ul
+#define UD_IGNORE	2ul	/* no owner: cancels */
+#define UD_CLIENT	3ul	/* a client's, nothing to do: link timeouts */
 #define UD_MASK		3ul
 
 /* ops/ring.c */
@@ -311,7 +318,7 @@ int ring_init(struct zcsd *d);
 void ring_fini(struct zcsd *d);
 int ring_cancel_all(struct zcsd *d);
 void ring_close(struct zcsd *d);
-struct io_uring_sqe *ring_sqe(struct zcsd *d);
+struct io_uring_sqe *ring_sqe(struct zcsd *d, struct client *owner);
 void ring_submit(struct zcsd *d);
 int ring_slots_alloc(struct zcsd *d, uint32_t n, uint32_t *first);
 void ring_slots_free(struct zcsd *d, uint32_t first, uint32_t n);

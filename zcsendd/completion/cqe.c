@@ -26,6 +26,16 @@ static bool cqe_notif_follows(const struct req *r,
 	return r->op_zc && cqe->res == -ECANCELED;
 }
 
+/*
+ * A CQE @c was owed came. The last one of a dead client lets the reaper
+ * free it (reap.c); handlers never free, so @c stays valid meanwhile.
+ */
+static void cqe_paid(struct client *c)
+{
+	if (--c->cqes_owed == 0 && c->dead)
+		reap_schedule(c->d);
+}
+
 /* The result CQE of a TCP op: progress is judged when the chain ends. */
 static void cqe_tcp_result(struct req *r, int res)
 {
@@ -56,6 +66,7 @@ static void cqe_notif(struct zcsd *d, struct req *r,
 		return;
 	}
 	r->notifs--;
+	cqe_paid(r->c);
 	if ((d->ring.features & ZCS_FEAT_REPORT_USAGE) &&
 	    ((uint32_t)cqe->res & IORING_NOTIF_USAGE_ZC_COPIED))
 		r->copied = 1;
@@ -76,7 +87,9 @@ static void cqe_req(struct zcsd *d, struct req *r,
 	}
 	r->ops--;
 	if (cqe_notif_follows(r, cqe))
-		r->notifs++;
+		r->notifs++;	/* the result came; a notification is owed */
+	else
+		cqe_paid(r->c);
 	switch (r->kind) {
 	case REQ_TCP_CHAIN:
 		cqe_tcp_result(r, cqe->res);
@@ -107,10 +120,14 @@ static void cqe_one(struct zcsd *d, const struct io_uring_cqe *cqe)
 		cqe_req(d, ptr, cqe);
 		break;
 	case UD_CONNECT:
+		cqe_paid(((struct flow *)ptr)->c);
 		flow_connect_done(ptr, cqe->res);
 		break;
+	case UD_CLIENT:
+		cqe_paid(ptr);	/* a link timeout: nothing else to do */
+		break;
 	default:
-		break;	/* link timeouts and cancels: nothing to do */
+		break;	/* cancels at exit: nobody's */
 	}
 }
 

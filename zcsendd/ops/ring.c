@@ -144,7 +144,7 @@ err_ring:
  */
 int ring_cancel_all(struct zcsd *d)
 {
-	struct io_uring_sqe *sqe = ring_sqe(d);
+	struct io_uring_sqe *sqe = ring_sqe(d, NULL);
 
 	if (!sqe)
 		return -EBUSY;
@@ -181,10 +181,14 @@ void ring_fini(struct zcsd *d)
 }
 
 /*
- * ring_sqe - an SQE to fill. When the SQ is full the prepared ones are
- * submitted first. Returns NULL only if the kernel takes none of them.
+ * ring_sqe - an SQE to fill, for @owner or for the daemon (NULL: the
+ * caller tags it UD_IGNORE). Every SQE of a client is handed out here and
+ * filled and submitted by its caller, so each owes the client one CQE
+ * (c->cqes_owed); a linked one cancelled still posts it. When the SQ is
+ * full the prepared ones are submitted first. Returns NULL only if the
+ * kernel takes none of them; then nothing is owed.
  */
-struct io_uring_sqe *ring_sqe(struct zcsd *d)
+struct io_uring_sqe *ring_sqe(struct zcsd *d, struct client *owner)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring.uring);
 
@@ -192,8 +196,11 @@ struct io_uring_sqe *ring_sqe(struct zcsd *d)
 		ring_submit(d);
 		sqe = io_uring_get_sqe(&d->ring.uring);
 	}
-	if (sqe)
-		d->ring.pending = true;
+	if (!sqe)
+		return NULL;
+	d->ring.pending = true;
+	if (owner)
+		owner->cqes_owed++;
 	return sqe;
 }
 

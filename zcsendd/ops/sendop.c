@@ -41,7 +41,7 @@ int sendop_prep_range(struct req *r, uint64_t start, uint32_t left,
 		      bool link)
 {
 	struct client *c = r->c;
-	struct io_uring_sqe *sqe = ring_sqe(c->d);
+	struct io_uring_sqe *sqe = ring_sqe(c->d, c);
 	uint32_t slot = (uint32_t)(start / POOL_SLOT_BYTES);
 	char *buf = (char *)c->pool.base + start;
 	int flags = MSG_NOSIGNAL;

@@ -121,7 +121,7 @@ static int udpseg_prep(struct req *r, struct msghdr *m, uint32_t bytes)
 	cm->cmsg_type = UDP_SEGMENT;
 	cm->cmsg_len = CMSG_LEN(sizeof(seg));
 	memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
-	sqe = ring_sqe(d);
+	sqe = ring_sqe(d, r->c);
 	if (!sqe)
 		return -EBUSY;
 	if ((d->ring.features & ZCS_FEAT_SENDMSG_ZC) && sendop_use_zc(r, bytes)) {

@@ -11,13 +11,22 @@
 
 #define DRAIN_POLL_MS	20
 
+/*
+ * What the drain waits for: each request taken (c->inflight, one however
+ * many CQEs it owes: counting c->cqes_owed too would count a zerocopy
+ * send two or three times) and each TCP connect still in the kernel.
+ */
 static uint32_t inflight_total(struct zcsd *d)
 {
 	struct client *c;
+	struct flow *f;
 	uint32_t n = 0;
 
-	TAILQ_FOREACH(c, &d->clients, entry)
-		n += c->inflight + c->connects_owed;
+	TAILQ_FOREACH(c, &d->clients, entry) {
+		n += c->inflight;
+		TAILQ_FOREACH(f, &c->flows, entry)
+			n += f->connect_pending;
+	}
 	return n;
 }
 
