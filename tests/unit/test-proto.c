@@ -12,21 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expect.h"
 #include "zcs_proto.h"
 
-static unsigned checks, failures;
-
-/* Compare two ints; report file:line, the expression and both values. */
-#define EXPECT_EQ(expr, want) do {					\
-	long long got_ = (long long)(expr);				\
-	long long want_ = (long long)(want);				\
-	checks++;							\
-	if (got_ != want_) {						\
-		failures++;						\
-		fprintf(stderr, "%s:%d: %s == %s: got %lld, want %lld\n", \
-			__FILE__, __LINE__, #expr, #want, got_, want_);	\
-	}								\
-} while (0)
 
 /* Buffer big enough for one message one record past the SEND maximum. */
 #define BUF_SIZE (sizeof(struct zcs_hdr) + \

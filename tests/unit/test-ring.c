@@ -12,24 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expect.h"
 #include "libzcsend_ring.h"
 #include "zcs_proto.h"
 
 #define SQ	8u
 #define CQ	16u
 
-static unsigned checks, failures;
-
-#define EXPECT_EQ(expr, want) do {					\
-	long long got_ = (long long)(expr);				\
-	long long want_ = (long long)(want);				\
-	checks++;							\
-	if (got_ != want_) {						\
-		failures++;						\
-		fprintf(stderr, "%s:%d: %s == %s: got %lld, want %lld\n", \
-			__FILE__, __LINE__, #expr, #want, got_, want_);	\
-	}								\
-} while (0)
 
 static struct zcs_rings lay;
 static unsigned char *mem;

@@ -11,21 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "expect.h"
 #include "zcs_proto.h"
 #include "zcs_ring.h"
 
-static unsigned checks, failures;
-
-#define EXPECT_EQ(expr, want) do {					\
-	long long got_ = (long long)(expr);				\
-	long long want_ = (long long)(want);				\
-	checks++;							\
-	if (got_ != want_) {						\
-		failures++;						\
-		fprintf(stderr, "%s:%d: %s == %s: got %lld, want %lld\n", \
-			__FILE__, __LINE__, #expr, #want, got_, want_);	\
-	}								\
-} while (0)
 
 /* Heads where modulo-2^32 arithmetic goes wrong if it is done wrong. */
 static const uint32_t heads[] = {
