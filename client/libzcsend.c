@@ -47,6 +47,19 @@ int zcsi_socket_path(char *buf, size_t size)
 	return n >= 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
+/* *@path, or where the daemon listens by default (written into @def). */
+static int path_or_default(const char **path, char *def, size_t size)
+{
+	int err = 0;
+
+	if (!*path) {
+		err = zcsi_socket_path(def, size);
+		if (!err)
+			*path = def;
+	}
+	return err;
+}
+
 /*
  * zcsi_fail - remember that the connection is unusable. Every later call
  * reports the first error, since the message stream is out of step.
@@ -275,12 +288,9 @@ static int handshake(struct zcs_client *c, const char *path,
 	char def[ZCSI_PATH_MAX];
 	int err;
 
-	if (!path) {
-		err = zcsi_socket_path(def, sizeof(def));
-		if (err)
-			return err;
-		path = def;
-	}
+	err = path_or_default(&path, def, sizeof(def));
+	if (err)
+		return err;
 	c->fd = sock_open(path, deadline);
 	if (c->fd < 0)
 		return c->fd;
@@ -367,12 +377,9 @@ int zcsi_open_start(const char *path, struct zcs_client **out)
 	struct zcs_client *c;
 	int err;
 
-	if (!path) {
-		err = zcsi_socket_path(def, sizeof(def));
-		if (err)
-			return err;
-		path = def;
-	}
+	err = path_or_default(&path, def, sizeof(def));
+	if (err)
+		return err;
 	err = client_alloc(&c);
 	if (err)
 		return err;
