@@ -148,13 +148,6 @@ static unsigned cqe_drain(struct zcsd *d)
 }
 
 /*
- * Work left for another round: SQEs not yet submitted, or CQEs the kernel
- * keeps on its overflow list because the CQ was full. Overflowed CQEs
- * reach the CQ only through an io_uring_enter with GETEVENTS, and posting
- * them does not signal the eventfd: without this check, in the coop and
- * plain set-ups, sends whose CQEs overflowed stayed in flight for ever.
- */
-/*
  * Under DEFER_TASKRUN completions wait as task work until asked for, and
  * TASKRUN_FLAG makes the kernel say in shared memory when some waits: ask
  * only then, so a loop polling client rings makes no system call while
@@ -170,6 +163,13 @@ static bool cqe_events_due(struct zcsd *d)
 	       (IO_URING_READ_ONCE(*ring->sq.kflags) & IORING_SQ_TASKRUN);
 }
 
+/*
+ * Work left for another round: SQEs not yet submitted, or CQEs the kernel
+ * keeps on its overflow list because the CQ was full. Overflowed CQEs
+ * reach the CQ only through an io_uring_enter with GETEVENTS, and posting
+ * them does not signal the eventfd: without this check, in the coop and
+ * plain set-ups, sends whose CQEs overflowed stayed in flight for ever.
+ */
 static bool cqe_more(struct zcsd *d)
 {
 	return d->ring.pending || io_uring_cq_has_overflow(&d->ring.uring);
@@ -215,7 +215,6 @@ static void cqe_cb(evutil_socket_t fd, short what, void *arg)
 	cqe_run(arg);
 }
 
-
 /*
  * cqe_wait - at exit, with the event loop stopped: wait up to @ms for a
  * CQE and handle what came, as the eventfd callback would.
@@ -232,7 +231,6 @@ void cqe_wait(struct zcsd *d, unsigned ms)
 	io_uring_wait_cqe_timeout(&d->ring.uring, &cqe, &ts);
 	cqe_run(d);
 }
-
 
 /*
  * cqe_init - let libevent say when the ring's eventfd says CQEs wait.
