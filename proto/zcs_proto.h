@@ -16,7 +16,7 @@
  * Bump ZCS_PROTO_VERSION on any change to the structs or their meaning.
  * Type numbers are append-only; a retired one stays as a comment.
  */
-#define ZCS_PROTO_VERSION	4
+#define ZCS_PROTO_VERSION	5
 
 /* Largest message either side sends or accepts, header included. */
 #define ZCS_MSG_MAX		65536u
@@ -212,6 +212,18 @@ struct zcs_policy {
 #define ZCS_COMPLETE_BATCH_MAX \
 	((ZCS_MSG_MAX - sizeof(struct zcs_hdr)) / sizeof(struct zcs_msg_completion))
 
+/*
+ * What the scheduler did, per client and in all: the work submitted, in
+ * cost units (PROTOCOL.md, "Scheduling"), and how long requests waited
+ * between intake and their first submission.
+ */
+struct zcs_sched_counters {
+	uint64_t cost;		/* cost units submitted */
+	uint64_t queue_ns;	/* waits summed over @queued requests */
+	uint64_t queued;	/* requests submitted after a wait */
+	uint64_t queue_max_ns;	/* the longest wait */
+};
+
 /* What status counts, per daemon, client and destination. */
 struct zcs_counters {
 	uint64_t sends;		/* completed requests */
@@ -250,6 +262,7 @@ struct zcs_status_daemon {
 	uint64_t pool_bytes;	/* all clients' pools */
 	struct zcs_counters st;
 	struct zcs_ring_counters rings;
+	struct zcs_sched_counters sched;
 };
 
 struct zcs_status_client {
@@ -265,6 +278,9 @@ struct zcs_status_client {
 	uint32_t flags;		/* ZCS_CLIENT_F_* */
 	uint32_t ring_entries;	/* SQ entries, with rings */
 	struct zcs_ring_counters rings;
+	uint32_t weight;	/* its scheduling weight, from the config */
+	uint32_t reserved;
+	struct zcs_sched_counters sched;
 };
 
 #define ZCS_CLIENT_F_RINGS	0x01u	/* uses shared-memory rings */
@@ -326,8 +342,8 @@ _Static_assert(offsetof(struct zcs_msg_send, flow) == 20, "zcs_send.flow");
 _Static_assert(sizeof(struct zcs_msg_completion) == 16, "zcs_completion");
 _Static_assert(sizeof(struct zcs_counters) == 80, "zcs_counters");
 _Static_assert(sizeof(struct zcs_ring_counters) == 32, "zcs_ring_counters");
-_Static_assert(sizeof(struct zcs_status_daemon) == 184, "zcs_status_daemon");
-_Static_assert(sizeof(struct zcs_status_client) == 184, "zcs_status_client");
+_Static_assert(sizeof(struct zcs_status_daemon) == 216, "zcs_status_daemon");
+_Static_assert(sizeof(struct zcs_status_client) == 224, "zcs_status_client");
 _Static_assert(sizeof(struct zcs_rings) == 32, "zcs_rings");
 _Static_assert(sizeof(struct zcs_ring_word) == 64, "zcs_ring_word");
 _Static_assert(sizeof(struct zcs_ring_ctl) == 384, "zcs_ring_ctl");

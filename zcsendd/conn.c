@@ -164,6 +164,7 @@ struct client *conn_new(struct zcsd *d, int fd, const struct peer *p)
 	if (p->ngroups)
 		memcpy(c->groups, p->groups, p->ngroups * sizeof(gid_t));
 	c->id = ++d->next_client_id;
+	c->weight = 1;		/* access.c sets the configured one */
 	c->pool.memfd = -1;
 	TAILQ_INIT(&c->flows);
 	STAILQ_INIT(&c->outq);

@@ -226,6 +226,8 @@ struct client {
 	struct req *reqs;	/* max_inflight of them */
 	struct req *free_reqs;
 	struct req_list sched;	/* checked, not yet submitted: sched.c */
+	uint32_t weight;	/* its share of the scheduler (config), >= 1 */
+	struct zcs_sched_counters sched_st;	/* sched.c's, for status */
 	uint32_t inflight;	/* requests taken from reqs */
 	/*
 	 * CQEs the kernel still owes this client: one per SQE handed out for
@@ -300,6 +302,7 @@ struct zcsd {
 	uint32_t flow_gen;
 	uint32_t nflows;
 	struct zcs_counters st;
+	struct zcs_sched_counters sched_st;	/* all clients', sched.c's */
 	uint64_t start_ms;
 	struct notify notify;	/* notify.c's */
 	uint8_t rxbuf[ZCS_MSG_MAX];

@@ -29,6 +29,7 @@ static int status_daemon(struct client *c, uint64_t cookie)
 	m.pool_bytes = d->pool_bytes;
 	m.st = d->st;
 	m.rings = d->rings;
+	m.sched = d->sched_st;
 	return conn_reply(c, ZCS_MSG_STATUS_DAEMON, cookie, &m, sizeof(m));
 }
 
@@ -48,6 +49,8 @@ static int status_client(struct client *c, uint64_t cookie,
 	m.st = o->st;
 	memcpy(m.name, o->name, sizeof(m.name));
 	m.name[sizeof(m.name) - 1] = '\0';
+	m.weight = o->weight;
+	m.sched = o->sched_st;
 	shring_status(o, &m);
 	return conn_reply(c, ZCS_MSG_STATUS_CLIENT, cookie, &m, sizeof(m));
 }
