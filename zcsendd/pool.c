@@ -6,12 +6,28 @@
  * fixed buffers only at the client's first SEND, after a second seal
  * (F_SEAL_FUTURE_WRITE) has stopped hole punching: from then on the pages
  * the client writes are the pages the kernel sends, by zerocopy or not.
+ *
+ * Until then the pool costs the daemon no memory: pinning faults in every
+ * page (into the daemon's page tables, so its RSS), and there is no way to
+ * register or reserve a range without its pages, so a pool is not even
+ * tried at HELLO. What pinning can refuse, and when we learn it:
+ * - RLIMIT_MEMLOCK (without CAP_IPC_LOCK the kernel counts pinned pages
+ *   against it, per user): pool_open() refuses at once a pool that cannot
+ *   fit beside the pools pinned now; pinned later, others may have taken
+ *   the room, so the first SEND can still fail (as it could before).
+ * - Memory (the pages are allocated as they are pinned: memcg or tmpfs
+ *   bounds, the host's memory): only pinning can tell.
+ * Either comes as ERROR -ENOMEM naming the first SEND, and the client is
+ * dropped; buffer-table slots and the pool quotas are taken at HELLO.
  */
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "zcsd.h"
 
@@ -52,6 +68,36 @@ static uint64_t pool_grant(struct zcsd *d, uint64_t want)
 	return (want + page - 1) / page * page;
 }
 
+/* Does the kernel count our pinned pages against RLIMIT_MEMLOCK? */
+static bool pool_memlock_counts(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, caps))
+		return false;	/* cannot tell: leave it to the first SEND */
+	return !(caps[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &
+		 CAP_TO_MASK(CAP_IPC_LOCK));
+}
+
+/*
+ * The check registering a pool at HELLO once made, without its cost: the
+ * kernel refuses to pin past RLIMIT_MEMLOCK what the user has pinned,
+ * and that is at least the pools we pinned. So what fails here would
+ * have failed there; what passes may still fail at the first SEND.
+ */
+static int pool_check_memlock(const struct zcsd *d, uint64_t size)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY ||
+	    d->pool_pinned + size <= rl.rlim_cur || !pool_memlock_counts())
+		return 0;
+	return -ENOMEM;
+}
+
 static int pool_check_quota(struct client *c, uint64_t size)
 {
 	struct zcsd *d = c->d;
@@ -60,7 +106,7 @@ static int pool_check_quota(struct client *c, uint64_t size)
 		return -EUSERS;
 	if (d->pool_bytes + size > d->cfg.pool_total_bytes)
 		return -ENOMEM;
-	return 0;
+	return pool_check_memlock(d, size);
 }
 
 static int pool_map(struct pool *p)
@@ -108,14 +154,13 @@ static int pool_seal(struct pool *p)
 }
 
 /*
- * pool_open - create, map and seal a pool of about @want bytes, and
- * register it once to learn now, not at the first send, whether the
- * kernel will pin it (RLIMIT_MEMLOCK); the slots are emptied again until
- * pool_pin(), so nothing stays pinned that the client could still punch
- * out of the file.
+ * pool_open - create, map and seal a pool of about @want bytes, and take
+ * its quota and buffer-table slots. Nothing is registered or touched: an
+ * idle client's pool holds no page of the daemon's (the file's header
+ * says what that moves to the first SEND).
  * Returns 0 or -errno (logged): -EUSERS when no client place or buffer
- * slot is left, -ENOMEM when pools are over their total or the kernel
- * refuses to pin the pages (RLIMIT_MEMLOCK).
+ * slot is left, -ENOMEM when pools are over their total or the pool
+ * cannot fit in RLIMIT_MEMLOCK beside the pools pinned now.
  */
 int pool_open(struct client *c, uint64_t want)
 {
@@ -131,20 +176,17 @@ int pool_open(struct client *c, uint64_t want)
 		err = ring_slots_alloc(d, p->nslots, &p->first_slot) ? -EUSERS
 								       : 0;
 	if (err) {
-		log_warnx("client %u (pid %d): no pool: %s", c->id,
-			  (int)c->pid, strerror(-err));
+		log_warnx("client %u (pid %d): no pool: %s%s", c->id,
+			  (int)c->pid, strerror(-err),
+			  err == -ENOMEM ? " (pool_total_bytes or "
+			  "RLIMIT_MEMLOCK)" : "");
 		p->size = 0;
 		return err;
 	}
 	err = pool_map(p);
-	if (!err)
-		err = pool_register(d, p, p->base);
-	if (!err)
-		err = pool_register(d, p, NULL);
 	if (err) {
-		log_errno(err, "client %u (pid %d): pool of %llu bytes%s", c->id,
-			  (int)c->pid, (unsigned long long)p->size,
-			  err == -ENOMEM ? " (RLIMIT_MEMLOCK too low?)" : "");
+		log_errno(err, "client %u (pid %d): pool of %llu bytes", c->id,
+			  (int)c->pid, (unsigned long long)p->size);
 		pool_close(c);
 		return err;
 	}
@@ -158,11 +200,16 @@ int pool_open(struct client *c, uint64_t want)
  * pool_pin - before the client's first send: seal the pool against hole
  * punching (pool_seal) and register its pages as fixed buffers. The pages
  * pinned are then the file's pages for good, the ones the client's
- * mapping shows and copying sends read. Re-registering pages that are
- * already present is cheap (1 GiB: 18 ms against 1.35 s the first time,
- * measured on 6.18). Later calls return 0 at once.
+ * mapping shows and copying sends read. This is where the pool's pages
+ * are faulted in (into the daemon's RSS: pages the client never wrote
+ * are allocated here), and where the client's request slots are made
+ * ready (req_arm), so a client that never sends costs neither. Pinning
+ * a 4 MiB pool of pages nobody wrote took 3-25 ms on a 2-vCPU VM (6.18),
+ * a stall every HELLO paid before and only a first SEND pays now. Later
+ * calls return 0 at once.
  * Returns 0 or -errno (logged): -EPERM when the client sealed the seals,
- * -ENOMEM when the kernel no longer lets the pages be pinned.
+ * -ENOMEM when the kernel will not pin the pages (RLIMIT_MEMLOCK, or no
+ * memory for them).
  */
 int pool_pin(struct client *c)
 {
@@ -180,11 +227,15 @@ int pool_pin(struct client *c)
 	err = pool_register(c->d, p, p->base);
 	if (err) {
 		log_errno(err, "client %u (pid %d): pinning its pool of %llu "
-			  "bytes", c->id, (int)c->pid,
-			  (unsigned long long)p->size);
+			  "bytes%s", c->id, (int)c->pid,
+			  (unsigned long long)p->size,
+			  err == -ENOMEM ? " (RLIMIT_MEMLOCK too low, or out "
+			  "of memory?)" : "");
 		return err;
 	}
 	p->pinned = true;
+	c->d->pool_pinned += p->size;
+	req_arm(c);
 	return 0;
 }
 
@@ -198,8 +249,11 @@ void pool_close(struct client *c)
 	struct zcsd *d = c->d;
 	struct pool *p = &c->pool;
 
-	if (p->size && p->base && !d->ring.closed)	/* it went with it */
-		pool_register(d, p, NULL);
+	if (p->pinned) {
+		if (!d->ring.closed)	/* else it went with the ring */
+			pool_register(d, p, NULL);
+		d->pool_pinned -= p->size;
+	}
 	if (p->nslots && p->size)
 		ring_slots_free(d, p->first_slot, p->nslots);
 	if (p->base)

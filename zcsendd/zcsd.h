@@ -223,8 +223,9 @@ struct client {
 	bool dead;		/* socket gone: the reaper frees it once idle */
 	bool counted;		/* holds one of max_clients */
 	struct pool pool;
-	struct req *reqs;	/* max_inflight of them */
-	struct req *free_reqs;
+	struct req *reqs;	/* nreqs of them */
+	uint32_t nreqs;		/* max_inflight at HELLO */
+	struct req *free_reqs;	/* empty until the first SEND: req_arm */
 	struct req_list sched;	/* checked, not yet submitted: sched.c */
 	uint32_t weight;	/* its share of the scheduler (config), >= 1 */
 	struct zcs_sched_counters sched_st;	/* sched.c's, for status */
@@ -295,6 +296,7 @@ struct zcsd {
 	uint32_t nclients;	/* pool-holding clients */
 	uint32_t next_client_id;
 	uint64_t pool_bytes;
+	uint64_t pool_pinned;	/* of pool_bytes, pinned: pool.c */
 	struct dest_list dests;
 	uint32_t ndests;
 	struct flow **flow_table;	/* by flow id's index bits */
@@ -419,6 +421,7 @@ int intake_records(struct client *c, const uint8_t *payload, size_t n,
 
 /* req.c */
 int req_init(struct client *c);
+void req_arm(struct client *c);
 void req_fini(struct client *c);
 void req_release(struct req *r);
 
