@@ -202,7 +202,8 @@ static int log_lines(const char *needle)
 
 /*
  * Defaults: max_clients 64, so 16 connections for each user; the 64
- * refusals come in one burst and are logged once.
+ * refusals come in one burst: one line for the first, and one, when the
+ * 10 s burst window is up, for the 63 others.
  */
 static void per_user_connections(void)
 {
@@ -210,6 +211,7 @@ static void per_user_connections(void)
 		"uid 65534", "max_user_connections", NULL
 	};
 	struct kid a;
+	int i;
 
 	start("[daemon]\nsocket_mode = 0666\nallowed_users = 65534, 65533\n"
 	      "hello_timeout_ms = 60000\n");
@@ -218,6 +220,10 @@ static void per_user_connections(void)
 	still_served(0);
 	kid_end(&a);
 	TH_EQ(log_lines("uid 65534 has 16 connections open"), 1);
+	for (i = 0; i < 150 && !log_lines("refused 63 more"); i++)
+		usleep(100 * 1000);
+	TH_EQ(log_lines("refused 63 more"), 1);
+	TH_EQ(log_lines("refus"), 2);
 	TH_EQ(th_daemon_stop(&daemon_), 0);
 	unlink(conf_path);
 }

@@ -44,11 +44,43 @@ static uint64_t user_pool_bytes(const struct zcsd *d, uid_t uid)
 	return n;
 }
 
+/* BURST_MS after a refusal line: how many refusals it stood for. */
+static void tally_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct zcsd *d = arg;
+	struct admission *a = &d->admission;
+
+	if (!a->unlogged)
+		return;
+	log_at(LOG_WARNING, &(struct log_about){
+			.msgid = LOG_ID_CLIENT_REFUSED }, 0,
+	       "refused %u more connections or pools in the %llu s after "
+	       "the last refusal logged", a->unlogged,
+	       (unsigned long long)(now_ms() - a->logged_ms + 500) / 1000);
+	a->unlogged = 0;
+	a->logged_ms = now_ms();
+}
+
+/* Count a refusal not logged; the tally says how many when BURST_MS is up. */
+static void refusal_count(struct zcsd *d, uint64_t now)
+{
+	struct admission *a = &d->admission;
+	struct timeval tv = timeval_ms(a->logged_ms + BURST_MS - now);
+
+	a->unlogged++;
+	if (!a->tally)
+		a->tally = evtimer_new(d->base, tally_cb, d);
+	if (a->tally && !evtimer_pending(a->tally, NULL) &&
+	    evtimer_add(a->tally, &tv))
+		log_warnx("no timer to count refusals: the next refusal "
+			  "logged will say how many");
+}
+
 /*
  * The first refusal of a burst is logged in full; later ones only count
- * until BURST_MS has passed since that line, and the next line logged
- * says how many there were, so a program retrying in a loop cannot flood
- * the journal.
+ * until BURST_MS has passed since that line, and then one line says how
+ * many there were, so a program retrying in a loop cannot flood the
+ * journal: at most one line per BURST_MS.
  */
 static void refusal_log(struct zcsd *d, pid_t pid, uid_t uid, const char *why)
 {
@@ -57,7 +89,7 @@ static void refusal_log(struct zcsd *d, pid_t pid, uid_t uid, const char *why)
 	char more[96] = "";
 
 	if (a->logged_ms && now - a->logged_ms < BURST_MS) {
-		a->unlogged++;
+		refusal_count(d, now);
 		return;
 	}
 	if (a->unlogged)
@@ -148,6 +180,14 @@ int admission_pool(struct client *c, uint64_t cookie, uint64_t want)
 	refusal_log(d, c->pid, c->uid, why);
 	conn_error(c, ZCS_MSG_HELLO, cookie, err, "%s", why);
 	return err;
+}
+
+/* admission_fini - free the tally's timer (at exit; it may come again). */
+void admission_fini(struct zcsd *d)
+{
+	if (d->admission.tally)
+		event_free(d->admission.tally);
+	d->admission.tally = NULL;
 }
 
 /* admission_log_limits - the limits in force, at start and each reload. */

@@ -214,6 +214,7 @@ int listener_open(struct zcsd *d)
 /* listener_close - stop accepting for good (drain, exit). */
 void listener_close(struct zcsd *d)
 {
+	admission_fini(d);	/* no refusal left to count */
 	if (d->listener.resume_timer) {
 		event_free(d->listener.resume_timer);
 		d->listener.resume_timer = NULL;
