@@ -5,8 +5,8 @@
  * drift apart. Every error of a file is reported, each naming FILE:LINE,
  * the key and what is accepted; a key given twice in one section is an
  * error, and a misspelt one gets the nearest known key as a hint.
- * Sections: [daemon], [defaults] (the policy every destination inherits)
- * and [destination NAME].
+ * Sections: [daemon], [defaults] (the policy every destination inherits),
+ * [destination NAME] and [weights] (config_weights.c reads its lines).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -50,8 +50,14 @@ static struct key keys[] = {
 	/* The CQ is 8 times the SQ; the kernel's CQ limit is 65536. */
 	{ D(ring_entries), 8, 8192 },
 	{ D(max_clients), 1, 4096 },
+	/* Bounded again by max_clients and pool_total_bytes (config_check). */
+	{ D(max_user_conns), 1, 4096 },
+	/* Taken from the 16 control places beyond max_clients (listener.h),
+	 * so users always keep max_clients of them. */
+	{ D(admin_reserved_conns), 0, CONFIG_ADMIN_RESERVED_MAX },
 	{ D(pool_bytes), 4096, 16 * GiB },
 	{ D(pool_total_bytes), 4096, 1024 * GiB },
+	{ D(user_pool_bytes), 4096, 1024 * GiB },
 	{ D(max_inflight), 1, 65536 },
 	{ D(max_flows), 1, 4096 },
 	{ D(max_send_bytes), 1, ZCS_SEND_LEN_MAX },
@@ -89,6 +95,9 @@ static const struct {
 	{ "socket_gid", "socket_group", K_GROUP },
 	{ "pool_bytes", "pool_bytes", K_SIZE },
 	{ "pool_total_bytes", "pool_total_bytes", K_SIZE },
+	{ "max_user_conns", "max_user_connections", K_U32 },
+	{ "admin_reserved_conns", "admin_reserved_connections", K_U32 },
+	{ "user_pool_bytes", "user_pool_total_bytes", K_SIZE },
 	{ "max_send_bytes", "max_send_bytes", K_SIZE },
 	{ "max_dests", "max_destinations", K_U32 },
 	{ "allow_users", "allowed_users", K_USERS },
@@ -287,6 +296,7 @@ static void key_error_text(const struct key *k, const char *v, char *buf,
 enum { ROW_DAEMON, ROW_DEFAULTS, ROW_DEST0 };
 #define ROW_NONE	(-1)	/* before any section */
 #define ROW_BAD		(-2)	/* a section already reported as bad */
+#define ROW_WEIGHTS	(-3)	/* [weights]: not keys of the table */
 
 struct parse {
 	struct zcsd_config *cfg;
@@ -299,6 +309,7 @@ struct parse {
 	int row;			/* ROW_* or ROW_DEST0 + destination */
 	bool had_key;			/* a key since the section began */
 	uint32_t seen[ROW_DEST0 + CONFIG_DESTS_MAX][NKEYS];
+	uint32_t weight_line[CONFIG_WEIGHTS_MAX];	/* each one's line */
 };
 
 /* The [destination NAME] section's index, made on first sight; or -1. */
@@ -335,14 +346,14 @@ static int dest_section(struct parse *ps, const char *name)
 static void section_error(struct parse *ps, const char *name)
 {
 	static const char *const known[] = {
-		"daemon", "defaults", "destination"
+		"daemon", "defaults", "destination", "weights"
 	};
 	char word[CONFIG_NAME_MAX];
 	const char *sp = strchr(name, ' '), *near;
 	size_t n = sp ? (size_t)(sp - name) : strlen(name);
 
 	snprintf(word, sizeof(word), "%.*s", (int)n, name);
-	near = config_nearest(word, known, 3);
+	near = config_nearest(word, known, 4);
 	if (near && near == known[2])
 		config_error(ps->cfg, ps->where, ps->line, "unknown section "
 			     "[%.60s]; did you mean [destination %.60s]?", name,
@@ -353,7 +364,7 @@ static void section_error(struct parse *ps, const char *name)
 	else
 		config_error(ps->cfg, ps->where, ps->line, "unknown section "
 			     "[%.60s] (known: [daemon], [defaults], "
-			     "[destination NAME])", name);
+			     "[destination NAME], [weights])", name);
 }
 
 /* A "[name]" line: which row its keys go to, judged once, here. */
@@ -366,6 +377,8 @@ static void section_start(struct parse *ps, const char *name)
 		ps->row = ROW_DAEMON;
 	} else if (!strcmp(name, "defaults")) {
 		ps->row = ROW_DEFAULTS;
+	} else if (!strcmp(name, "weights")) {
+		ps->row = ROW_WEIGHTS;
 	} else if (!strncmp(name, "destination ", 12)) {
 		i = dest_section(ps, name + 12);
 		ps->row = i < 0 ? ROW_BAD : ROW_DEST0 + i;
@@ -462,6 +475,40 @@ static void dest_key(struct parse *ps, const char *name, const char *value)
 }
 
 /*
+ * A [weights] line: a user's or group's weight, once per user or group
+ * whatever name or number the file uses for it.
+ */
+static void weight_key(struct parse *ps, const char *name, const char *value)
+{
+	struct zcsd_config *cfg = ps->cfg;
+	char msg[CONFIG_ERR_MAX];
+	struct zcsd_weight w;
+	uint32_t i;
+
+	if (config_weight_parse(name, value, &w, msg, sizeof(msg))) {
+		config_error(cfg, ps->where, ps->line, "%s", msg);
+		return;
+	}
+	for (i = 0; i < cfg->nweights; i++) {
+		if (cfg->weights[i].id != w.id ||
+		    cfg->weights[i].group != w.group)
+			continue;
+		config_error(cfg, ps->where, ps->line, "'%.60s' (%s %u) is "
+			     "given again in [weights] (first on line %u)",
+			     name, w.group ? "gid" : "uid", w.id,
+			     ps->weight_line[i]);
+		return;
+	}
+	if (cfg->nweights == CONFIG_WEIGHTS_MAX) {
+		config_error(cfg, ps->where, ps->line, "more than %d entries "
+			     "in [weights]", CONFIG_WEIGHTS_MAX);
+		return;
+	}
+	ps->weight_line[cfg->nweights] = (uint32_t)ps->line;
+	cfg->weights[cfg->nweights++] = w;
+}
+
+/*
  * inih's handler, for each "key = value". inih takes an indented line after
  * a key as more of that key's value; zcsendd takes one line per key.
  */
@@ -484,6 +531,10 @@ static int config_ini_cb(void *user, const char *section, const char *name,
 	ps->had_key = true;
 	if (ps->row == ROW_BAD)
 		return 1;
+	if (ps->row == ROW_WEIGHTS) {
+		weight_key(ps, name, value);
+		return 1;
+	}
 	if (ps->row == ROW_NONE) {
 		config_error(cfg, ps->where, ps->line, "'%.60s' comes before "
 			     "any [section]", name);
@@ -602,6 +653,7 @@ void config_defaults(struct zcsd_config *cfg)
 	cfg->admin_gid = -1;
 	cfg->ring_entries = 1024;
 	cfg->max_clients = 64;
+	cfg->admin_reserved_conns = 4;	/* status, reload, policy */
 	cfg->pool_bytes = 4u << 20;
 	cfg->pool_total_bytes = 256u << 20;
 	cfg->max_inflight = 1024;

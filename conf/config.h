@@ -25,6 +25,9 @@
 #define CONFIG_ADDR_MAX		64	/* "udp://[v6]:port" */
 #define CONFIG_LIST_MAX		16	/* users, groups, networks */
 #define CONFIG_DESTS_MAX	64	/* named destinations */
+#define CONFIG_WEIGHTS_MAX	64	/* [weights] entries */
+#define CONFIG_WEIGHT_MAX	1000	/* largest scheduler weight */
+#define CONFIG_ADMIN_RESERVED_MAX 16	/* within the spare control places */
 
 /* How completions are flushed and sends made, per destination. */
 struct zcsd_policy {
@@ -48,14 +51,24 @@ struct id_list {
 	uint32_t id[CONFIG_LIST_MAX];
 };
 
+/* One "user NAME = N" or "group NAME = N" of [weights]. */
+struct zcsd_weight {
+	uint32_t id;			/* uid or gid */
+	uint32_t weight;		/* 1 to CONFIG_WEIGHT_MAX */
+	bool group;			/* id is a gid */
+};
+
 struct zcsd_config {
 	char socket_path[CONFIG_PATH_MAX];	/* "" = the default path */
 	uint32_t socket_mode;
 	int64_t socket_gid;		/* -1: leave the group alone */
 	uint32_t ring_entries;
 	uint32_t max_clients;
+	uint32_t max_user_conns;	/* per uid; 0: config_user_conns() */
+	uint32_t admin_reserved_conns;	/* places only admins may take */
 	uint64_t pool_bytes;		/* largest pool one client gets */
 	uint64_t pool_total_bytes;	/* all pools together */
+	uint64_t user_pool_bytes;	/* one uid's pools; 0: derived */
 	uint32_t max_inflight;		/* sends per client */
 	uint32_t max_flows;		/* flows per client */
 	uint32_t max_send_bytes;	/* one send record */
@@ -75,6 +88,8 @@ struct zcsd_config {
 	struct zcsd_policy defaults;
 	uint32_t ndests;
 	struct zcsd_dest_conf dests[CONFIG_DESTS_MAX];
+	uint32_t nweights;
+	struct zcsd_weight weights[CONFIG_WEIGHTS_MAX];
 	char error[CONFIG_ERR_MAX];	/* the first error of the last parse */
 	uint32_t nerrors;		/* how many it found */
 	uint32_t nerrors_kept;		/* how many fit in errors[] */
@@ -92,6 +107,15 @@ const struct zcsd_dest_conf *config_dest(const struct zcsd_config *cfg,
 /* config_check.c: rules that span keys, once a file is parsed. */
 int config_check(struct zcsd_config *cfg, const char *where,
 		 const char *text);
+
+/* The per-user limits in force: the key's value, or derived from the
+ * totals when the file leaves it out. */
+uint32_t config_user_conns(const struct zcsd_config *cfg);
+uint64_t config_user_pool_bytes(const struct zcsd_config *cfg);
+
+/* config_weights.c: one [weights] line; 0 or -EINVAL with @err. */
+int config_weight_parse(const char *name, const char *value,
+			struct zcsd_weight *w, char *err, size_t errlen);
 
 /* config_errors.c: every error of a file, and hints for misspellings. */
 void config_error(struct zcsd_config *cfg, const char *where, int line,

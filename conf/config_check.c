@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Rules that span keys, checked once a whole file is parsed: pools within
- * their total, sends within a pool, every destination with an address.
- * Each broken rule is its own error, pointing at the line to fix.
+ * their total, sends within a pool, per-user limits within the totals,
+ * every destination with an address; and the per-user limits a file that
+ * leaves them out gets. Each broken rule is its own error, pointing at
+ * the line to fix.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -68,6 +70,57 @@ static void check_dests(struct zcsd_config *cfg, const char *where,
 }
 
 /*
+ * config_user_conns - connections one uid may hold: max_user_connections,
+ * or a quarter of max_clients, so that four users' programs at their
+ * limit still fit beside each other.
+ */
+uint32_t config_user_conns(const struct zcsd_config *cfg)
+{
+	uint32_t n = cfg->max_clients / 4;
+
+	if (cfg->max_user_conns)
+		return cfg->max_user_conns;
+	return n ? n : 1;
+}
+
+/*
+ * config_user_pool_bytes - one uid's pools together: user_pool_total_bytes,
+ * or a quarter of pool_total_bytes as for connections, but never less
+ * than one full pool (pool_bytes, itself within pool_total_bytes).
+ */
+uint64_t config_user_pool_bytes(const struct zcsd_config *cfg)
+{
+	uint64_t n = cfg->pool_total_bytes / 4;
+
+	if (cfg->user_pool_bytes)
+		return cfg->user_pool_bytes;
+	return n > cfg->pool_bytes ? n : cfg->pool_bytes;
+}
+
+/* Per-user limits given in the file must fit the totals they share. */
+static void check_user_limits(struct zcsd_config *cfg, const char *where,
+			      const char *text)
+{
+	if (cfg->max_user_conns > cfg->max_clients)
+		config_error(cfg, where, daemon_line(text,
+			     "max_user_connections", "max_clients"),
+			     "max_user_connections (%u) is over max_clients "
+			     "(%u)", cfg->max_user_conns, cfg->max_clients);
+	if (cfg->user_pool_bytes > cfg->pool_total_bytes)
+		config_error(cfg, where, daemon_line(text,
+			     "user_pool_total_bytes", "pool_total_bytes"),
+			     "user_pool_total_bytes (%" PRIu64 ") is over "
+			     "pool_total_bytes (%" PRIu64 ")",
+			     cfg->user_pool_bytes, cfg->pool_total_bytes);
+	else if (cfg->user_pool_bytes && cfg->user_pool_bytes < cfg->pool_bytes)
+		config_error(cfg, where, daemon_line(text,
+			     "user_pool_total_bytes", "pool_bytes"),
+			     "user_pool_total_bytes (%" PRIu64 ") is below "
+			     "pool_bytes (%" PRIu64 "): no user could get one "
+			     "full pool", cfg->user_pool_bytes, cfg->pool_bytes);
+}
+
+/*
  * config_check - cross-key rules. @text, the parsed file, lets errors name
  * a line; it may be NULL for the embedded defaults. Each broken rule is
  * added to cfg's errors (config_error()).
@@ -93,6 +146,7 @@ int config_check(struct zcsd_config *cfg, const char *where, const char *text)
 			     "%u destinations are configured but "
 			     "max_destinations is %u", cfg->ndests,
 			     cfg->max_dests);
+	check_user_limits(cfg, where, text);
 	check_dests(cfg, where, text);
 	return cfg->nerrors ? -EINVAL : 0;
 }

@@ -12,6 +12,7 @@
 #include "zcsd.h"
 #include "delivery/delivery.h"
 #include "service/access.h"
+#include "service/admission.h"
 #include "service/policy_cmd.h"
 #include "service/reload.h"
 #include "service/status.h"
@@ -63,6 +64,29 @@ static void hello_rings(struct client *c, const struct zcs_hello *m,
 			   c->pool.size ? strerror(-err) : "they need a pool");
 }
 
+/*
+ * A pool for HELLO (@h) of @want bytes, within the admission limits
+ * (admission.c answers its own refusals), with its request slots. 0, or
+ * -errno after answering; the caller drops the client.
+ */
+static int hello_pool(struct client *c, const struct zcs_hdr *h,
+		      uint64_t want)
+{
+	int err = admission_pool(c, h->cookie, want);
+
+	if (err)
+		return err;
+	err = pool_open(c, want);
+	if (!err && (err = req_init(c)))
+		log_warnx("client %u: no memory for %u request slots", c->id,
+			  c->d->cfg.max_inflight);
+	if (err)
+		conn_error(c, h->type, h->cookie, err, "no pool of %llu "
+			   "bytes: %s", (unsigned long long)want,
+			   strerror(-err));
+	return err;
+}
+
 static int handle_hello(struct client *c, const struct zcs_hdr *h,
 			const uint8_t *payload)
 {
@@ -80,15 +104,8 @@ static int handle_hello(struct client *c, const struct zcs_hdr *h,
 	name_copy(c->name, m.name, sizeof(c->name));
 	/* Who may connect was decided at accept (listener.c). */
 	if (m.pool_bytes) {
-		err = pool_open(c, m.pool_bytes);
-		if (!err && (err = req_init(c)))
-			log_warnx("client %u: no memory for %u request slots",
-				  c->id, c->d->cfg.max_inflight);
+		err = hello_pool(c, h, m.pool_bytes);
 		if (err) {
-			conn_error(c, h->type, h->cookie, err,
-				   "no pool of %llu bytes: %s",
-				   (unsigned long long)m.pool_bytes,
-				   strerror(-err));
 			conn_kill(c, NULL);	/* logged where it failed */
 			return err;
 		}

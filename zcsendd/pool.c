@@ -58,8 +58,11 @@ static int pool_register(struct zcsd *d, struct pool *p, void *base)
 	return (uint32_t)ret == p->nslots ? 0 : -EIO;
 }
 
-/* Size the pool: whole pages, no more than the per-client bound. */
-static uint64_t pool_grant(struct zcsd *d, uint64_t want)
+/*
+ * pool_grant - the size a pool asked for as @want bytes gets: whole
+ * pages, no more than the per-client bound (admission.c counts it too).
+ */
+uint64_t pool_grant(struct zcsd *d, uint64_t want)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 

@@ -27,6 +27,7 @@
 #include "zcs_proto.h"
 
 /* Service modules whose own state is embedded below; only they touch it. */
+#include "service/admission.h"
 #include "service/drain.h"
 #include "service/hello_deadline.h"
 #include "service/listener.h"
@@ -280,6 +281,7 @@ struct zcsd {
 	char config_path[CONFIG_PATH_MAX * 4];	/* "" = embedded defaults */
 	uid_t uid;		/* our own: always allowed, an admin */
 	struct listener listener;	/* listener.c's */
+	struct admission admission;	/* admission.c's */
 	struct hello_deadline hello;	/* hello_deadline.c's */
 	struct signals signals;	/* signals.c's */
 	struct drain drain;	/* drain.c's */
@@ -370,6 +372,7 @@ bool shring_cq_moved(const struct client *c);
 int dispatch_msg(struct client *c, const uint8_t *buf, size_t len);
 
 /* pool.c */
+uint64_t pool_grant(struct zcsd *d, uint64_t want);
 int pool_open(struct client *c, uint64_t want);
 int pool_pin(struct client *c);
 void pool_close(struct client *c);

@@ -48,6 +48,16 @@ static void check_config(const struct zcsd_config *cfg)
 		CHECK(config_dest(cfg, cfg->dests[i].name) != NULL);
 		check_policy(&cfg->dests[i].policy);
 	}
+	/* Admission and the scheduler trust these (admission.c, sched/). */
+	CHECK(config_user_conns(cfg) >= 1 &&
+	      config_user_conns(cfg) <= cfg->max_clients);
+	CHECK(config_user_pool_bytes(cfg) >= cfg->pool_bytes &&
+	      config_user_pool_bytes(cfg) <= cfg->pool_total_bytes);
+	CHECK(cfg->admin_reserved_conns <= CONFIG_ADMIN_RESERVED_MAX);
+	CHECK(cfg->nweights <= CONFIG_WEIGHTS_MAX);
+	for (i = 0; i < cfg->nweights; i++)
+		CHECK(cfg->weights[i].weight >= 1 &&
+		      cfg->weights[i].weight <= CONFIG_WEIGHT_MAX);
 }
 
 /*

@@ -56,8 +56,53 @@ n=$(grep -c "^$B:[0-9]*: " <<<"$out")
 grep -q "did you mean" <<<"$(grep turbo <<<"$out")" &&
 	fail "a far-off key got a suggestion: $(grep turbo <<<"$out")"
 
+# Per-user limits and weights: each bad one at its line, all of them.
+W=$T/weights.conf
+cat >"$W" <<'C'
+[daemon]
+max_clients = 8
+max_user_connections = 0
+user_pool_total_bytes = -1
+admin_reserved_connections = 100
+[weights]
+user root = 0
+user root = 4
+group 0 = -3
+user 0 = 2
+user nosuchuser_zcs = 2
+group 65534 = 5000
+nobody = 2
+C
+wantw=(
+	"$W:3: bad value '0' for max_user_connections: expected 1 to 4096"
+	"$W:4: bad value '-1' for user_pool_total_bytes: expected 4096 to 1099511627776 (K, M, G allowed)"
+	"$W:5: bad value '100' for admin_reserved_connections: expected 0 to 16"
+	"$W:7: bad weight '0' for user root: expected 1 to 1000"
+	"$W:9: bad weight '-3' for group 0: expected 1 to 1000"
+	"$W:10: 'user 0' (uid 0) is given again in [weights] (first on line 8)"
+	"$W:11: unknown user 'nosuchuser_zcs' in [weights]: expected a user name or uid"
+	"$W:12: bad weight '5000' for group 65534: expected 1 to 1000"
+	"$W:13: bad key 'nobody' in [weights]: expected 'user NAME = WEIGHT' or 'group NAME = WEIGHT'"
+)
+out=$("$ZCSENDD" --check-config -c "$W" 2>&1)
+rc=$?
+echo "$out"
+[ $rc -eq 1 ] || fail "--check-config exit $rc on bad weights and limits, want 1"
+for w in "${wantw[@]}"; do
+	grep -qxF -- "$w" <<<"$out" || fail "--check-config lacks the line '$w'"
+done
+n=$(grep -c "^$W:[0-9]*: " <<<"$out")
+[ "$n" -eq ${#wantw[@]} ] || fail "--check-config gave $n errors, want ${#wantw[@]}"
+# Limits over the totals they share, at the line that sets them.
+printf '[daemon]\nmax_clients = 8\nmax_user_connections = 9\npool_total_bytes = 64M\nuser_pool_total_bytes = 1G\n' >"$W"
+out=$("$ZCSENDD" --check-config -c "$W" 2>&1) && fail "limits over the totals accepted"
+grep -qxF "$W:3: max_user_connections (9) is over max_clients (8)" <<<"$out" ||
+	fail "max_user_connections over max_clients not at its line: $out"
+grep -qxF "$W:5: user_pool_total_bytes (1073741824) is over pool_total_bytes (67108864)" <<<"$out" ||
+	fail "user_pool_total_bytes over pool_total_bytes not at its line: $out"
+
 # A good file still passes.
-printf '[daemon]\nmax_clients = 8\n[defaults]\nbatch_max = 32\n' >"$T/good.conf"
+printf '[daemon]\nmax_clients = 8\nmax_user_connections = 2\n[defaults]\nbatch_max = 32\n[weights]\nuser root = 5\ngroup 0 = 1000\n' >"$T/good.conf"
 out=$("$ZCSENDD" --check-config -c "$T/good.conf" 2>&1) ||
 	fail "--check-config refused a good file: $out"
 

@@ -4,6 +4,7 @@
  * destinations inherit [defaults], and every bad value, key, section or
  * address is refused with its line; all of a file's errors are reported,
  * a key given twice is one, and a misspelt key gets the nearest as a hint.
+ * Per-user limits and [weights]: bad ones are errors at their line.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,8 +29,11 @@ static const char all_keys[] =
 	"socket_mode = 0600\n"
 	"ring_entries = 256\n"
 	"max_clients = 8\n"
+	"max_user_connections = 5\n"
+	"admin_reserved_connections = 2\n"
 	"pool_bytes = 2M\n"
 	"pool_total_bytes = 1G\n"
+	"user_pool_total_bytes = 300M\n"
 	"max_inflight = 512\n"
 	"max_flows = 4\n"
 	"max_send_bytes = 64k\n"
@@ -57,7 +61,9 @@ static const char all_keys[] =
 	"[destination web]\n"
 	"address = tcp://127.0.0.1:80\n"
 	"flush = batch\n"
-	"zerocopy = off\n";
+	"zerocopy = off\n"
+	"[weights]\n"
+	"group 100 = 6\n";
 
 static void test_defaults(void)
 {
@@ -131,6 +137,11 @@ static void test_every_key(void)
 	CHECK(c.socket_mode == 0600);
 	CHECK(c.ring_entries == 256);
 	CHECK(c.max_clients == 8);
+	CHECK(c.max_user_conns == 5);
+	CHECK(c.admin_reserved_conns == 2);
+	CHECK(c.user_pool_bytes == 300u << 20);
+	CHECK(c.nweights == 1 && c.weights[0].group &&
+	      c.weights[0].id == 100 && c.weights[0].weight == 6);
 	CHECK(c.pool_bytes == 2u << 20);
 	CHECK(c.pool_total_bytes == 1ull << 30);
 	CHECK(c.max_inflight == 512);
@@ -295,7 +306,7 @@ static void test_all_errors(void)
 		"<string>:16: address is given again in [destination a] "
 		"(first on line 12)",
 		"<string>:17: unknown section [dest b] (known: [daemon], "
-		"[defaults], [destination NAME])",
+		"[defaults], [destination NAME], [weights])",
 	};
 
 	expect_errors(text, want, (int)(sizeof(want) / sizeof(want[0])));
@@ -392,6 +403,76 @@ static void test_ring_bounds(void)
 		     "ring_entries");
 }
 
+/* Per-user limits: given, derived from the totals, or refused. */
+static void test_user_limits(void)
+{
+	struct zcsd_config c;
+
+	config_defaults(&c);
+	CHECK(config_user_conns(&c) == 16);	/* max_clients 64 / 4 */
+	CHECK(config_user_pool_bytes(&c) == 64u << 20);	/* 256M / 4 */
+	CHECK(c.admin_reserved_conns == 4);
+	CHECK(config_parse_string(&c, "[daemon]\nmax_clients = 2\n"
+				  "pool_bytes = 8M\npool_total_bytes = 16M\n")
+	      == 0);
+	CHECK(config_user_conns(&c) == 1);	/* never 0 */
+	CHECK(config_user_pool_bytes(&c) == 8u << 20);	/* one full pool */
+	config_defaults(&c);
+	CHECK(config_parse_string(&c, "[daemon]\nmax_user_connections = 3\n"
+				  "user_pool_total_bytes = 16M\n"
+				  "admin_reserved_connections = 0\n") == 0);
+	CHECK(config_user_conns(&c) == 3);
+	CHECK(config_user_pool_bytes(&c) == 16u << 20);
+	CHECK(c.admin_reserved_conns == 0);
+	expect_error("[daemon]\nmax_user_connections = 0\n", ":2:",
+		     "1 to 4096");
+	expect_error("[daemon]\nmax_user_connections = -1\n", ":2:",
+		     "max_user_connections");
+	expect_error("[daemon]\nmax_user_connections = many\n", ":2:",
+		     "max_user_connections");
+	expect_error("[daemon]\nmax_clients = 8\nmax_user_connections = 9\n",
+		     ":3:", "over max_clients");
+	expect_error("[daemon]\nuser_pool_total_bytes = 0\n", ":2:",
+		     "user_pool_total_bytes");
+	expect_error("[daemon]\n\nuser_pool_total_bytes = 1G\n", ":3:",
+		     "over pool_total_bytes");
+	expect_error("[daemon]\nuser_pool_total_bytes = 1M\n", ":2:",
+		     "below pool_bytes");
+	expect_error("[daemon]\nadmin_reserved_connections = 17\n", ":2:",
+		     "0 to 16");
+}
+
+/* [weights]: users and groups by name or number, bounded, each once. */
+static void test_weights(void)
+{
+	struct zcsd_config c;
+
+	config_defaults(&c);
+	CHECK(c.nweights == 0);
+	CHECK(config_parse_string(&c, "[weights]\nuser root = 4\n"
+				  "group  0 = 1000\nuser 65534 = 1\n") == 0);
+	CHECK(c.nweights == 3);
+	CHECK(c.weights[0].id == 0 && !c.weights[0].group &&
+	      c.weights[0].weight == 4);
+	CHECK(c.weights[1].id == 0 && c.weights[1].group &&
+	      c.weights[1].weight == 1000);
+	CHECK(c.weights[2].id == 65534 && c.weights[2].weight == 1);
+	expect_error("[weights]\nuser root = 0\n", ":2:", "1 to 1000");
+	expect_error("[weights]\nuser root = -4\n", ":2:", "bad weight");
+	expect_error("[weights]\nuser root = 1001\n", ":2:", "1 to 1000");
+	expect_error("[weights]\nuser root = 4k\n", ":2:", "bad weight");
+	expect_error("[weights]\nuser root = heavy\n", ":2:", "bad weight");
+	expect_error("[weights]\nuser nosuchuser_zcs = 2\n", ":2:",
+		     "unknown user");
+	expect_error("[weights]\ngroup nosuchgroup_zcs = 2\n", ":2:",
+		     "unknown group");
+	expect_error("[weights]\nroot = 2\n", ":2:", "'user NAME = WEIGHT'");
+	expect_error("[weights]\nuser = 2\n", ":2:", "bad key");
+	expect_error("[weights]\nuser root = 2\nuser 0 = 3\n", ":3:",
+		     "first on line 2");
+	expect_error("[weight]\nuser root = 2\n", ":1:", "[weights]");
+}
+
 static void test_missing_file(void)
 {
 	struct zcsd_config c;
@@ -414,6 +495,8 @@ int main(void)
 	test_many_errors();
 	test_too_many_dests();
 	test_ring_bounds();
+	test_user_limits();
+	test_weights();
 	test_missing_file();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Who may connect and who may administer, from the peer's credentials
- * (SO_PEERCRED, and SO_PEERGROUPS for supplementary groups), read once at
- * accept. Root and the daemon's own user always may; others only as the
- * config allows. A refused peer is answered and closed at accept.
+ * Who may connect, who may administer and with what scheduler weight,
+ * from the peer's credentials (SO_PEERCRED, and SO_PEERGROUPS for
+ * supplementary groups), read once at accept. Root and the daemon's own
+ * user always may; others only as the config allows. A refused peer is
+ * answered and closed at accept.
  */
 #include <sys/socket.h>
 #include <errno.h>
@@ -131,41 +132,106 @@ bool access_may_connect(const struct zcsd *d, const struct peer *p)
 }
 
 /*
- * access_refuse - tell a refused peer why, before the caller closes @fd:
- * one ERROR answering HELLO (cookie 0, -EACCES), whether or not the peer
- * has sent its HELLO yet, so a client finds the reason waiting. A fresh
- * socket has room for it; if not, the peer learns from the close alone.
+ * access_answer - tell a peer refused at accept why, before the caller
+ * closes @fd: one ERROR answering HELLO (cookie 0, @err, @text), whether
+ * or not the peer has sent its HELLO yet, so a client finds the reason
+ * waiting. A fresh socket has room for it; if not, the peer learns from
+ * the close alone.
  */
-void access_refuse(int fd, const struct peer *p)
+void access_answer(int fd, const struct peer *p, int err, const char *text)
 {
 	uint8_t msg[sizeof(struct zcs_hdr) + sizeof(struct zcs_error)];
 	struct zcs_error e;
 	struct zcs_hdr h;
 
 	memset(&e, 0, sizeof(e));
-	e.err = -EACCES;
+	e.err = err;
 	e.req_type = ZCS_MSG_HELLO;
-	snprintf(e.msg, sizeof(e.msg), "uid %u may not use this daemon (not "
-		 "in allowed_users or allowed_groups)", (unsigned)p->uid);
+	snprintf(e.msg, sizeof(e.msg), "%s", text);
 	zcs_hdr_init(&h, ZCS_MSG_ERROR, sizeof(e), 0);
 	memcpy(msg, &h, sizeof(h));
 	memcpy(msg + sizeof(h), &e, sizeof(e));
-	log_at(LOG_WARNING, &(struct log_about){
-			.msgid = LOG_ID_CLIENT_REFUSED, .client = true,
-			.pid = p->pid, .uid = p->uid }, 0,
-	       "refusing client pid %d uid %u: not an allowed user or group",
-	       (int)p->pid, (unsigned)p->uid);
 	if (send(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_debug("refused pid %d: cannot tell it: %s", (int)p->pid,
 			  strerror(errno));
 }
 
+/* access_refuse - answer and log a peer that may not connect at all. */
+void access_refuse(int fd, const struct peer *p)
+{
+	char text[ZCS_ERRMSG_MAX];
+
+	snprintf(text, sizeof(text), "uid %u may not use this daemon (not "
+		 "in allowed_users or allowed_groups)", (unsigned)p->uid);
+	log_at(LOG_WARNING, &(struct log_about){
+			.msgid = LOG_ID_CLIENT_REFUSED, .client = true,
+			.pid = p->pid, .uid = p->uid }, 0,
+	       "refusing client pid %d uid %u: not an allowed user or group",
+	       (int)p->pid, (unsigned)p->uid);
+	access_answer(fd, p, -EACCES, text);
+}
+
+static bool admin_ids(const struct zcsd *d, uid_t uid, gid_t gid,
+		      const gid_t *groups, uint32_t ngroups)
+{
+	if (is_self(d, uid))
+		return true;
+	return d->cfg.admin_gid >= 0 &&
+	       in_group(gid, groups, ngroups, (gid_t)d->cfg.admin_gid);
+}
+
 /* access_is_admin - may change policy and reload: root, us, admin_group. */
 bool access_is_admin(const struct zcsd *d, const struct client *c)
 {
-	if (is_self(d, c->uid))
-		return true;
-	return d->cfg.admin_gid >= 0 &&
-	       in_group(c->gid, c->groups, c->ngroups,
-			(gid_t)d->cfg.admin_gid);
+	return admin_ids(d, c->uid, c->gid, c->groups, c->ngroups);
+}
+
+/* access_peer_is_admin - access_is_admin() for a peer not yet a client. */
+bool access_peer_is_admin(const struct zcsd *d, const struct peer *p)
+{
+	return admin_ids(d, p->uid, p->gid, p->groups, p->ngroups);
+}
+
+/*
+ * access_weight - @c's share of the scheduler: its user's weight in
+ * [weights], else the largest of its groups' (primary or supplementary),
+ * else 1. A user's own entry wins even when a group's is larger, so that
+ * an admin can turn one user of a heavy group down.
+ */
+uint32_t access_weight(const struct zcsd *d, const struct client *c)
+{
+	const struct zcsd_weight *w;
+	uint32_t i, best = 0;
+
+	for (i = 0; i < d->cfg.nweights; i++) {
+		w = &d->cfg.weights[i];
+		if (!w->group && w->id == c->uid)
+			return w->weight;
+		if (w->group && w->weight > best &&
+		    in_group(c->gid, c->groups, c->ngroups, (gid_t)w->id))
+			best = w->weight;
+	}
+	return best ? best : 1;
+}
+
+/*
+ * access_weights_apply - after a reload, every live client's weight from
+ * the new [weights]. The scheduler (sched/) reads c->weight when it
+ * shares out work and keeps no copy, so the new weights count from its
+ * next decision on, for work already queued too.
+ * Returns how many clients' weights changed.
+ */
+uint32_t access_weights_apply(struct zcsd *d)
+{
+	struct client *c;
+	uint32_t w, changed = 0;
+
+	TAILQ_FOREACH(c, &d->clients, entry) {
+		if (c->dead)
+			continue;
+		w = access_weight(d, c);
+		changed += w != c->weight;
+		c->weight = w;
+	}
+	return changed;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Who may connect and who may administer (access.c): a peer's credentials
- * as read at accept, and the checks the listener and dispatch make.
+ * Who may connect, who may administer and with what weight (access.c): a
+ * peer's credentials as read at accept, and the checks the listener,
+ * admission, dispatch and reload make.
  */
 #ifndef ZCSD_ACCESS_H
 #define ZCSD_ACCESS_H
@@ -25,7 +26,11 @@ struct peer {
 int access_peer_read(int fd, struct peer *p);
 void access_peer_fini(struct peer *p);
 bool access_may_connect(const struct zcsd *d, const struct peer *p);
+void access_answer(int fd, const struct peer *p, int err, const char *text);
 void access_refuse(int fd, const struct peer *p);
 bool access_is_admin(const struct zcsd *d, const struct client *c);
+bool access_peer_is_admin(const struct zcsd *d, const struct peer *p);
+uint32_t access_weight(const struct zcsd *d, const struct client *c);
+uint32_t access_weights_apply(struct zcsd *d);
 
 #endif /* ZCSD_ACCESS_H */

@@ -2,9 +2,10 @@
 /*
  * The control socket: take it from systemd (socket activation) or bind the
  * configured path, refusing to steal it from a live daemon, and accept
- * clients: allowed peers (SO_PEERCRED, access.c) get a connection place,
- * refused ones an answer and a close. Out of descriptors, accepting
- * pauses instead of spinning on a socket that stays readable.
+ * clients: allowed peers (SO_PEERCRED, access.c) get a connection place
+ * within their user's limit (admission.c) and their weight, refused ones
+ * an answer and a close. Out of descriptors, accepting pauses instead of
+ * spinning on a socket that stays readable.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 
 #include "zcsd.h"
 #include "service/access.h"
+#include "service/admission.h"
 
 /* How long to stop accepting when out of descriptors. */
 #define ACCEPT_PAUSE_MS	250
@@ -122,12 +124,12 @@ static void listener_take(struct zcsd *d, int fd)
 	if (!access_may_connect(d, &p)) {
 		access_refuse(fd, &p);
 		close(fd);
-	} else if (d->nconns >= d->cfg.max_clients + LISTENER_SPARE_CONNS) {
-		log_warnx("refusing a connection: %u already open", d->nconns);
-		close(fd);
+	} else if (admission_conn(d, fd, &p)) {
+		close(fd);	/* answered and logged there */
 	} else if (!(c = conn_new(d, fd, &p))) {
 		close(fd);
 	} else {
+		c->weight = access_weight(d, c);
 		hello_deadline_watch(d, c);
 	}
 	access_peer_fini(&p);
@@ -196,6 +198,7 @@ int listener_open(struct zcsd *d)
 		}
 		log_info("listening on %s", d->listener.path);
 	}
+	admission_log_limits(d, "admission");
 	d->listener.fd = fd;
 	d->listener.ev = event_new(d->base, fd, EV_READ | EV_PERSIST,
 				 listener_accept_cb, d);
@@ -211,6 +214,7 @@ int listener_open(struct zcsd *d)
 /* listener_close - stop accepting for good (drain, exit). */
 void listener_close(struct zcsd *d)
 {
+	admission_fini(d);	/* no refusal left to count */
 	if (d->listener.resume_timer) {
 		event_free(d->listener.resume_timer);
 		d->listener.resume_timer = NULL;

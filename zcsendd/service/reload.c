@@ -4,7 +4,8 @@
  * sends (SIGHUP or RELOAD): a reload builds a whole new config and swaps it
  * in only if it is valid. Settings that size what already exists (the
  * ring, pools, per-client tables, the socket) keep their running values
- * until a restart.
+ * until a restart. Weights apply to connected clients at once; per-user
+ * limits to what is asked for next (nobody loses what they hold).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include <string.h>
 
 #include "zcsd.h"
+#include "service/access.h"
+#include "service/admission.h"
 #include "service/limits.h"
 #include "service/reload.h"
 
@@ -80,6 +83,7 @@ static int reload_refused(struct zcsd *d, struct zcsd_config *next, int ret,
 static int reload_config(struct zcsd *d, char *err, size_t errlen)
 {
 	struct zcsd_config *next = malloc(sizeof(*next));
+	uint32_t changed;
 	int ret = 0;
 
 	if (!next)
@@ -95,6 +99,11 @@ static int reload_config(struct zcsd *d, char *err, size_t errlen)
 	d->cfg = *next;
 	free(next);
 	limits_nofile_check(d);
+	admission_log_limits(d, "reload");
+	changed = access_weights_apply(d);
+	if (changed)
+		log_info("reload: %u connected clients have a new weight",
+			 changed);
 	ret = dest_apply_config(d);
 	log_info("reloaded %s: %u destinations configured",
 		 d->config_path[0] ? d->config_path : "embedded defaults",
