@@ -191,18 +191,32 @@ int net_udp_open(const struct bench *b)
 }
 
 /**
+ * net_sink_url_port - the sink as a zcsendd address, "udp://A.B.C.D:PORT",
+ * its port @off further on the ifb sink, where every port drops alike
+ * (the loopback sink has one port only: @off is ignored there).
+ * Return: 0 or -ENAMETOOLONG.
+ */
+int net_sink_url_port(const struct bench *b, unsigned off, char *buf,
+		      size_t size)
+{
+	char ip[INET_ADDRSTRLEN];
+	unsigned port = ntohs(b->sink_addr.sin_port);
+	int n;
+
+	if (b->sink == SINK_IFB)
+		port += off;
+	inet_ntop(AF_INET, &b->sink_addr.sin_addr, ip, sizeof(ip));
+	n = snprintf(buf, size, "udp://%s:%u", ip, port);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/**
  * net_sink_url - the sink as a zcsendd address, "udp://A.B.C.D:PORT".
  * Return: 0 or -ENAMETOOLONG.
  */
 int net_sink_url(const struct bench *b, char *buf, size_t size)
 {
-	char ip[INET_ADDRSTRLEN];
-	int n;
-
-	inet_ntop(AF_INET, &b->sink_addr.sin_addr, ip, sizeof(ip));
-	n = snprintf(buf, size, "udp://%s:%u", ip,
-		     (unsigned)ntohs(b->sink_addr.sin_port));
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	return net_sink_url_port(b, 0, buf, size);
 }
 
 /**
