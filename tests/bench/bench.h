@@ -82,6 +82,8 @@ struct bench {
 	enum bench_sink sink;
 	struct sockaddr_in sink_addr;
 	int sink_fd;		/* loopback only: the never-read receiver */
+	struct sockaddr_in flood_addr;	/* --fairness: the floods' sink, */
+	int flood_fd;		/* ... a loopback receiver never read */
 
 	unsigned gso_segs;	/* --dgram: datagrams per GSO send */
 	int sink_gso_sw;	/* --dgram: ifb0 made to segment in software */
@@ -181,6 +183,7 @@ int net_sink_setup(struct bench *b);
 void net_sink_close(struct bench *b);
 int net_udp_open(const struct bench *b);
 int net_sink_url(const struct bench *b, char *buf, size_t size);
+int net_flood_url(const struct bench *b, char *buf, size_t size);
 int net_sink_url_port(const struct bench *b, unsigned off, char *buf,
 		      size_t size);
 int net_sink_counters(const struct bench *b, uint64_t *pkts, uint64_t *bytes);
@@ -317,9 +320,9 @@ struct fair_errs {
 	int flood[FAIR_NFLOODS];
 	int equal[FAIR_NRUNS];
 };
-extern const char *const fair_flood_names[FAIR_NFLOODS];
-extern const char *const fair_run_names[FAIR_NRUNS];
-extern const char *const fair_transports[2];
+extern const char *const fairness_floods[FAIR_NFLOODS];
+extern const char *const fairness_runs[FAIR_NRUNS];
+extern const char *const fairness_transports[2];
 int fairness_run(struct bench *b);
 
 /* report_fair.c */

@@ -30,7 +30,7 @@ struct busy {
 	unsigned n;
 	pid_t pids[BENCH_BUSY_MAX];
 	struct busy_ctr *ctr;		/* n counters, MAP_SHARED */
-	double alone[BENCH_ROUNDS_MAX];	/* iterations/s with no row, per round */
+	double alone[BENCH_ROUNDS_MAX];	/* per round: iterations/s, no row */
 	unsigned nalone;
 };
 

@@ -37,10 +37,13 @@ static const char conf_dest_fmt[] =
 	"batch_max = 1024\nbatch_usec = 200\nzerocopy = off\n";
 
 /* --fairness: the canary's own destination (on ifb, another port of the
- * sink), so that the daemon sends its datagrams on a socket of their own
- * and a flood's backed-up destination need not be the canary's. */
-static const char conf_canary_fmt[] =
+ * sink), so that the daemon sends its datagrams on a socket of their own,
+ * and the floods' (a loopback receiver that never reads). */
+static const char conf_fair_fmt[] =
 	"\n[destination can]\naddress = %s\nflush = immediate\n"
+	"zerocopy = on\nzerocopy_min_bytes = 0\n"
+	"\n[destination fld]\naddress = %s\nflush = batch\n"
+	"batch_max = 256\nbatch_usec = 200\n"
 	"zerocopy = on\nzerocopy_min_bytes = 0\n";
 
 /* The [daemon] section, as key = value pairs kept in one place so that
@@ -178,7 +181,7 @@ static int conf_daemon_keys(const struct bench *b, struct conf_keys *k)
 static int conf_print(const struct bench *b, FILE *f, const char *url)
 {
 	struct conf_keys k;
-	char can[64];
+	char can[64], fld[64];
 	unsigned i;
 	int err;
 
@@ -193,9 +196,11 @@ static int conf_print(const struct bench *b, FILE *f, const char *url)
 		fprintf(f, conf_dgram_fmt, url);
 	if (b->mode == MODE_FAIRNESS) {
 		err = net_sink_url_port(b, 1, can, sizeof(can));
+		if (!err)
+			err = net_flood_url(b, fld, sizeof(fld));
 		if (err)
 			return err;
-		fprintf(f, conf_canary_fmt, can);
+		fprintf(f, conf_fair_fmt, can, fld);
 	}
 	return 0;
 }

@@ -4,7 +4,9 @@
  * datagrams, one in flight, to a destination of its own) is timed alone
  * and beside each flood: 60 KB records, and 64 KB records cut into 16-byte
  * datagrams, each over the socket and over the rings, 32 records in
- * flight. Each flood's throughput is taken alone and beside the canary.
+ * flight, to a loopback receiver that never reads (the receiving stack
+ * cuts a GSO send into its datagrams). Each flood's throughput is taken
+ * alone and beside the canary.
  * Then equal clients (1 KB, one in flight) share the daemon: all on the
  * socket, all on rings, half each. Every client is a process of its own.
  */
@@ -28,18 +30,18 @@
 #define FAIR_WARMUP_S		0.2	/* a flood running before it is timed */
 #define FAIR_READY_S		30.0	/* clients connecting, at most */
 
-const char *const fair_flood_names[FAIR_NFLOODS] = {
+const char *const fairness_floods[FAIR_NFLOODS] = {
 	"plain_socket", "plain_ring", "seg_socket", "seg_ring",
 };
-const char *const fair_run_names[FAIR_NRUNS] = { "socket", "ring", "mixed" };
-const char *const fair_transports[2] = { "socket", "ring" };
+const char *const fairness_runs[FAIR_NRUNS] = { "socket", "ring", "mixed" };
+const char *const fairness_transports[2] = { "socket", "ring" };
 
 /* Flood @i: plain (0, 1) or segmented (2, 3), socket (even) or ring. */
 static void flood_spec(unsigned i, struct peer_spec *sp)
 {
 	memset(sp, 0, sizeof(*sp));
-	sp->transport = fair_transports[i % 2];
-	sp->dest = "bat";
+	sp->transport = fairness_transports[i % 2];
+	sp->dest = "fld";
 	sp->size = i < 2 ? FAIR_PLAIN_SIZE : FAIR_SEG_RECORD;
 	sp->segment = i < 2 ? 0 : FAIR_SEG_SIZE;
 	sp->pool = FAIR_FLOOD_POOL;
@@ -107,7 +109,7 @@ static int canary_run(struct bench *b, unsigned t, struct peer *f,
 		      double *mb_s, struct peer_lat *out)
 {
 	struct peer_spec sp = {
-		.transport = fair_transports[t], .dest = "can",
+		.transport = fairness_transports[t], .dest = "can",
 		.size = FAIR_CANARY_SIZE, .pool = FAIR_SMALL_POOL, .nr = 1,
 		.lat_cap = FAIR_CANARY_LAT, .hold = 1,
 	};
@@ -174,7 +176,7 @@ static int equal_spawn(struct bench *b, unsigned run, struct peer **ps,
 	int err = 0;
 
 	for (i = 0; !err && i < n; i++) {
-		sp.transport = fair_transports[run < 2 ? run : i % 2];
+		sp.transport = fairness_transports[run < 2 ? run : i % 2];
 		err = peer_spawn(b, &sp, &ps[i]);
 	}
 	for (i = 0; !err && i < n; i++)

@@ -534,23 +534,24 @@ static struct sample *variant(const struct bench *b, struct sample *samples,
 }
 
 /* Round by round, so drifts hit every row alike; --dgram runs each round
- * on both sink variants, switching ifb0 in between. --busy: each round
- * starts with the loops alone, the reference for the rows. */
+ * on both sink variants, switching ifb0 in between. --busy: a window of
+ * the loops alone before each round and after the last, so the reference
+ * for the rows brackets them (its median is reported). */
 static int run_rounds(struct bench *b, struct sample *samples)
 {
 	unsigned round, v, nv = b->mode == MODE_DGRAM ? 2 : 1;
 	int err = 0;
 
-	for (round = 0; !err && round < b->rounds; round++)
+	for (round = 0; !err && round < b->rounds; round++) {
+		err = busy_alone(b);
 		for (v = 0; !err && v < nv; v++) {
-			if (!v)
-				err = busy_alone(b);
 			if (b->mode == MODE_DGRAM)
 				err = net_sink_set_gso_sw(b, (int)v);
 			if (!err)
 				err = run_round(b, variant(b, samples, v), round);
 		}
-	return err;
+	}
+	return err ? err : busy_alone(b);
 }
 
 /* One round's numbers of row @i (speedup filled in later); --dgram's
@@ -764,7 +765,8 @@ static void report(const struct bench *b, struct sample *samples,
 
 int main(int argc, char **argv)
 {
-	struct bench b = { .sink_fd = -1, .poll_usec = -1, .spin_usec = -1 };
+	struct bench b = { .sink_fd = -1, .flood_fd = -1, .poll_usec = -1,
+			   .spin_usec = -1 };
 	struct idle_result idle = { 0 };
 	struct sample *samples;
 	int err;

@@ -24,6 +24,8 @@
 #define PEER_DRAIN_S	5.0	/* a flood's sends finishing at its stop */
 #define PEER_EXIT_S	10.0	/* then SIGKILL */
 #define PEER_NR_MAX	64u
+#define PEER_HOLD_US	2000	/* a held client looks at rec this often:
+				 * 100 of them waiting must not load the host */
 
 enum { PEER_STARTING, PEER_READY, PEER_FAILED };
 
@@ -160,7 +162,7 @@ static int child_loop(struct pchild *k)
 
 	while (!err && !atomic_load(&k->shm->stop)) {
 		if (k->sp->hold && !atomic_load(&k->shm->rec)) {
-			usleep(500);
+			usleep(PEER_HOLD_US);
 			continue;
 		}
 		err = child_send(k);

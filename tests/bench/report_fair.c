@@ -27,7 +27,7 @@ static void canary_line(const struct fair_round *r, const struct fair_errs *e,
 {
 	const struct peer_lat *l = &r->canary[t][i + 1];
 	const struct fair_flood *f = i >= 0 ? &r->flood[i] : NULL;
-	const char *name = i >= 0 ? fair_flood_names[i] : "alone";
+	const char *name = i >= 0 ? fairness_floods[i] : "alone";
 	int err = e->canary[t][i + 1];
 
 	if (err || (i >= 0 && e->flood[i])) {
@@ -52,14 +52,14 @@ static void equal_line(const struct fair_round *r, const struct fair_errs *e,
 
 	if (e->equal[run]) {
 		if (!t)
-			printf("  %-7s failed: %s\n", fair_run_names[run],
+			printf("  %-7s failed: %s\n", fairness_runs[run],
 			       strerror(-e->equal[run]));
 		return;
 	}
 	if (!q->clients)
 		return;
 	printf("  %-7s %-7s %7.0f %10.0f %8.0f %8.0f %7.2f %10.1f %10.1f\n",
-	       fair_run_names[run], fair_transports[t], q->clients,
+	       fairness_runs[run], fairness_transports[t], q->clients,
 	       q->sends_s, q->min, q->max, ratio(q->max, q->min),
 	       q->p99_med_us, q->p99_max_us);
 }
@@ -73,7 +73,7 @@ static void fair_table(const struct bench *b, const struct fair_round *r,
 	report_header(b, " --fairness");
 	for (t = 0; t < 2; t++) {
 		printf("canary over %s (1000 B, 1 in flight) beside floods "
-		       "of 32 records in flight:\n", fair_transports[t]);
+		       "of 32 records in flight:\n", fairness_transports[t]);
 		printf("  %-14s %8s %9s %9s %9s %8s %7s %10s %10s %7s\n",
 		       "flood", "sends", "p50 us", "p99 us", "max us",
 		       "stuck ms", "p99 x1", "alone MB/s", "beside", "x alone");
@@ -106,12 +106,13 @@ static void canary_json(const struct fair_round *r, const struct fair_errs *e)
 	for (t = 0; t < 2; t++)
 		for (i = -1; i < FAIR_NFLOODS; i++) {
 			l = &r->canary[t][i + 1];
-			printf("%s\n  {\"transport\": \"%s\", \"flood\": \"%s\", "
+			printf("%s\n  {\"transport\": \"%s\", "
+			       "\"flood\": \"%s\", "
 			       "\"samples\": %.0f, \"p50_us\": %.2f, "
 			       "\"p99_us\": %.2f, \"max_us\": %.2f, "
 			       "\"stuck_ms\": %.3f, \"p99_x_alone\": %.3f",
-			       n++ ? "," : "", fair_transports[t],
-			       i >= 0 ? fair_flood_names[i] : "none", l->n,
+			       n++ ? "," : "", fairness_transports[t],
+			       i >= 0 ? fairness_floods[i] : "none", l->n,
 			       fin(l->p50_us), fin(l->p99_us), fin(l->max_us),
 			       fin(l->stuck_ms),
 			       fin(ratio(l->p99_us, r->canary[t][0].p99_us)));
@@ -130,10 +131,11 @@ static void floods_json(const struct fair_round *r, const struct fair_errs *e)
 	for (i = 0; i < FAIR_NFLOODS; i++) {
 		f = &r->flood[i];
 		printf("%s\n  {\"name\": \"%s\", \"alone_mb_s\": %.3f, "
-		       "\"alone_records_s\": %.1f, \"beside_socket_mb_s\": %.3f, "
+		       "\"alone_records_s\": %.1f, "
+		       "\"beside_socket_mb_s\": %.3f, "
 		       "\"beside_ring_mb_s\": %.3f, \"x_alone_socket\": %.3f, "
 		       "\"x_alone_ring\": %.3f", i ? "," : "",
-		       fair_flood_names[i], fin(f->alone_mb_s),
+		       fairness_floods[i], fin(f->alone_mb_s),
 		       fin(f->alone_rec_s), fin(f->beside_mb_s[0]),
 		       fin(f->beside_mb_s[1]),
 		       fin(ratio(f->beside_mb_s[0], f->alone_mb_s)),
@@ -159,10 +161,12 @@ static void equal_json(const struct fair_round *r, const struct fair_errs *e)
 				continue;
 			printf("%s\n  {\"run\": \"%s\", \"transport\": \"%s\", "
 			       "\"clients\": %.0f, \"sends_s\": %.1f, "
-			       "\"min\": %.0f, \"max\": %.0f, \"max_min\": %.3f, "
+			       "\"min\": %.0f, \"max\": %.0f, "
+			       "\"max_min\": %.3f, "
 			       "\"p99_median_us\": %.2f, \"p99_max_us\": %.2f",
-			       n++ ? "," : "", fair_run_names[run],
-			       fair_transports[t], q->clients, fin(q->sends_s),
+			       n++ ? "," : "", fairness_runs[run],
+			       fairness_transports[t], q->clients,
+			       fin(q->sends_s),
 			       q->min, q->max, fin(ratio(q->max, q->min)),
 			       fin(q->p99_med_us), fin(q->p99_max_us));
 			json_err(e->equal[run]);
