@@ -69,6 +69,7 @@ struct bench {
 	const char *transport;	/* --idle: "ring" or "socket" */
 	long poll_usec;		/* the daemon's poll_usec, -1: its default */
 	long spin_usec;		/* zcs_set_spin_usec, -1: the library's */
+	int pin;		/* --pin: daemon and bench on CPUs apart */
 	unsigned busy_n;	/* --busy: loops beside every row */
 	struct busy *busy;	/* ... running (busy.c), else NULL */
 	double busy_alone_its_s;	/* ... their iterations/s alone */
@@ -170,6 +171,10 @@ int meter_start(const struct bench *b, struct meter *m);
 int meter_expired(const struct meter *m);
 int meter_stop(const struct bench *b, const struct meter *m,
 	       struct sample *s);
+
+/* pin.c */
+int pin_start(const struct bench *b);
+void pin_release(void);
 
 /* busy.c */
 struct busy;

@@ -52,6 +52,7 @@ static void busy_child(struct busy_ctr *c, pid_t parent)
 	signal(SIGTERM, SIG_DFL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
 		_exit(127);
+	pin_release();
 	busy_loop(c);
 }
 

@@ -98,6 +98,9 @@ static void usage_more(FILE *f)
 		"times; steps\n"
 		"                ascending, up to %u, a step of 1 first if none\n",
 		BENCH_CI_CLIENTS_MAX);
+	fprintf(f, "  --pin         the daemon on the first CPU, the bench and "
+		"its clients on the\n"
+		"                last (--busy loops may run anywhere)\n");
 	fprintf(f, "  --daemon-set KEY=VALUE  a [daemon] key of the bench's "
 		"zcsendd config,\n"
 		"                over the bench's own value (repeatable, up to "
@@ -114,7 +117,7 @@ static void usage(FILE *f)
 		"[--json] [--rows a,b,...]\n"
 		"                    [--clients N] [--transport ring|socket] "
 		"[--poll-usec U] [--spin-usec U]\n"
-		"                    [--busy N] [--fair-clients N] "
+		"                    [--busy N] [--fair-clients N] [--pin] "
 		"[--daemon-set KEY=VALUE]...\n"
 		"  --size BYTES  datagram payload, 1..%u (default 65435, "
 		"--latency 1024, --dgram 1472)\n"
@@ -264,6 +267,9 @@ static int parse_opt_more(int c, struct bench *b)
 	case 'N':
 		b->mode = MODE_CLIENTS_IDLE;
 		err = parse_steps(optarg, b);
+		break;
+	case 'P':
+		b->pin = 1;
 		break;
 	case 'K':
 		if (b->nconf_set == BENCH_CONF_SETS_MAX || !strchr(optarg, '='))
@@ -429,6 +435,7 @@ static int parse_args(int argc, char **argv, struct bench *b)
 		{ "fair-clients", required_argument, NULL, 'C' },
 		{ "clients-idle", required_argument, NULL, 'N' },
 		{ "daemon-set", required_argument, NULL, 'K' },
+		{ "pin", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -716,7 +723,9 @@ static int bench_run(struct bench *b, struct sample *samples,
 		err = start_daemon(b);
 	if (err)
 		goto err_sink;
-	err = bench_measure(b, samples, idle);
+	err = pin_start(b);
+	if (!err)
+		err = bench_measure(b, samples, idle);
 	if (err == -EINTR)
 		fprintf(stderr, "zcsend-bench: interrupted\n");
 	daemon_stop(b);

@@ -50,6 +50,8 @@ void report_header(const struct bench *b, const char *mode)
 		printf(", poll_usec %ld", b->poll_usec);
 	if (b->spin_usec >= 0)
 		printf(", spin_usec %ld", b->spin_usec);
+	if (b->pin)
+		printf(", pinned");
 	if (b->busy_n)
 		printf(", %u busy loops (alone: %.1f M iterations/s)",
 		       b->busy_n, b->busy_alone_its_s / 1e6);
