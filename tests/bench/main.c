@@ -75,10 +75,11 @@ static void usage_more(FILE *f)
 	fprintf(f, "  --busy N      N busy loops (for(;;) processes at normal "
 		"priority) beside every\n"
 		"                row, with their iterations/s per row and alone "
-		"(no row running)\n"
-		"                each round, so what a row costs its neighbours "
-		"shows (1..%u;\n"
-		"                not with --idle, --fairness, --clients-idle)\n",
+		"(no row running,\n"
+		"                before each round and after the last), so what "
+		"a row costs its\n"
+		"                neighbours shows (1..%u; not with --idle, "
+		"--fairness, --clients-idle)\n",
 		BENCH_BUSY_MAX);
 	fprintf(f, "  --fairness    a canary (1000 B, 1 in flight) alone and "
 		"beside floods of 60 KB\n"
