@@ -25,8 +25,17 @@ struct zcs_counters;
 enum bench_sink { SINK_IFB, SINK_LOOPBACK };
 
 /* What a run measures: throughput rows, per-send latency, an idle daemon,
- * MTU-sized datagrams on two variants of the ifb sink. */
-enum bench_mode { MODE_RATE, MODE_LATENCY, MODE_IDLE, MODE_DGRAM };
+ * MTU-sized datagrams on two variants of the ifb sink, a light client
+ * beside floods and many equal clients (fairness.c), the rows beside many
+ * idle clients (idle_clients.c). */
+enum bench_mode { MODE_RATE, MODE_LATENCY, MODE_IDLE, MODE_DGRAM,
+		  MODE_FAIRNESS, MODE_CLIENTS_IDLE };
+
+#define BENCH_BUSY_MAX		64u	/* --busy */
+#define BENCH_FAIR_CLIENTS_MAX	1000u	/* --fair-clients */
+#define BENCH_CI_STEPS_MAX	8u	/* --clients-idle N,N,... */
+#define BENCH_CI_CLIENTS_MAX	4000u	/* ... each at most */
+#define BENCH_CONF_SETS_MAX	16u	/* --daemon-set */
 
 /* --dgram: datagrams that fill a 1500-byte MTU (less IPv4 and UDP
  * headers), and the UDP GSO sends that carry them. */
@@ -60,11 +69,22 @@ struct bench {
 	const char *transport;	/* --idle: "ring" or "socket" */
 	long poll_usec;		/* the daemon's poll_usec, -1: its default */
 	long spin_usec;		/* zcs_set_spin_usec, -1: the library's */
+	int pin;		/* --pin: daemon and bench on CPUs apart */
+	unsigned busy_n;	/* --busy: loops beside every row */
+	struct busy *busy;	/* ... running (busy.c), else NULL */
+	double busy_alone_its_s;	/* ... their iterations/s alone */
+	unsigned fair_clients;	/* --fairness: the equal clients */
+	unsigned ci_steps[BENCH_CI_STEPS_MAX];	/* --clients-idle, ascending */
+	unsigned nci_steps;
+	const char *conf_set[BENCH_CONF_SETS_MAX];	/* --daemon-set K=V */
+	unsigned nconf_set;
 	struct lat *lat;	/* --latency: where rows record, else NULL */
 
 	enum bench_sink sink;
 	struct sockaddr_in sink_addr;
 	int sink_fd;		/* loopback only: the never-read receiver */
+	struct sockaddr_in flood_addr;	/* --fairness: the floods' sink, */
+	int flood_fd;		/* ... a loopback receiver never read */
 
 	unsigned gso_segs;	/* --dgram: datagrams per GSO send */
 	int sink_gso_sw;	/* --dgram: ifb0 made to segment in software */
@@ -91,6 +111,7 @@ struct sample {
 	uint64_t d_gso_sends;	/* ... and the GSO sends that carried them */
 	uint64_t sink_pkts;	/* --dgram: packets the ifb sink counted */
 	uint64_t sink_bytes;	/* ... and their bytes, headers included */
+	double busy_its;	/* --busy: the loops' iterations meanwhile */
 	int err;		/* the row failed: -errno, nothing measured */
 };
 
@@ -100,6 +121,7 @@ struct meter {
 	double cpu0;
 	double deadline;
 	uint64_t pkts0, bytes0;	/* --dgram: the sink's counters at start */
+	uint64_t busy0;		/* --busy: the loops' iterations at start */
 };
 
 struct row_def;
@@ -128,6 +150,7 @@ struct row_result {
 	double dgrams_s;	/* --dgram: datagrams/s at the sink */
 	double sink_pct;	/* --dgram: sink payload / bytes sent, % */
 	double dgrams_per_gso;	/* --dgram: daemon datagrams per GSO send */
+	double busy_its_s;	/* --busy: the loops' iterations/s */
 	int err;		/* a round failed: the row is not measured */
 };
 
@@ -149,18 +172,37 @@ int meter_expired(const struct meter *m);
 int meter_stop(const struct bench *b, const struct meter *m,
 	       struct sample *s);
 
+/* pin.c */
+int pin_start(const struct bench *b);
+void pin_release(void);
+
+/* busy.c */
+struct busy;
+int busy_start(struct bench *b);
+void busy_stop(struct bench *b);
+uint64_t busy_count(const struct busy *y);
+int busy_alone(struct bench *b);
+
 /* net.c */
 int net_sink_setup(struct bench *b);
 void net_sink_close(struct bench *b);
 int net_udp_open(const struct bench *b);
 int net_sink_url(const struct bench *b, char *buf, size_t size);
+int net_flood_url(const struct bench *b, char *buf, size_t size);
+int net_sink_url_port(const struct bench *b, unsigned off, char *buf,
+		      size_t size);
 int net_sink_counters(const struct bench *b, uint64_t *pkts, uint64_t *bytes);
 int net_sink_set_gso_sw(struct bench *b, int sw);
 
+/* daemon.c: the daemon's memory, kB (/proc/PID/status, smaps_rollup) */
+struct daemon_mem {
+	double rss_kb, pss_kb, pss_shmem_kb;
+};
 /* daemon.c */
 int daemon_start(struct bench *b);
 void daemon_stop(struct bench *b);
 int daemon_cpu(const struct bench *b, double *secs);
+int daemon_mem(const struct bench *b, struct daemon_mem *m);
 
 /* errq.c: MSG_ZEROCOPY notifications of one socket */
 struct errq {
@@ -230,6 +272,70 @@ extern const unsigned dgram_nrows;
 unsigned dgram_gso_segs(size_t size);
 void dgram_result(const struct bench *b, const char *row, int sw,
 		  const struct sample *s, struct row_result *r);
+
+/* peer.c: a client process of its own (--fairness) */
+struct peer;
+struct peer_spec {
+	const char *transport;	/* ZCSEND_TRANSPORT */
+	const char *dest;	/* the daemon's destination */
+	size_t size;		/* bytes per send */
+	size_t segment;		/* zcs_send_segmented's datagram, 0: none */
+	size_t pool;		/* pool asked for */
+	unsigned nr;		/* sends kept in flight */
+	unsigned lat_cap;	/* latency samples kept */
+	int hold;		/* send only once recording starts */
+	int drain;		/* at the stop, let sends finish (bounded) */
+};
+/* A client's timed sends; all doubles (medians over rounds field by
+ * field, fairness.c). */
+struct peer_lat {
+	double n;		/* completions timed */
+	double p50_us, p99_us, max_us;
+	double stuck_ms;	/* a timed send still pending at the stop */
+};
+int peer_spawn(struct bench *b, const struct peer_spec *sp, struct peer **out);
+int peer_ready(struct peer *p, double deadline);
+void peer_record(struct peer *p, int on);
+void peer_counts(const struct peer *p, uint64_t *sends, uint64_t *bytes);
+int peer_stop(struct peer *p);
+void peer_lat(struct peer *p, struct peer_lat *out);
+void peer_free(struct peer *p);
+
+/* fairness.c: one round of --fairness, all doubles (see peer_lat) */
+#define FAIR_NFLOODS	4	/* plain and segmented, socket and ring */
+#define FAIR_NRUNS	3	/* equal clients: socket, ring, half each */
+struct fair_flood {
+	double alone_mb_s, alone_rec_s;	/* no canary */
+	double beside_mb_s[2];		/* beside the canary on socket, ring */
+};
+struct fair_equal {
+	double clients;		/* of this transport in the run; 0: none */
+	double sends_s;		/* all of them together */
+	double min, max;	/* sends per client in the window */
+	double p99_med_us, p99_max_us;	/* over the clients' p99s */
+};
+struct fair_round {
+	struct peer_lat canary[2][1 + FAIR_NFLOODS];	/* [socket, ring] */
+	struct fair_flood flood[FAIR_NFLOODS];
+	struct fair_equal equal[FAIR_NRUNS][2];
+};
+/* The first failure of each part over the rounds. */
+struct fair_errs {
+	int canary[2][1 + FAIR_NFLOODS];
+	int flood[FAIR_NFLOODS];
+	int equal[FAIR_NRUNS];
+};
+extern const char *const fairness_floods[FAIR_NFLOODS];
+extern const char *const fairness_runs[FAIR_NRUNS];
+extern const char *const fairness_transports[2];
+int fairness_run(struct bench *b);
+
+/* report_fair.c */
+void report_fair(const struct bench *b, const struct fair_round *r,
+		 const struct fair_errs *e);
+
+/* idle_clients.c */
+int idle_clients_run(struct bench *b);
 
 /* report.c */
 void report_header(const struct bench *b, const char *mode);

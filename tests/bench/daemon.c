@@ -14,6 +14,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,14 +26,8 @@
 #define STOP_TRIES	100	/* x 100 ms: 10 s for SIGTERM to end it */
 
 /* Named destinations, one per policy the rows compare. zerocopy_min_bytes
- * 0: every size is a zerocopy send in the zcsendd_imm/bat rows. %2$s is
- * "poll_usec = N" with --poll-usec, else empty (the daemon's default). */
-static const char conf_fmt[] =
-	"[daemon]\n%2$s"
-	"pool_bytes = 64M\n"
-	"pool_total_bytes = 256M\n"
-	"max_inflight = 4096\n"
-	"max_send_bytes = 1M\n"
+ * 0: every size is a zerocopy send in the zcsendd_imm/bat rows. */
+static const char conf_dest_fmt[] =
 	"\n[destination imm]\naddress = %1$s\nflush = immediate\n"
 	"zerocopy = on\nzerocopy_min_bytes = 0\n"
 	"\n[destination bat]\naddress = %1$s\nflush = batch\n"
@@ -40,6 +35,30 @@ static const char conf_fmt[] =
 	"zerocopy = on\nzerocopy_min_bytes = 0\n"
 	"\n[destination cpy]\naddress = %1$s\nflush = batch\n"
 	"batch_max = 1024\nbatch_usec = 200\nzerocopy = off\n";
+
+/* --fairness: the canary's own destination (on ifb, another port of the
+ * sink), so that the daemon sends its datagrams on a socket of their own,
+ * and the floods' (a loopback receiver that never reads). */
+static const char conf_fair_fmt[] =
+	"\n[destination can]\naddress = %s\nflush = immediate\n"
+	"zerocopy = on\nzerocopy_min_bytes = 0\n"
+	"\n[destination fld]\naddress = %s\nflush = batch\n"
+	"batch_max = 256\nbatch_usec = 200\n"
+	"zerocopy = on\nzerocopy_min_bytes = 0\n";
+
+/* The [daemon] section, as key = value pairs kept in one place so that
+ * a mode (or a daemon with new limits: per-user connections and pool
+ * memory, say) changes it here, in conf_daemon_keys, and --daemon-set
+ * KEY=VALUE changes or adds any key at run time. */
+#define CONF_KEYS_MAX	(8u + BENCH_CONF_SETS_MAX)
+
+struct conf_keys {
+	struct {
+		char key[48];
+		char val[80];
+	} kv[CONF_KEYS_MAX];
+	unsigned n;
+};
 
 /* --dgram: the destination of zcsendd_gso and zcsendd_coalesce. udp_segment
  * = on lets the daemon coalesce same-length records into GSO sends (the
@@ -59,9 +78,136 @@ static int dir_path(const struct bench *b, const char *name, char *buf,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* Set @key to @val, replacing an earlier value of it. */
+static int keys_set(struct conf_keys *k, const char *key, const char *val)
+{
+	unsigned i;
+
+	for (i = 0; i < k->n && strcmp(k->kv[i].key, key); i++)
+		;
+	if (i == CONF_KEYS_MAX)
+		return -E2BIG;
+	if (snprintf(k->kv[i].key, sizeof(k->kv[i].key), "%s", key) >=
+	    (int)sizeof(k->kv[i].key) ||
+	    snprintf(k->kv[i].val, sizeof(k->kv[i].val), "%s", val) >=
+	    (int)sizeof(k->kv[i].val))
+		return -ENAMETOOLONG;
+	if (i == k->n)
+		k->n++;
+	return 0;
+}
+
+/* keys_set with a number, in bytes or a count. */
+static int keys_num(struct conf_keys *k, const char *key, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	return keys_set(k, key, buf);
+}
+
+/* One --daemon-set "KEY=VALUE", spaces around either trimmed. */
+static int keys_parse(struct conf_keys *k, const char *arg)
+{
+	char buf[160], *eq, *key, *val, *end;
+
+	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	eq = strchr(buf, '=');
+	if (!eq)
+		return -EINVAL;
+	*eq = '\0';
+	key = buf + strspn(buf, " \t");
+	val = eq + 1 + strspn(eq + 1, " \t");
+	for (end = eq; end > key && strchr(" \t", end[-1]); end--)
+		end[-1] = '\0';
+	return *key ? keys_set(k, key, val) : -EINVAL;
+}
+
+/* What the modes need: --fairness its equal clients, --clients-idle its
+ * idle ones at the library's default 4 MiB pool (rows asking more get
+ * that much too, enough for 8 x 64 KB). */
+static int conf_mode_keys(const struct bench *b, struct conf_keys *k)
+{
+	uint64_t n;
+	int err = 0;
+
+	if (b->mode == MODE_FAIRNESS) {
+		n = b->fair_clients + 16;
+		err = keys_num(k, "max_clients", n);
+		if (!err)
+			err = keys_num(k, "pool_total_bytes",
+				       (256ull << 20) + n * (4ull << 20));
+	} else if (b->mode == MODE_CLIENTS_IDLE && b->nci_steps) {
+		n = b->ci_steps[b->nci_steps - 1] + 16ull;
+		err = keys_num(k, "max_clients", n);
+		if (!err)
+			err = keys_set(k, "pool_bytes", "4M");
+		if (!err)
+			err = keys_num(k, "pool_total_bytes", n * (4ull << 20));
+	}
+	return err;
+}
+
+/* The [daemon] keys: the bench's defaults, the mode's, --poll-usec and
+ * --daemon-set, in that order (a later one wins). */
+static int conf_daemon_keys(const struct bench *b, struct conf_keys *k)
+{
+	unsigned i;
+	int err;
+
+	k->n = 0;
+	err = keys_set(k, "pool_bytes", "64M");
+	if (!err)
+		err = keys_set(k, "pool_total_bytes", "256M");
+	if (!err)
+		err = keys_set(k, "max_inflight", "4096");
+	if (!err)
+		err = keys_set(k, "max_send_bytes", "1M");
+	if (!err)
+		err = conf_mode_keys(b, k);
+	if (!err && b->poll_usec >= 0)
+		err = keys_num(k, "poll_usec", (uint64_t)b->poll_usec);
+	for (i = 0; !err && i < b->nconf_set; i++) {
+		err = keys_parse(k, b->conf_set[i]);
+		if (err)
+			fprintf(stderr, "zcsend-bench: --daemon-set '%s': %s\n",
+				b->conf_set[i], strerror(-err));
+	}
+	return err;
+}
+
+/* The config file: [daemon] keys, then the destinations the mode uses. */
+static int conf_print(const struct bench *b, FILE *f, const char *url)
+{
+	struct conf_keys k;
+	char can[64], fld[64];
+	unsigned i;
+	int err;
+
+	err = conf_daemon_keys(b, &k);
+	if (err)
+		return err;
+	fprintf(f, "[daemon]\n");
+	for (i = 0; i < k.n; i++)
+		fprintf(f, "%s = %s\n", k.kv[i].key, k.kv[i].val);
+	fprintf(f, conf_dest_fmt, url);
+	if (b->mode == MODE_DGRAM)
+		fprintf(f, conf_dgram_fmt, url);
+	if (b->mode == MODE_FAIRNESS) {
+		err = net_sink_url_port(b, 1, can, sizeof(can));
+		if (!err)
+			err = net_flood_url(b, fld, sizeof(fld));
+		if (err)
+			return err;
+		fprintf(f, conf_fair_fmt, can, fld);
+	}
+	return 0;
+}
+
 static int write_conf(const struct bench *b)
 {
-	char path[192], url[64], poll[48] = "";
+	char path[192], url[64];
 	FILE *f;
 	int err;
 
@@ -73,14 +219,10 @@ static int write_conf(const struct bench *b)
 	f = fopen(path, "we");
 	if (!f)
 		return -errno;
-	if (b->poll_usec >= 0)
-		snprintf(poll, sizeof(poll), "poll_usec = %ld\n", b->poll_usec);
-	fprintf(f, conf_fmt, url, poll);
-	if (b->mode == MODE_DGRAM)
-		fprintf(f, conf_dgram_fmt, url);
-	if (fclose(f))
-		return -errno;
-	return 0;
+	err = conf_print(b, f, url);
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
 }
 
 /* The zcsendd binary in the directory of /proc/self/exe. */
@@ -307,4 +449,47 @@ int daemon_cpu(const struct bench *b, double *secs)
 		return -EIO;
 	*secs = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 	return 0;
+}
+
+/* The value of the first line of @path starting with @key, in kB. */
+static int proc_kb(const char *path, const char *key, double *kb)
+{
+	char line[256];
+	size_t len = strlen(key);
+	unsigned long long v;
+	int err = -ENOENT;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (err && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) &&
+		    sscanf(line + len, " %llu", &v) == 1) {
+			*kb = (double)v;
+			err = 0;
+		}
+	fclose(f);
+	return err;
+}
+
+/**
+ * daemon_mem - the daemon's resident memory (VmRSS of /proc/PID/status)
+ * and its proportional share (Pss, Pss_Shmem of smaps_rollup: pool pages
+ * the daemon faulted in are shared memory), in kB.
+ * Return: 0 or -errno.
+ */
+int daemon_mem(const struct bench *b, struct daemon_mem *m)
+{
+	char st[64], sm[64];
+	int err;
+
+	snprintf(st, sizeof(st), "/proc/%d/status", (int)b->daemon_pid);
+	snprintf(sm, sizeof(sm), "/proc/%d/smaps_rollup", (int)b->daemon_pid);
+	err = proc_kb(st, "VmRSS:", &m->rss_kb);
+	if (!err)
+		err = proc_kb(sm, "Pss:", &m->pss_kb);
+	if (!err)
+		err = proc_kb(sm, "Pss_Shmem:", &m->pss_shmem_kb);
+	return err;
 }

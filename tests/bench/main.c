@@ -6,7 +6,9 @@
  * (so drifts hit every row alike) and reports the median over rounds.
  * --latency times single sends instead; --idle measures what a daemon
  * with quiet clients costs; --dgram measures MTU-sized datagrams on two
- * variants of the sink (dgram.c). A row that fails is reported as failed
+ * variants of the sink (dgram.c); --busy N runs busy loops beside the
+ * rows (busy.c); --fairness and --clients-idle are runs of their own
+ * (fairness.c, idle_clients.c). A row that fails is reported as failed
  * and the others go on.
  */
 #include <errno.h>
@@ -25,6 +27,8 @@
 #define LAT_SIZE	1024	/* --latency default payload */
 #define IDLE_SECONDS	10.0	/* --idle default window */
 #define IDLE_CLIENTS	8
+#define FAIR_CLIENTS	100	/* --fairness: equal clients */
+#define FAIR_ROUNDS	3	/* --fairness, --clients-idle default rounds */
 #define EXIT_USAGE	2
 
 volatile sig_atomic_t bench_stop;
@@ -65,24 +69,68 @@ _Static_assert(ARRAY_SIZE(lat_rows) <= NROWS_MAX, "row_mask");
 static const struct row_def *rows = rate_rows;
 static unsigned nrows = ARRAY_SIZE(rate_rows);
 
+/* The options of issue 18's modes. */
+static void usage_more(FILE *f)
+{
+	fprintf(f, "  --busy N      N busy loops (for(;;) processes at normal "
+		"priority) beside every\n"
+		"                row, with their iterations/s per row and alone "
+		"(no row running,\n"
+		"                before each round and after the last), so what "
+		"a row costs its\n"
+		"                neighbours shows (1..%u; not with --idle, "
+		"--fairness, --clients-idle)\n",
+		BENCH_BUSY_MAX);
+	fprintf(f, "  --fairness    a canary (1000 B, 1 in flight) alone and "
+		"beside floods of 60 KB\n"
+		"                records and of 64 KB records cut into 16-byte "
+		"datagrams, each\n"
+		"                over socket and rings, canary on both; each "
+		"flood's MB/s alone\n"
+		"                and beside it; then --fair-clients N (default "
+		"%u, 2..%u) equal\n"
+		"                clients (1 KB, 1 in flight): all socket, all "
+		"ring, half each\n", FAIR_CLIENTS, BENCH_FAIR_CLIENTS_MAX);
+	fprintf(f, "  --clients-idle N[,N...]  the --latency rows (1 KB) and "
+		"the nr8 rows (--size)\n"
+		"                beside N idle ring clients (4 MiB pools, a flow, "
+		"no sends), and\n"
+		"                the daemon's memory per idle client and connect "
+		"times; steps\n"
+		"                ascending, up to %u, a step of 1 first if none\n",
+		BENCH_CI_CLIENTS_MAX);
+	fprintf(f, "  --pin         the daemon on the first CPU, the bench and "
+		"its clients on the\n"
+		"                last (--busy loops may run anywhere)\n");
+	fprintf(f, "  --daemon-set KEY=VALUE  a [daemon] key of the bench's "
+		"zcsendd config,\n"
+		"                over the bench's own value (repeatable, up to "
+		"%u)\n", BENCH_CONF_SETS_MAX);
+}
+
 static void usage(FILE *f)
 {
 	unsigned i;
 
-	fprintf(f, "usage: zcsend-bench [--latency | --idle | --dgram] "
-		"[--size BYTES] "
-		"[--seconds S] [--rounds R] [--json] [--rows a,b,...]\n"
+	fprintf(f, "usage: zcsend-bench [--latency | --idle | --dgram | "
+		"--fairness | --clients-idle N[,N...]]\n"
+		"                    [--size BYTES] [--seconds S] [--rounds R] "
+		"[--json] [--rows a,b,...]\n"
 		"                    [--clients N] [--transport ring|socket] "
 		"[--poll-usec U] [--spin-usec U]\n"
+		"                    [--busy N] [--fair-clients N] [--pin] "
+		"[--daemon-set KEY=VALUE]...\n"
 		"  --size BYTES  datagram payload, 1..%u (default 65435, "
 		"--latency 1024, --dgram 1472)\n"
-		"  --seconds S   per row and round, fractions allowed "
-		"(default 1, --idle 10)\n"
+		"  --seconds S   per row (--fairness: per window) and round, "
+		"fractions allowed\n"
+		"                (default 1, --idle 10)\n"
 		"  --rounds R    rounds; the median is reported (default 5, "
-		"--idle 1)\n"
+		"--idle 1,\n"
+		"                --fairness and --clients-idle %u)\n"
 		"  --json        one JSON object instead of the table\n"
 		"  --rows LIST   only these rows (msg_zerocopy always runs):\n"
-		"               ", BENCH_SIZE_MAX);
+		"               ", BENCH_SIZE_MAX, FAIR_ROUNDS);
 	for (i = 0; i < ARRAY_SIZE(rate_rows); i++)
 		fprintf(f, " %s", rate_rows[i].name);
 	fprintf(f, "\n"
@@ -111,6 +159,7 @@ static void usage(FILE *f)
 	for (i = 0; i < dgram_nrows; i++)
 		fprintf(f, " %s", dgram_rows[i].name);
 	fprintf(f, "\n");
+	usage_more(f);
 }
 
 /* @w names row @i of the table, "latency " prefix optional. */
@@ -175,6 +224,65 @@ static int parse_transport(const char *s, const char **out)
 	return 0;
 }
 
+/* --clients-idle "N[,N...]": ascending steps; a step of 1 goes first
+ * when the list has none, so every run compares with one idle client. */
+static int parse_steps(const char *list, struct bench *b)
+{
+	char buf[128], *save = NULL, *w;
+	unsigned long v;
+	unsigned n = 0;
+
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return -EINVAL;
+	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (parse_uint(w, 1, BENCH_CI_CLIENTS_MAX, &v) ||
+		    n + 1 >= BENCH_CI_STEPS_MAX ||
+		    (n && v <= b->ci_steps[n - 1]))
+			return -EINVAL;
+		if (!n && v > 1)
+			b->ci_steps[n++] = 1;
+		b->ci_steps[n++] = (unsigned)v;
+	}
+	b->nci_steps = n;
+	return n ? 0 : -EINVAL;
+}
+
+/* The options of issue 18's modes. */
+static int parse_opt_more(int c, struct bench *b)
+{
+	unsigned long v;
+	int err = 0;
+
+	switch (c) {
+	case 'B':
+		err = parse_uint(optarg, 1, BENCH_BUSY_MAX, &v);
+		b->busy_n = (unsigned)v;
+		break;
+	case 'F':
+		b->mode = MODE_FAIRNESS;
+		break;
+	case 'C':
+		err = parse_uint(optarg, 2, BENCH_FAIR_CLIENTS_MAX, &v);
+		b->fair_clients = (unsigned)v;
+		break;
+	case 'N':
+		b->mode = MODE_CLIENTS_IDLE;
+		err = parse_steps(optarg, b);
+		break;
+	case 'P':
+		b->pin = 1;
+		break;
+	case 'K':
+		if (b->nconf_set == BENCH_CONF_SETS_MAX || !strchr(optarg, '='))
+			return -EINVAL;
+		b->conf_set[b->nconf_set++] = optarg;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return err;
+}
+
 /* One option into @b; --rows is kept in @rows_arg for after the mode. */
 static int parse_opt(int c, struct bench *b, const char **rows_arg)
 {
@@ -224,7 +332,7 @@ static int parse_opt(int c, struct bench *b, const char **rows_arg)
 		*rows_arg = optarg;
 		break;
 	default:
-		return -EINVAL;
+		return parse_opt_more(c, b);
 	}
 	return err;
 }
@@ -265,6 +373,12 @@ static int apply_dgram(struct bench *b)
 	return 0;
 }
 
+/* --fairness and --clients-idle measure and report by themselves. */
+static int own_run(const struct bench *b)
+{
+	return b->mode == MODE_FAIRNESS || b->mode == MODE_CLIENTS_IDLE;
+}
+
 /* What was not given, by mode; the mode's row table and mask. */
 static int apply_mode(struct bench *b, const char *rows_arg)
 {
@@ -282,9 +396,17 @@ static int apply_mode(struct bench *b, const char *rows_arg)
 	if (b->seconds == 0)
 		b->seconds = b->mode == MODE_IDLE ? IDLE_SECONDS : 1.0;
 	if (!b->rounds)
-		b->rounds = b->mode == MODE_IDLE ? 1 : 5;
+		b->rounds = b->mode == MODE_IDLE ? 1 : own_run(b) ?
+			FAIR_ROUNDS : 5;
 	if (!b->clients)
 		b->clients = IDLE_CLIENTS;
+	if (!b->fair_clients)
+		b->fair_clients = FAIR_CLIENTS;
+	if (b->busy_n && (b->mode == MODE_IDLE || own_run(b))) {
+		fprintf(stderr, "zcsend-bench: --busy goes with the row "
+			"tables only\n");
+		return -EINVAL;
+	}
 	if (!b->transport)
 		b->transport = "ring";
 	if (rows_arg)
@@ -309,6 +431,12 @@ static int parse_args(int argc, char **argv, struct bench *b)
 		{ "transport", required_argument, NULL, 't' },
 		{ "poll-usec", required_argument, NULL, 'p' },
 		{ "spin-usec", required_argument, NULL, 'S' },
+		{ "busy", required_argument, NULL, 'B' },
+		{ "fairness", no_argument, NULL, 'F' },
+		{ "fair-clients", required_argument, NULL, 'C' },
+		{ "clients-idle", required_argument, NULL, 'N' },
+		{ "daemon-set", required_argument, NULL, 'K' },
+		{ "pin", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -357,7 +485,7 @@ static int need_daemon(const struct bench *b)
 {
 	unsigned i;
 
-	if (b->mode == MODE_IDLE)
+	if (b->mode == MODE_IDLE || own_run(b))
 		return 1;
 	for (i = 0; i < nrows; i++)
 		if (row_wanted(b, i) && rows[i].dest)
@@ -414,20 +542,24 @@ static struct sample *variant(const struct bench *b, struct sample *samples,
 }
 
 /* Round by round, so drifts hit every row alike; --dgram runs each round
- * on both sink variants, switching ifb0 in between. */
+ * on both sink variants, switching ifb0 in between. --busy: a window of
+ * the loops alone before each round and after the last, so the reference
+ * for the rows brackets them (its median is reported). */
 static int run_rounds(struct bench *b, struct sample *samples)
 {
 	unsigned round, v, nv = b->mode == MODE_DGRAM ? 2 : 1;
 	int err = 0;
 
-	for (round = 0; !err && round < b->rounds; round++)
+	for (round = 0; !err && round < b->rounds; round++) {
+		err = busy_alone(b);
 		for (v = 0; !err && v < nv; v++) {
 			if (b->mode == MODE_DGRAM)
 				err = net_sink_set_gso_sw(b, (int)v);
 			if (!err)
 				err = run_round(b, variant(b, samples, v), round);
 		}
-	return err;
+	}
+	return err ? err : busy_alone(b);
 }
 
 /* One round's numbers of row @i (speedup filled in later); --dgram's
@@ -447,6 +579,7 @@ static void sample_result(const struct bench *b, unsigned i, unsigned v,
 	r->p50_us = s->p50_us;
 	r->p99_us = s->p99_us;
 	r->lat_n = s->lat_n;
+	r->busy_its_s = s->busy_its / s->secs;
 	r->err = s->err;
 }
 
@@ -497,6 +630,7 @@ static void summarize_row(const struct bench *b, const struct sample *sm,
 	out->dgrams_s = MEDIAN(dgrams_s);
 	out->sink_pct = MEDIAN(sink_pct);
 	out->dgrams_per_gso = MEDIAN(dgrams_per_gso);
+	out->busy_its_s = MEDIAN(busy_its_s);
 #undef MEDIAN
 }
 
@@ -527,9 +661,22 @@ static unsigned summarize(const struct bench *b, const struct sample *samples,
 static int bench_measure(struct bench *b, struct sample *samples,
 			 struct idle_result *idle)
 {
+	int err;
+
 	if (b->mode == MODE_IDLE)
 		return idle_run(b, idle);
-	return run_rounds(b, samples);
+	if (b->mode == MODE_FAIRNESS)
+		return fairness_run(b);
+	if (b->mode == MODE_CLIENTS_IDLE)
+		return idle_clients_run(b);
+	err = busy_start(b);
+	if (err) {
+		fprintf(stderr, "zcsend-bench: --busy: %s\n", strerror(-err));
+		return err;
+	}
+	err = run_rounds(b, samples);
+	busy_stop(b);
+	return err;
 }
 
 /* --dgram counts at ifb0 and changes it: no other sink will do. */
@@ -577,7 +724,9 @@ static int bench_run(struct bench *b, struct sample *samples,
 		err = start_daemon(b);
 	if (err)
 		goto err_sink;
-	err = bench_measure(b, samples, idle);
+	err = pin_start(b);
+	if (!err)
+		err = bench_measure(b, samples, idle);
 	if (err == -EINTR)
 		fprintf(stderr, "zcsend-bench: interrupted\n");
 	daemon_stop(b);
@@ -605,6 +754,8 @@ static void report(const struct bench *b, struct sample *samples,
 	struct row_result res[NROWS_MAX];
 	unsigned n;
 
+	if (own_run(b))
+		return;	/* reported as it ended */
 	if (b->mode == MODE_IDLE) {
 		report_idle(b, idle);
 		return;
@@ -624,7 +775,8 @@ static void report(const struct bench *b, struct sample *samples,
 
 int main(int argc, char **argv)
 {
-	struct bench b = { .sink_fd = -1, .poll_usec = -1, .spin_usec = -1 };
+	struct bench b = { .sink_fd = -1, .flood_fd = -1, .poll_usec = -1,
+			   .spin_usec = -1 };
 	struct idle_result idle = { 0 };
 	struct sample *samples;
 	int err;

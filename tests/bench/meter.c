@@ -3,7 +3,8 @@
  * Timing of one row: wall clock from CLOCK_MONOTONIC, CPU time of this
  * process from getrusage(RUSAGE_SELF) plus, when a daemon runs, its own
  * utime+stime, so daemon rows are charged for the work done on their behalf.
- * --dgram also takes the ifb sink's counters at both ends of the interval.
+ * --dgram also takes the ifb sink's counters at both ends of the interval,
+ * --busy the busy loops' iterations.
  */
 #include <sys/resource.h>
 #include <errno.h>
@@ -88,6 +89,7 @@ int meter_start(const struct bench *b, struct meter *m)
 		err = sink_settled(b, &m->pkts0, &m->bytes0);
 	if (!err)
 		err = cpu_now(b, &m->cpu0);
+	m->busy0 = busy_count(b->busy);
 	m->t0 = meter_now();
 	m->deadline = m->t0 + b->seconds;
 	return err;
@@ -102,9 +104,10 @@ int meter_expired(const struct meter *m)
 }
 
 /**
- * meter_stop - end the interval: fill @s->secs and @s->cpu_s (--dgram:
- * and the sink's @s->sink_pkts, @s->sink_bytes). Call it after the last
- * outstanding send has completed, so the drain is paid for.
+ * meter_stop - end the interval: fill @s->secs, @s->cpu_s and
+ * @s->busy_its (--dgram: and the sink's @s->sink_pkts, @s->sink_bytes).
+ * Call it after the last outstanding send has completed, so the drain is
+ * paid for.
  * Return: 0 or -errno.
  */
 int meter_stop(const struct bench *b, const struct meter *m, struct sample *s)
@@ -114,6 +117,7 @@ int meter_stop(const struct bench *b, const struct meter *m, struct sample *s)
 	int err;
 
 	s->secs = meter_now() - m->t0;
+	s->busy_its = (double)(busy_count(b->busy) - m->busy0);
 	err = cpu_now(b, &cpu);
 	if (err)
 		return err;

@@ -4,7 +4,8 @@
  * this process (and so of the daemon it starts) with an ifb device that
  * drops whatever leaves through it, at MTU 65535 so a 64 KB datagram is one
  * skb and zerocopy is real (--dgram: MTU 1500, and the device's own packet
- * counters). Otherwise: a loopback UDP socket never read.
+ * counters). Otherwise: a loopback UDP socket never read. --fairness
+ * adds a loopback receiver that never reads for its floods.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -29,6 +30,8 @@
 #define IFB_GSO_SEGS_WHOLE	65535
 
 extern char **environ;
+
+static int sink_setup(struct bench *b);
 
 /* Run "ip @args" (words split on spaces) and wait for it; its errors go
  * to our stderr. */
@@ -80,27 +83,53 @@ static int ifb_setup(const struct bench *b)
 	return 0;
 }
 
-/* The fallback: a bound UDP socket nobody reads, so datagrams drop once
- * its receive buffer is full. */
-static int loopback_setup(struct bench *b)
+/* A UDP socket bound to a free loopback port, never read: datagrams to
+ * it are dropped once its receive buffer is full. */
+static int loopback_bound(struct sockaddr_in *addr)
 {
-	socklen_t len = sizeof(b->sink_addr);
+	socklen_t len = sizeof(*addr);
 	int fd, err;
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	memset(&b->sink_addr, 0, sizeof(b->sink_addr));
-	b->sink_addr.sin_family = AF_INET;
-	b->sink_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&b->sink_addr, len) ||
-	    getsockname(fd, (struct sockaddr *)&b->sink_addr, &len)) {
+	memset(addr, 0, sizeof(*addr));
+	addr->sin_family = AF_INET;
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)addr, len) ||
+	    getsockname(fd, (struct sockaddr *)addr, &len)) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
+	return fd;
+}
+
+/* The fallback sink: loopback, never read. */
+static int loopback_setup(struct bench *b)
+{
+	int fd = loopback_bound(&b->sink_addr);
+
+	if (fd < 0)
+		return fd;
 	b->sink_fd = fd;
 	b->sink = SINK_LOOPBACK;
+	return 0;
+}
+
+/* --fairness: the floods' own sink, a loopback receiver that never reads
+ * (in the bench's namespace when it has one), where a UDP GSO send is cut
+ * into its datagrams on the way in, as on a real host's receiver. */
+static int flood_setup(struct bench *b)
+{
+	int fd;
+
+	if (b->mode != MODE_FAIRNESS)
+		return 0;
+	fd = loopback_bound(&b->flood_addr);
+	if (fd < 0)
+		return fd;
+	b->flood_fd = fd;
 	return 0;
 }
 
@@ -131,6 +160,17 @@ static int netns_setup(const struct bench *b, int home)
  */
 int net_sink_setup(struct bench *b)
 {
+	int err = sink_setup(b);
+
+	b->flood_fd = -1;
+	if (!err)
+		err = flood_setup(b);
+	return err;
+}
+
+/* The sink of every row: ifb in a namespace of ours, else loopback. */
+static int sink_setup(struct bench *b)
+{
 	int home, err;
 
 	b->sink_fd = -1;
@@ -160,14 +200,29 @@ int net_sink_setup(struct bench *b)
 }
 
 /**
- * net_sink_close - close the loopback receiver, if any. The namespace
+ * net_sink_close - close the loopback receivers, if any. The namespace
  * and its ifb device vanish with the process.
  */
 void net_sink_close(struct bench *b)
 {
 	if (b->sink_fd >= 0)
 		close(b->sink_fd);
-	b->sink_fd = -1;
+	if (b->flood_fd >= 0)
+		close(b->flood_fd);
+	b->sink_fd = b->flood_fd = -1;
+}
+
+/**
+ * net_flood_url - --fairness: the floods' loopback sink as a zcsendd
+ * address.
+ * Return: 0 or -ENAMETOOLONG.
+ */
+int net_flood_url(const struct bench *b, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "udp://127.0.0.1:%u",
+			 (unsigned)ntohs(b->flood_addr.sin_port));
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 /**
@@ -191,18 +246,32 @@ int net_udp_open(const struct bench *b)
 }
 
 /**
+ * net_sink_url_port - the sink as a zcsendd address, "udp://A.B.C.D:PORT",
+ * its port @off further on the ifb sink, where every port drops alike
+ * (the loopback sink has one port only: @off is ignored there).
+ * Return: 0 or -ENAMETOOLONG.
+ */
+int net_sink_url_port(const struct bench *b, unsigned off, char *buf,
+		      size_t size)
+{
+	char ip[INET_ADDRSTRLEN];
+	unsigned port = ntohs(b->sink_addr.sin_port);
+	int n;
+
+	if (b->sink == SINK_IFB)
+		port += off;
+	inet_ntop(AF_INET, &b->sink_addr.sin_addr, ip, sizeof(ip));
+	n = snprintf(buf, size, "udp://%s:%u", ip, port);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/**
  * net_sink_url - the sink as a zcsendd address, "udp://A.B.C.D:PORT".
  * Return: 0 or -ENAMETOOLONG.
  */
 int net_sink_url(const struct bench *b, char *buf, size_t size)
 {
-	char ip[INET_ADDRSTRLEN];
-	int n;
-
-	inet_ntop(AF_INET, &b->sink_addr.sin_addr, ip, sizeof(ip));
-	n = snprintf(buf, size, "udp://%s:%u", ip,
-		     (unsigned)ntohs(b->sink_addr.sin_port));
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	return net_sink_url_port(b, 0, buf, size);
 }
 
 /**

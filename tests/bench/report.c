@@ -3,7 +3,8 @@
  * Output of zcsend-bench: an aligned table for people, or one JSON object
  * for bench-plot and the smoke test. Non-finite values (a row that moved
  * no bytes) print as 0 so the JSON stays valid. A failed row shows its
- * error instead of numbers (in JSON: zeros and "error").
+ * error instead of numbers (in JSON: zeros and "error"). --busy adds
+ * the loops' iterations/s per row and as a ratio to the loops alone.
  */
 #include <sys/utsname.h>
 #include <math.h>
@@ -49,7 +50,47 @@ void report_header(const struct bench *b, const char *mode)
 		printf(", poll_usec %ld", b->poll_usec);
 	if (b->spin_usec >= 0)
 		printf(", spin_usec %ld", b->spin_usec);
+	if (b->pin)
+		printf(", pinned");
+	if (b->busy_n)
+		printf(", %u busy loops (alone: %.1f M iterations/s)",
+		       b->busy_n, b->busy_alone_its_s / 1e6);
 	printf("\n");
+}
+
+/* --busy: the column heads, and a row's figures (ending its line). */
+static void busy_head(const struct bench *b)
+{
+	if (b->busy_n)
+		printf(" %10s %7s", "busy Mit/s", "x alone");
+	printf("\n");
+}
+
+static void busy_cols(const struct bench *b, const struct row_result *r)
+{
+	if (b->busy_n)
+		printf(" %10.1f %7.3f", finite_or_0(r->busy_its_s) / 1e6,
+		       b->busy_alone_its_s > 0 ?
+		       finite_or_0(r->busy_its_s) / b->busy_alone_its_s : 0);
+	printf("\n");
+}
+
+/* --busy, in JSON: the loops' figures of a row. */
+static void busy_json(const struct bench *b, const struct row_result *r)
+{
+	if (b->busy_n)
+		printf(", \"busy_its_s\": %.0f, \"busy_x_alone\": %.4f",
+		       finite_or_0(r->busy_its_s),
+		       b->busy_alone_its_s > 0 ?
+		       finite_or_0(r->busy_its_s) / b->busy_alone_its_s : 0);
+}
+
+/* --busy, in JSON: the loops and their figure alone, after "rounds". */
+static void busy_json_head(const struct bench *b)
+{
+	if (b->busy_n)
+		printf(", \"busy\": %u, \"busy_alone_its_s\": %.0f",
+		       b->busy_n, finite_or_0(b->busy_alone_its_s));
 }
 
 /* ", \"error\": \"...\"" for a failed row, else nothing. strerror's
@@ -69,19 +110,22 @@ void report_table(const struct bench *b, const struct row_result *res,
 	unsigned i;
 
 	report_header(b, "");
-	printf("%-24s %10s %12s %8s %10s %9s\n", "row", "MB/s", "msgs/s",
+	printf("%-24s %10s %12s %8s %10s %9s", "row", "MB/s", "msgs/s",
 	       "speedup", "CPU s/GB", "copied %");
-	for (i = 0; i < n; i++)
-		if (res[i].err)
+	busy_head(b);
+	for (i = 0; i < n; i++) {
+		if (res[i].err) {
 			printf("%-24s failed: %s\n", res[i].name,
 			       strerror(-res[i].err));
-		else
-			printf("%-24s %10.1f %12.0f %8.2f %10.3f %9.1f\n",
-			       res[i].name, finite_or_0(res[i].mb_s),
-			       finite_or_0(res[i].msgs_s),
-			       finite_or_0(res[i].speedup),
-			       finite_or_0(res[i].cpu_s_per_gb),
-			       finite_or_0(res[i].zc_copied_pct));
+			continue;
+		}
+		printf("%-24s %10.1f %12.0f %8.2f %10.3f %9.1f", res[i].name,
+		       finite_or_0(res[i].mb_s), finite_or_0(res[i].msgs_s),
+		       finite_or_0(res[i].speedup),
+		       finite_or_0(res[i].cpu_s_per_gb),
+		       finite_or_0(res[i].zc_copied_pct));
+		busy_cols(b, &res[i]);
+	}
 }
 
 /**
@@ -93,8 +137,9 @@ void report_json(const struct bench *b, const struct row_result *res,
 	unsigned i;
 
 	printf("{\"sink\": \"%s\", \"size\": %zu, \"seconds\": %g, "
-	       "\"rounds\": %u, \"rows\": [", sink_name(b), b->size,
-	       b->seconds, b->rounds);
+	       "\"rounds\": %u", sink_name(b), b->size, b->seconds, b->rounds);
+	busy_json_head(b);
+	printf(", \"rows\": [");
 	for (i = 0; i < n; i++) {
 		printf("%s\n  {\"name\": \"%s\", \"mb_s\": %.3f, "
 		       "\"msgs_s\": %.1f, \"speedup\": %.4f, "
@@ -103,6 +148,7 @@ void report_json(const struct bench *b, const struct row_result *res,
 		       finite_or_0(res[i].msgs_s), finite_or_0(res[i].speedup),
 		       finite_or_0(res[i].cpu_s_per_gb),
 		       finite_or_0(res[i].zc_copied_pct));
+		busy_json(b, &res[i]);
 		json_error(res[i].err);
 		printf("}");
 	}
@@ -115,15 +161,19 @@ static void latency_table(const struct bench *b, const struct row_result *res,
 	unsigned i;
 
 	report_header(b, " --latency");
-	printf("%-28s %10s %10s %10s\n", "row (1 in flight)", "sends",
+	printf("%-28s %10s %10s %10s", "row (1 in flight)", "sends",
 	       "p50 us", "p99 us");
-	for (i = 0; i < n; i++)
-		if (res[i].err)
+	busy_head(b);
+	for (i = 0; i < n; i++) {
+		if (res[i].err) {
 			printf("%-28s failed: %s\n", res[i].name,
 			       strerror(-res[i].err));
-		else
-			printf("%-28s %10zu %10.1f %10.1f\n", res[i].name,
-			       res[i].lat_n, res[i].p50_us, res[i].p99_us);
+			continue;
+		}
+		printf("%-28s %10zu %10.1f %10.1f", res[i].name, res[i].lat_n,
+		       res[i].p50_us, res[i].p99_us);
+		busy_cols(b, &res[i]);
+	}
 }
 
 static void latency_json(const struct bench *b, const struct row_result *res,
@@ -132,13 +182,16 @@ static void latency_json(const struct bench *b, const struct row_result *res,
 	unsigned i;
 
 	printf("{\"mode\": \"latency\", \"sink\": \"%s\", \"size\": %zu, "
-	       "\"seconds\": %g, \"rounds\": %u, \"rows\": [",
-	       sink_name(b), b->size, b->seconds, b->rounds);
+	       "\"seconds\": %g, \"rounds\": %u", sink_name(b), b->size,
+	       b->seconds, b->rounds);
+	busy_json_head(b);
+	printf(", \"rows\": [");
 	for (i = 0; i < n; i++) {
 		printf("%s\n  {\"name\": \"%s\", \"samples\": %zu, "
 		       "\"p50_us\": %.2f, \"p99_us\": %.2f",
 		       i ? "," : "", res[i].name, res[i].lat_n,
 		       finite_or_0(res[i].p50_us), finite_or_0(res[i].p99_us));
+		busy_json(b, &res[i]);
 		json_error(res[i].err);
 		printf("}");
 	}

@@ -10,6 +10,11 @@
 # fail cleanly, with an "error", while the other rows still run.
 # --dgram (root, ifb sink only) runs briefly too: every row on both sink
 # variants; its zcsendd rows must work once the daemon knows udp_segment.
+# Issue 18's modes run at tiny sizes so they cannot rot: --busy 1 (loops'
+# iterations per row and alone), --fairness with 4 equal clients (every
+# canary and flood line, each spread line), --clients-idle 2 --pin (steps
+# 1 and 2: memory, connect times, every row); only the fields' presence and
+# sanity are checked, never a time or a ratio.
 # transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -43,6 +48,25 @@ rc=$?
 [ $rc = $((1 - RINGS)) ] ||
 	fail "zcsend-bench --idle --transport ring exited $rc (rings $RINGS): $(cat "$T/idle.err")"
 
+timeout 60 "$BENCH" --busy 1 --seconds 0.1 --rounds 1 --size 16384 --json \
+	--rows uring_zc_nr1,zcsendd_batch_nr1,zcsendd_ring_nr1 \
+	>"$T/busy.json" 2>"$T/busy.err" ||
+	fail "zcsend-bench --busy exited $?: $(cat "$T/busy.err")"
+timeout 60 "$BENCH" --busy 1 --latency --seconds 0.1 --rounds 1 --json \
+	>"$T/busy-lat.json" 2>>"$T/busy.err" ||
+	fail "zcsend-bench --busy --latency exited $?: $(cat "$T/busy.err")"
+timeout 120 "$BENCH" --fairness --fair-clients 4 --seconds 0.1 --rounds 1 \
+	--json >"$T/fair.json" 2>"$T/fair.err" ||
+	fail "zcsend-bench --fairness exited $?: $(cat "$T/fair.err")"
+# --pin (daemon and bench on CPUs apart) where there are two.
+PIN=
+[ "$(nproc)" -ge 2 ] && PIN=--pin
+timeout 60 "$BENCH" --clients-idle 2 --seconds 0.05 --rounds 1 --json $PIN \
+	>"$T/ci.json" 2>"$T/ci.err"
+rc=$?
+[ $rc = $((1 - RINGS)) ] ||
+	fail "zcsend-bench --clients-idle exited $rc (rings $RINGS): $(cat "$T/ci.err")"
+
 # --dgram needs the ifb sink: root, and the first run must have had it.
 DGRAM=0
 if [ "$(id -u)" = 0 ] && grep -q '"sink": "ifb"' "$T/bench.json"; then
@@ -52,7 +76,7 @@ if [ "$(id -u)" = 0 ] && grep -q '"sink": "ifb"' "$T/bench.json"; then
 		fail "zcsend-bench --dgram exited $?: $(cat "$T/dgram.err")"
 fi
 
-python3 - "$T" "$RINGS" "$DGRAM" "$GSO" <<'PY' || fail "bad bench output: $(head -c 3000 "$T/bench.json" "$T/lat.json" "$T"/idle-*.json "$T"/dgram.json 2>/dev/null)"
+python3 - "$T" "$RINGS" "$DGRAM" "$GSO" <<'PY' || fail "bad bench output: $(head -c 3000 "$T/bench.json" "$T/lat.json" "$T"/idle-*.json "$T"/dgram.json "$T"/busy*.json "$T"/fair.json "$T"/ci.json 2>/dev/null)"
 import json, sys
 t, rings = sys.argv[1], sys.argv[2] == "1"
 dgram, gso = sys.argv[3] == "1", sys.argv[4] == "1"
@@ -150,10 +174,105 @@ def check_dgram():
             elif "error" not in r and not r.get("dgrams_s", 0) > 0:
                 errs.append("%s moved nothing: %r" % (what, r))
 
+def num(x):
+    return isinstance(x, (int, float))
+
+def check_busy():
+    """Every row with the loops' iterations/s, and the loops alone."""
+    for name, rows in (("busy.json", ["uring_zc_nr1", "zcsendd_batch_nr1",
+                                      "zcsendd_ring_nr1"]),
+                       ("busy-lat.json", lat_want)):
+        d = load(name)
+        if d.get("busy") != 1 or not d.get("busy_alone_its_s", 0) > 0:
+            errs.append("%s: busy %r alone %r" % (name, d.get("busy"),
+                        d.get("busy_alone_its_s")))
+        got = {r.get("name"): r for r in d.get("rows", [])}
+        for n in rows:
+            r = got.get(n, {})
+            if "error" in r and (rings or not is_ring(n)):
+                errs.append("%s %s failed: %s" % (name, n, r["error"]))
+            elif "error" not in r and not (
+                    num(r.get("busy_its_s")) and r["busy_its_s"] >= 0 and
+                    num(r.get("busy_x_alone"))):
+                errs.append("%s %s: %r" % (name, n, r))
+
+def check_canary(c):
+    what = "fairness canary %s/%s" % (c.get("transport"), c.get("flood"))
+    if "error" in c:
+        if rings or (c.get("transport") != "ring" and
+                     "ring" not in c.get("flood", "")):
+            errs.append("%s failed: %s" % (what, c["error"]))
+        return
+    if c.get("flood") == "none" and not c.get("samples", 0) > 0:
+        errs.append("%s: no send completed alone: %r" % (what, c))
+    elif not (c.get("samples", 0) > 0 or c.get("stuck_ms", 0) > 0):
+        errs.append("%s: neither completions nor a pending send: %r" % (what, c))
+    elif not 0 < c.get("p50_us", 0) <= c.get("p99_us", 0) <= c.get("max_us", 0):
+        errs.append("%s: p50 <= p99 <= max broken: %r" % (what, c))
+
+def check_fair():
+    """2 canaries x (alone + 4 floods), 4 floods, 4 spread lines."""
+    d = load("fair.json")
+    floods = ["plain_socket", "plain_ring", "seg_socket", "seg_ring"]
+    cs = d.get("canary", [])
+    if d.get("mode") != "fairness" or d.get("clients") != 4:
+        errs.append("fairness mode/clients: %r %r" % (d.get("mode"), d.get("clients")))
+    if [(c.get("transport"), c.get("flood")) for c in cs] != [
+            (t, f) for t in ("socket", "ring") for f in ["none"] + floods]:
+        errs.append("fairness canary lines: %r" % cs)
+    for c in cs:
+        check_canary(c)
+    if [f.get("name") for f in d.get("floods", [])] != floods:
+        errs.append("fairness floods: %r" % d.get("floods"))
+    for f in d.get("floods", []):
+        if "error" in f:
+            if rings or "ring" not in f.get("name", ""):
+                errs.append("flood %s failed: %s" % (f["name"], f["error"]))
+        elif not (f.get("alone_mb_s", 0) > 0 and num(f.get("x_alone_ring"))):
+            errs.append("flood %r" % f)
+    eq = [(e.get("run"), e.get("transport"), e.get("clients"))
+          for e in d.get("equal", []) if "error" not in e]
+    want = [("socket", "socket", 4), ("ring", "ring", 4),
+            ("mixed", "socket", 2), ("mixed", "ring", 2)]
+    if rings and eq != want:
+        errs.append("fairness equal lines: %r" % d.get("equal"))
+    for e in d.get("equal", []):
+        if "error" not in e and not (e.get("sends_s", 0) > 0 and
+                                     0 <= e.get("min", -1) <= e.get("max", -1)):
+            errs.append("equal %r" % e)
+
+def check_ci():
+    """Steps 1 and 2, each with memory, connect times and every row."""
+    d = load("ci.json")
+    steps = d.get("steps", [])
+    if [s.get("clients") for s in steps] != [1, 2]:
+        errs.append("clients-idle steps: %r" % [s.get("clients") for s in steps])
+    for s in steps:
+        if not (s.get("rss_kb", 0) > 0 and s.get("connect_p99_ms", 0) > 0 and
+                num(s.get("per_client_rss_kb")) and
+                num(s.get("per_client_shmem_kb"))):
+            errs.append("clients-idle step %r" % {k: v for k, v in s.items()
+                                                 if k != "rows"})
+        names = [r.get("name") for r in s.get("rows", [])]
+        if names != lat_want + ["uring_zc_nr8", "zcsendd_batch_nr8",
+                                "zcsendd_ring_nr8"]:
+            errs.append("clients-idle rows: %r" % names)
+        for r in s.get("rows", []):
+            if "error" in r or not r.get("msgs_s", 0) > 0 or (
+                    r["name"].startswith("latency") and
+                    not 0 < r.get("p50_us", 0) <= r.get("p99_us", 0)):
+                errs.append("clients-idle %d %r" % (s.get("clients"), r))
+
+check_busy()
+check_fair()
+if rings:
+    check_ci()
 if dgram:
     check_dgram()
 if errs:
     sys.exit("; ".join(errs))
+print("bench-smoke: --busy, --fairness%s checked" % (
+      ", --clients-idle" if rings else ""))
 print("bench-smoke: %d rows, sink %s, rings %s, --dgram %s" % (
       len(rows), d["sink"],
       "used" if rings else "not built yet (ring rows failed cleanly)",
