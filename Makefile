@@ -113,7 +113,8 @@ CONF_SRCS := $(wildcard conf/*.c)
 DAEMON_SRCS := $(wildcard zcsendd/*.c zcsendd/*/*.c) $(CONF_SRCS) $(PROTO_SRCS)
 LIB_SRCS := $(wildcard client/libzcsend*.c) $(PROTO_SRCS)
 CTL_SRCS := client/zcsendctl.c $(wildcard client/cmd_*.c) client/ctl_status.c \
-	client/metrics.c client/metrics_http.c
+	client/metrics.c client/metrics_http.c client/metrics_fetch.c \
+	client/metrics_listen.c
 TEST_HELPER_SRCS := $(wildcard tests/th/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 ITEST_SRCS := $(wildcard tests/integration/test-*.c)
