@@ -114,7 +114,8 @@ DAEMON_SRCS := $(wildcard zcsendd/*.c zcsendd/*/*.c) $(CONF_SRCS) $(PROTO_SRCS)
 LIB_SRCS := $(wildcard client/libzcsend*.c) $(PROTO_SRCS)
 # The status and metrics formatters are linked into unit tests too.
 CTL_FMT_SRCS := client/ctl_status.c client/status_text.c client/status_json.c \
-	client/metrics.c
+	client/metrics.c client/metrics_agg.c client/metrics_fmt.c \
+	client/metrics_prog.c
 CTL_SRCS := client/zcsendctl.c $(wildcard client/cmd_*.c) $(CTL_FMT_SRCS) \
 	client/metrics_http.c client/metrics_fetch.c client/metrics_listen.c
 TEST_HELPER_SRCS := $(wildcard tests/th/*.c)

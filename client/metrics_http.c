@@ -4,7 +4,8 @@
  * HTTP with libevent's evhttp. Scrapes that come while a status fetch
  * (metrics_fetch.c) is under way share it, and every scrape is answered
  * within METRICS_HTTP_FETCH_MS, with a 503 and a one-line reason when the
- * daemon is gone or does not answer.
+ * daemon is gone or does not answer. The exporter keeps one metrics_agg
+ * for its life, so per-program counters do not drop when clients leave.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -41,6 +42,7 @@
 struct exporter {
 	struct event_base *base;
 	struct metrics_fetch *fetch;
+	struct metrics_agg agg;		/* the clients seen, for the exporter's life */
 	struct evhttp_request *waiting[METRICS_HTTP_WAITERS_MAX];
 	size_t nwaiting;		/* scrapes waiting for the fetch */
 };
@@ -77,17 +79,22 @@ static void reply_text(struct evhttp_request *req, int code,
 	reply_send(req, code, status);
 }
 
-/* @st as the exposition, in a malloc'd @text of @len bytes. 0 or -errno. */
-static int render(const struct ctl_status *st, char **text, size_t *len)
+/* @st as the exposition, in a malloc'd @text of @len bytes, its clients
+ * grouped with those seen before. 0 or -errno. */
+static int render(struct exporter *ex, const struct ctl_status *st,
+		  char **text, size_t *len)
 {
 	FILE *f;
 	int err;
 
 	*text = NULL;
+	err = metrics_agg_update(&ex->agg, st);
+	if (err)
+		return err;
 	f = open_memstream(text, len);
 	if (!f)
 		return -errno;
-	err = metrics_write(f, st);
+	err = metrics_write_agg(f, st, &ex->agg);
 	if (fclose(f) && !err)
 		err = -EIO;
 	if (err) {
@@ -137,7 +144,7 @@ static void fetched_cb(void *arg, const struct ctl_status *st, int err,
 		waiters_reply(ex, NULL, 0, 503, why);
 		return;
 	}
-	err = render(st, &text, &len);
+	err = render(ex, st, &text, &len);
 	if (err) {
 		snprintf(reason, sizeof(reason), "cannot render metrics: %s",
 			 strerror(-err));
@@ -316,6 +323,7 @@ int metrics_http_serve(const char *sock, const char *listen)
 	}
 	rc = serve(&ex, fd, where);
 	metrics_fetch_free(ex.fetch);
+	metrics_agg_free(&ex.agg);
 	event_base_free(ex.base);
 	return rc;
 }
