@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * zcsendctl metrics --listen: serve the daemon's counters at /metrics over
- * HTTP with libevent's evhttp. Scrapes that come while a status fetch
- * (metrics_fetch.c) is under way share it, and every scrape is answered
- * within METRICS_HTTP_FETCH_MS, with a 503 and a one-line reason when the
- * daemon is gone or does not answer. The exporter keeps one metrics_agg
- * for its life, so per-program counters do not drop when clients leave.
+ * zcsendctl metrics --listen: serve the daemon's counters at /metrics with
+ * libevent's evhttp. Scrapes share the status fetch under way
+ * (metrics_fetch.c) and are answered within METRICS_HTTP_FETCH_MS, with a
+ * 503 and the reason when the daemon does not answer. One metrics_agg for
+ * the exporter's life keeps per-program counters from going down.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
