@@ -112,8 +112,12 @@ CONF_SRCS := $(wildcard conf/*.c)
 # every daemon file includes its headers by name from zcsendd/.
 DAEMON_SRCS := $(wildcard zcsendd/*.c zcsendd/*/*.c) $(CONF_SRCS) $(PROTO_SRCS)
 LIB_SRCS := $(wildcard client/libzcsend*.c) $(PROTO_SRCS)
-CTL_SRCS := client/zcsendctl.c $(wildcard client/cmd_*.c) client/ctl_status.c \
-	client/metrics.c client/metrics_http.c
+# The status and metrics formatters are linked into unit tests too.
+CTL_FMT_SRCS := client/ctl_status.c client/status_text.c client/status_json.c \
+	client/metrics.c client/metrics_agg.c client/metrics_fmt.c \
+	client/metrics_prog.c
+CTL_SRCS := client/zcsendctl.c $(wildcard client/cmd_*.c) $(CTL_FMT_SRCS) \
+	client/metrics_http.c client/metrics_fetch.c client/metrics_listen.c
 TEST_HELPER_SRCS := $(wildcard tests/th/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 ITEST_SRCS := $(wildcard tests/integration/test-*.c)
@@ -191,10 +195,14 @@ $(BUILD)/tests/test-config: $(call obj,tests/unit/test-config.c $(CONF_SRCS))
 $(BUILD)/tests/test-ring: $(call obj,tests/unit/test-ring.c \
 	client/libzcsend_ring.c $(PROTO_SRCS))
 $(call obj,tests/unit/test-ring.c): override CPPFLAGS += -Iclient
-# The exposition writer on hostile status (ctl_status.o needs the archive).
+# The exposition writer and the status formatters on hostile and made-up
+# status (ctl_status.o needs the archive).
 $(BUILD)/tests/test-metrics: $(call obj,tests/unit/test-metrics.c \
-	client/metrics.c client/ctl_status.c) $(LIB_A)
-$(call obj,tests/unit/test-metrics.c): override CPPFLAGS += -Iclient
+	$(CTL_FMT_SRCS)) $(LIB_A)
+$(BUILD)/tests/test-status: $(call obj,tests/unit/test-status.c \
+	$(CTL_FMT_SRCS)) $(LIB_A)
+$(call obj,tests/unit/test-metrics.c tests/unit/test-status.c): \
+	override CPPFLAGS += -Iclient
 $(BUILD)/tests/test-%: $(call obj,tests/unit/test-%.c)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)

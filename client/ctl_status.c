@@ -195,6 +195,42 @@ uint64_t ctl_copied(const struct zcs_counters *st)
 	return done > zc ? done - zc : 0;
 }
 
+/* ctl_transport_name - how @c talks to the daemon: "ring" or "socket". */
+const char *ctl_transport_name(const struct zcs_status_client *c)
+{
+	return c->flags & ZCS_CLIENT_F_RINGS ? "ring" : "socket";
+}
+
+/*
+ * ctl_sched_cost_sum - the cost the listed clients of @st submitted: what
+ * status gives each one's share of. Saturates rather than wraps.
+ */
+uint64_t ctl_sched_cost_sum(const struct ctl_status *st)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < st->nclients; i++)
+		if (__builtin_add_overflow(sum, st->clients[i].sched.cost, &sum))
+			return UINT64_MAX;
+	return sum;
+}
+
+/* ctl_sched_mean_ns - the mean wait of @s, 0 when nothing waited. */
+uint64_t ctl_sched_mean_ns(const struct zcs_sched_counters *s)
+{
+	return s->queued ? s->queue_ns / s->queued : 0;
+}
+
+/* ctl_sched_share - @cost as a percentage of @total (0 for a @total of
+ * 0; a daemon's @cost above @total gives 100, not more). */
+double ctl_sched_share(uint64_t cost, uint64_t total)
+{
+	if (!total)
+		return 0;
+	return cost >= total ? 100.0 : 100.0 * (double)cost / (double)total;
+}
+
 /*
  * ctl_utf8_seq - length of the valid UTF-8 sequence at @s (NUL-terminated),
  * 0 if it is not one: overlong forms, surrogates and code points past

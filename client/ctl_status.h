@@ -50,5 +50,9 @@ const char *ctl_zc_name(uint8_t zc);
 uint64_t ctl_zc(const struct zcs_counters *st);
 uint64_t ctl_copied(const struct zcs_counters *st);
 size_t ctl_utf8_seq(const unsigned char *s);
+const char *ctl_transport_name(const struct zcs_status_client *c);
+uint64_t ctl_sched_cost_sum(const struct ctl_status *st);
+uint64_t ctl_sched_mean_ns(const struct zcs_sched_counters *s);
+double ctl_sched_share(uint64_t cost, uint64_t total);
 
 #endif /* CTL_STATUS_H */
