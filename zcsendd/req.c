@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 
-#include "zcsd.h"
+#include "sched/sched.h"
 
 /*
  * req_init - the client's request slots, as many as it may have in
@@ -29,6 +29,7 @@ int req_init(struct client *c)
 
 void req_fini(struct client *c)
 {
+	sched_forget(c);
 	pages_free(c->reqs);
 	c->reqs = NULL;
 	c->free_reqs = NULL;
