@@ -12,12 +12,18 @@
  * inline send work of one round is submitted, and its completions
  * delivered, before the next. A client that had no work goes first, as
  * fq_codel's new flows do: a light client waits for at most one round.
- * What is left waits for the next turn: an event of the loop's own.
+ * What is left waits for the next turn: a timer of its own, due at once.
  */
 #include <errno.h>
 #include <time.h>
 
 #include "sched/sched.h"
+
+/*
+ * With ring clients, the wait before a turn that continues work left: as
+ * often as the polling loop asks libevent (LOOP_EVENTS_NS, service/loop.c).
+ */
+#define SCHED_POLL_USEC		20
 
 /* Rounds of one turn in which nobody could submit (all in debt). */
 #define SCHED_ROUNDS_MAX	64u
@@ -104,6 +110,31 @@ static int64_t sched_visit(struct sched_state *s, struct client *c,
 }
 
 /*
+ * Another turn once the loop has looked at its sockets and rings: a timer,
+ * not event_active(), whose callback libevent runs again in the same pass
+ * before looking at any socket. Due at once where the loop blocks in
+ * libevent (EVLOOP_ONCE returns once the due callbacks ran). With ring
+ * clients the loop also calls it with EVLOOP_NONBLOCK, which goes on
+ * while any callback became due: then the turn is due SCHED_POLL_USEC
+ * from now (a fresh clock), so the call returns and the rings are taken
+ * between turns; their own records start a turn at once (sched_run).
+ */
+static void sched_later(struct zcsd *d)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (evtimer_pending(d->sched.ev, NULL))
+		return;
+	if (d->nrings) {
+		event_base_update_cache_time(d->base);
+		tv.tv_usec = SCHED_POLL_USEC;
+	}
+	if (evtimer_add(d->sched.ev, &tv))
+		log_warnx("cannot arm the scheduler's timer: work waits "
+			  "for the next event");
+}
+
+/*
  * One turn: a client alone until its queue is empty or SCHED_TURN_COST
  * went; clients sharing for one round in which something went. The SQEs
  * leave with the caller's cqe_run(); what is left, with the next turn.
@@ -131,7 +162,7 @@ static void sched_turn(struct zcsd *d)
 	}
 	s->busy = false;
 	if (s->nactive)
-		event_active(s->ev, EV_TIMEOUT, 0);
+		sched_later(d);
 }
 
 /*
@@ -171,7 +202,7 @@ void sched_forget(struct client *c)
 int sched_init(struct zcsd *d)
 {
 	TAILQ_INIT(&d->sched.active);
-	d->sched.ev = event_new(d->base, -1, 0, sched_cb, d);
+	d->sched.ev = evtimer_new(d->base, sched_cb, d);
 	return d->sched.ev ? 0 : -ENOMEM;
 }
 
