@@ -458,6 +458,9 @@ void finish_start_chain(struct flow *f);
 void finish_chain(struct flow *f);
 void finish_sq_room(struct zcsd *d);
 
+/* sched/sched.c (the rest in sched/sched.h) */
+bool sched_full(const struct client *c);
+
 /* reap.c */
 int reap_init(struct zcsd *d);
 void reap_fini(struct zcsd *d);

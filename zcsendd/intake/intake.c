@@ -137,7 +137,9 @@ int intake_records(struct client *c, const uint8_t *payload, size_t n,
 	}
 	sched_run(c);
 	intake_errs_flush(c, &errs);
-	if (c->inflight >= c->d->cfg.max_inflight)
-		conn_pause(c);	/* completions will resume it */
+	/* Completions, or the scheduler taking what waits, resume it. */
+	if (c->inflight >= c->d->cfg.max_inflight ||
+	    (src == INTAKE_SOCKET && sched_full(c)))
+		conn_pause(c);
 	return 0;
 }

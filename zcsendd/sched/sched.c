@@ -42,14 +42,23 @@ void sched_clock(struct zcsd *d)
 }
 
 /*
+ * sched_full - a full turn of @c's work waits already: take no more of
+ * it (its socket is not read, its ring not taken), so that what it sends
+ * faster than its share waits on its side, not in the daemon.
+ */
+bool sched_full(const struct client *c)
+{
+	return c->sched_cost >= SCHED_TURN_COST;
+}
+
+/*
  * sched_budget - how many of the @avail records waiting in @c's
  * submission ring (already bounded by its in-flight room) intake may
- * take this turn: none while a full turn of its work waits already, so
- * its ring, not the daemon, holds what it sends faster than its share.
+ * take this turn: none while sched_full().
  */
 uint32_t sched_budget(const struct client *c, uint32_t avail)
 {
-	if (c->sched_cost >= SCHED_TURN_COST)
+	if (sched_full(c))
 		return 0;
 	return avail < SCHED_RING_BUDGET ? avail : SCHED_RING_BUDGET;
 }

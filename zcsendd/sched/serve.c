@@ -180,6 +180,8 @@ int64_t serve_client(struct client *c, int64_t allow)
 	serve_failed(&v.run);
 	serve_chains(&v);
 	serve_unqueue(c, spent);
+	if (c->read_paused && !sched_full(c))
+		conn_resume(c);	/* its socket may be read again */
 	c->sched_st.cost += (uint64_t)spent;
 	c->d->sched_st.cost += (uint64_t)spent;
 	return spent;
