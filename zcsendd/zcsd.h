@@ -287,6 +287,7 @@ struct sched_state {
 	struct event *ev;
 	uint64_t now_ns;	/* the clock read of this batch or round */
 	bool busy;		/* a turn is running: do not nest one */
+	uint32_t streak;	/* timer turns since the ring loop last ran */
 };
 
 /* Exit statuses, as zcsendd(8) EXIT STATUS gives them. */

@@ -20,10 +20,11 @@
 #include "sched/sched.h"
 
 /*
- * With ring clients, the wait before a turn that continues work left: as
- * often as the polling loop asks libevent (LOOP_EVENTS_NS, service/loop.c).
+ * With ring clients, the wait before a turn that continues work left when
+ * the ring loop did not run since the last: less than the polling loop
+ * waits between its calls to libevent (LOOP_EVENTS_NS, service/loop.c).
  */
-#define SCHED_POLL_USEC		20
+#define SCHED_POLL_USEC		5
 
 /* Rounds of one turn in which nobody could submit (all in debt). */
 #define SCHED_ROUNDS_MAX	64u
@@ -54,10 +55,12 @@ bool sched_full(const struct client *c)
 /*
  * sched_budget - how many of the @avail records waiting in @c's
  * submission ring (already bounded by its in-flight room) intake may
- * take this turn: none while sched_full().
+ * take this turn: none while sched_full(). The ring loop asks it for
+ * every ring client on each pass, which sched_later() counts on.
  */
 uint32_t sched_budget(const struct client *c, uint32_t avail)
 {
+	c->d->sched.streak = 0;	/* the ring loop runs: sched_later() */
 	if (sched_full(c))
 		return 0;
 	return avail < SCHED_RING_BUDGET ? avail : SCHED_RING_BUDGET;
@@ -119,14 +122,15 @@ static int64_t sched_visit(struct sched_state *s, struct client *c,
 }
 
 /*
- * Another turn once the loop has looked at its sockets and rings: a timer,
- * not event_active(), whose callback libevent runs again in the same pass
- * before looking at any socket. Due at once where the loop blocks in
- * libevent (EVLOOP_ONCE returns once the due callbacks ran). With ring
- * clients the loop also calls it with EVLOOP_NONBLOCK, which goes on
- * while any callback became due: then the turn is due SCHED_POLL_USEC
- * from now (a fresh clock), so the call returns and the rings are taken
- * between turns; their own records start a turn at once (sched_run).
+ * Another turn once the loop has looked at its sockets and rings: a timer
+ * due at once, not event_active(), whose callback libevent runs again in
+ * the same pass before looking at any socket. EVLOOP_ONCE returns once
+ * the due callbacks ran; but with ring clients the loop also calls
+ * libevent with EVLOOP_NONBLOCK, which goes on while any callback became
+ * due. So a turn that follows a timer turn with no ring pass between
+ * (sched_budget() says when the ring loop ran) is due SCHED_POLL_USEC
+ * from now (a fresh clock): the call returns and the rings are taken
+ * between turns. Their own records start a turn at once (sched_run).
  */
 static void sched_later(struct zcsd *d)
 {
@@ -134,7 +138,7 @@ static void sched_later(struct zcsd *d)
 
 	if (evtimer_pending(d->sched.ev, NULL))
 		return;
-	if (d->nrings) {
+	if (d->nrings && d->sched.streak > 1) {
 		event_base_update_cache_time(d->base);
 		tv.tv_usec = SCHED_POLL_USEC;
 	}
@@ -189,6 +193,7 @@ static void sched_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct zcsd *d = arg;
 
+	d->sched.streak++;
 	sched_clock(d);
 	sched_turn(d);
 	cqe_run(d);
