@@ -7,6 +7,7 @@
  * of plain 60,000-byte records, to a UDP sink that never reads. Asserted
  * by counts (the abuser's completions when the canary's last came), not
  * time; the abuser is killed then, its flood dropped by the daemon.
+ * STATUS counts the canary's cost and waits (zcs_sched_counters).
  */
 /* transports: socket ring */
 #include <sys/socket.h>
@@ -123,6 +124,7 @@ static void status_of(struct th_raw *r, pid_t pid,
 		if (h.type != ZCS_MSG_STATUS_CLIENT)
 			continue;
 		memcpy(&m, buf, sizeof(m));
+		/* Our STATUS connection has no pool. */
 		if (m.pid == (uint32_t)pid && m.pool_bytes) {
 			*out = m;
 			have = 1;
@@ -188,6 +190,21 @@ static uint64_t beside(struct zcs_client *canary, uint32_t flow, void *buf,
 	return seq;
 }
 
+/* STATUS counts the canary's @n sends: their cost, each one's wait. */
+static void sched_counted(struct th_raw *st, uint64_t n)
+{
+	struct zcs_status_client me;
+
+	status_of(st, getpid(), &me);
+	TH_EQ(me.weight, 1);
+	TH_EQ(me.sched.queued, n);
+	TH_EQ(me.sched.cost, n * (CANARY_LEN + 4096));
+	TH_CHECK(me.sched.queue_max_ns * n >= me.sched.queue_ns,
+		 "max wait %llu ns, sum %llu ns",
+		 (unsigned long long)me.sched.queue_max_ns,
+		 (unsigned long long)me.sched.queue_ns);
+}
+
 int main(void)
 {
 	const char *extra[] = { "-c", NULL, NULL };
@@ -216,6 +233,7 @@ int main(void)
 	canary_one(canary, flow, buf, seq++);	/* alone */
 	for (i = 0; i < sizeof(floods) / sizeof(floods[0]); i++)
 		seq = beside(canary, flow, buf, seq, &floods[i], sink, &st);
+	sched_counted(&st, n);
 	TH_EQ(th_recv_wait(&rv, n, 10000), 0);
 	th_recv_stop(&rv);
 	TH_CHECK(rv.errors == 0, "canary receiver: %s", rv.first_error);
