@@ -131,6 +131,9 @@ static int64_t sched_visit(struct sched_state *s, struct client *c,
  * (sched_budget() says when the ring loop ran) is due SCHED_POLL_USEC
  * from now (a fresh clock): the call returns and the rings are taken
  * between turns. Their own records start a turn at once (sched_run).
+ * That wait costs a client alone with a long backlog over the rings
+ * about 3/4 of its throughput (measured); a loop calling libevent with
+ * EVLOOP_NONBLOCK | EVLOOP_ONCE (one pass) would need no wait at all.
  */
 static void sched_later(struct zcsd *d)
 {
