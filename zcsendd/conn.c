@@ -460,13 +460,14 @@ void conn_pause(struct client *c)
 }
 
 /*
- * conn_resume - read again once completions freed in-flight room; never
- * while draining, when no new request is read.
+ * conn_resume - read again once completions freed in-flight room and the
+ * scheduler took what waited (sched_full); never while draining, when no
+ * new request is read.
  */
 void conn_resume(struct client *c)
 {
 	if (!c->read_paused || c->dead || c->d->draining ||
-	    c->inflight >= c->d->cfg.max_inflight)
+	    c->inflight >= c->d->cfg.max_inflight || sched_full(c))
 		return;
 	c->read_paused = false;
 	event_del(c->hup);

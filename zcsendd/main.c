@@ -16,6 +16,7 @@
 #include "service/limits.h"
 #include "service/loop.h"
 #include "service/probe.h"
+#include "sched/sched.h"
 
 struct args {
 	const char *config;
@@ -134,7 +135,7 @@ static void setup(struct zcsd *d)
 		fatalx("cannot set up io_uring");
 	probe_log(d->ring.features, d->ring.gso_max_segs);
 	if (flow_table_init(d) || signals_init(d) || drain_init(d) ||
-	    reap_init(d))
+	    reap_init(d) || sched_init(d))
 		fatalx("out of memory");
 	if (dest_apply_config(d))
 		fatalx("cannot set up the configured destinations");
@@ -154,6 +155,7 @@ static void teardown(struct zcsd *d)
 	hello_deadline_fini(d);
 	dest_free_all(d);
 	reap_fini(d);
+	sched_fini(d);
 	signals_fini(d);
 	drain_fini(d);
 	ring_fini(d);

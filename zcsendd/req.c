@@ -7,7 +7,7 @@
  */
 #include <errno.h>
 
-#include "zcsd.h"
+#include "sched/sched.h"
 
 /*
  * req_init - the client's request slots, as many as it may have in
@@ -43,6 +43,7 @@ void req_arm(struct client *c)
 
 void req_fini(struct client *c)
 {
+	sched_forget(c);
 	pages_free(c->reqs);
 	c->reqs = NULL;
 	c->free_reqs = NULL;

@@ -105,6 +105,10 @@ struct req {
 	uint32_t sent;		/* segmented: bytes handed to the kernel */
 	uint32_t dgrams;	/* UDP datagrams the kernel took */
 	struct req *grp;	/* coalesced: the next record of the send */
+	uint64_t put_ns;	/* when it joined c->sched (sched.c's clock) */
+	uint8_t queued;		/* on c->sched: completion waits for it */
+	uint8_t started;	/* its first send was handed out */
+	uint8_t windowed;	/* segmented, one datagram per send */
 	/* The UDP_SEGMENT cmsg: the kernel may read it until the result. */
 	union {
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
@@ -229,6 +233,12 @@ struct client {
 	struct req *free_reqs;	/* empty until the first SEND: req_arm */
 	struct req_list sched;	/* checked, not yet submitted: sched.c */
 	uint32_t weight;	/* its share of the scheduler (config), >= 1 */
+	/* The scheduler's (sched.c): on d->sched.active while it has work. */
+	TAILQ_ENTRY(client) sched_entry;
+	bool sched_on;		/* on d->sched.active */
+	bool sched_cont;	/* its turn was cut: its quantum is not spent */
+	int64_t deficit;	/* cost it may still submit this round */
+	uint64_t sched_cost;	/* cost of what waits on c->sched */
 	struct zcs_sched_counters sched_st;	/* sched.c's, for status */
 	uint32_t inflight;	/* requests taken from reqs */
 	/*
@@ -269,6 +279,19 @@ struct ring {
 	struct sqarena *arena;	/* SENDMSG headers: ops/ops.h */
 };
 
+/*
+ * The scheduler's state (sched/sched.c): the clients with work waiting, in
+ * round-robin order, and the event that runs another turn while any has.
+ */
+struct sched_state {
+	struct client_list active;
+	uint32_t nactive;
+	struct event *ev;
+	uint64_t now_ns;	/* the clock read of this batch or round */
+	bool busy;		/* a turn is running: do not nest one */
+	uint32_t streak;	/* timer turns since the ring loop last ran */
+};
+
 /* Exit statuses, as zcsendd(8) EXIT STATUS gives them. */
 #define ZCSD_EXIT_OK		0	/* drained: every send completed */
 #define ZCSD_EXIT_ERROR		1	/* start-up error, second signal */
@@ -294,6 +317,7 @@ struct zcsd {
 	struct event *reap_ev;
 	struct client_list reap_list;	/* dead, or with closing flows */
 	struct flow_list sq_waiters;	/* TCP chains waiting for SQ room */
+	struct sched_state sched;	/* sched.c's */
 	uint32_t nconns;	/* connections, with or without a pool */
 	uint32_t nclients;	/* pool-holding clients */
 	uint32_t next_client_id;
@@ -440,6 +464,9 @@ void finish_fail_flow(struct flow *f, int err);
 void finish_start_chain(struct flow *f);
 void finish_chain(struct flow *f);
 void finish_sq_room(struct zcsd *d);
+
+/* sched/sched.c (the rest in sched/sched.h) */
+bool sched_full(const struct client *c);
 
 /* reap.c */
 int reap_init(struct zcsd *d);

@@ -29,11 +29,12 @@ static void finish_group(struct req *lead)
 /*
  * finish_check - complete @r if the kernel holds nothing of it any
  * more. A TCP request in a chain waits for the chain's end
- * (finish_chain), a run's records for their lead.
+ * (finish_chain), a run's records for their lead, and a segmented record
+ * still on its client's queue (part sent) for the scheduler to let go.
  */
 void finish_check(struct req *r)
 {
-	if (r->ops || r->notifs || r->kind == REQ_TCP_CHAIN)
+	if (r->ops || r->notifs || r->queued || r->kind == REQ_TCP_CHAIN)
 		return;
 	if (r->kind == REQ_GSO_LEAD)
 		finish_group(r);

@@ -114,8 +114,8 @@ int intake_begin(struct client *c, uint64_t cookie)
  * intake_records - @n records, from a SEND message or copied out of the
  * client's submission ring (@src), after intake_begin(). Bad records get
  * an error completion and send nothing; the rest go on the client's
- * queue, which sched_run() submits, and leave together with the caller's
- * cqe_run(). Returns 0 (errors go to the client).
+ * queue, which the scheduler submits as its share allows (sched_run() now,
+ * the rest in later turns), and leave with the caller's cqe_run(). Returns 0 (errors go to the client).
  */
 int intake_records(struct client *c, const uint8_t *payload, size_t n,
 		   enum intake_src src)
@@ -126,6 +126,7 @@ int intake_records(struct client *c, const uint8_t *payload, size_t n,
 	uint32_t i;
 	int err;
 
+	sched_clock(c->d);	/* once for the batch: sched_put() stamps */
 	for (i = 0; i < n && !c->dead; i++) {
 		memcpy(&s, payload + i * sizeof(s), sizeof(s));
 		err = intake_check(c, &s, &f);
@@ -136,7 +137,9 @@ int intake_records(struct client *c, const uint8_t *payload, size_t n,
 	}
 	sched_run(c);
 	intake_errs_flush(c, &errs);
-	if (c->inflight >= c->d->cfg.max_inflight)
-		conn_pause(c);	/* completions will resume it */
+	/* Completions, or the scheduler taking what waits, resume it. */
+	if (c->inflight >= c->d->cfg.max_inflight ||
+	    (src == INTAKE_SOCKET && sched_full(c)))
+		conn_pause(c);
 	return 0;
 }

@@ -45,7 +45,7 @@ struct coalesce {
 };
 bool udpseg_join(struct coalesce *g, struct req *r);
 void udpseg_flush(struct coalesce *g);
-void udpseg_start(struct req *r);
+void udpseg_next(struct req *r);
 struct req *udpseg_result(struct req *r, int res);
 
 /* tcpchain.c */

@@ -181,12 +181,14 @@ static int dgram_prep_next(struct req *r)
 /*
  * Put more of segmented record @r in the kernel, one datagram per send:
  * a window of them, so that a large record cannot fill the rings. Used
- * where GSO is not in force, and for a record the kernel refused.
+ * where GSO is not in force, and for a record the kernel refused; its
+ * completions move the window on, the scheduler no longer does.
  */
 static void dgram_next(struct req *r)
 {
 	int err = 0;
 
+	r->windowed = 1;
 	while (!err && !r->err && r->ops < DGRAM_WINDOW && r->sent < r->len)
 		err = dgram_prep_next(r);
 	if (err)
@@ -194,23 +196,27 @@ static void dgram_next(struct req *r)
 }
 
 /*
- * udpseg_start - send a record with a segment size. Its GSO sends all go
- * now, in order, so that its datagrams leave before those of records
- * queued after it (ZCS_SEGMENT_DATAGRAMS_MAX bounds how many). The caller
- * looks whether it is done already (it failed before any went).
+ * udpseg_next - put the next part of segmented record @r in the kernel:
+ * one GSO send, as the scheduler's share for its client allows. The
+ * scheduler keeps @r first in its client's queue until r->sent reaches
+ * r->len, so its datagrams leave before those of records queued after it.
+ * Where GSO is not in force when it starts, the whole record goes one
+ * datagram per send instead (r->windowed), paced by its completions. A
+ * failure sets r->err; what is in the kernel ends first.
  */
-void udpseg_start(struct req *r)
+void udpseg_next(struct req *r)
 {
-	int err = 0;
+	int err;
 
-	if (gso_use(r->f->dest)) {
-		while (!err && r->sent < r->len)
-			err = udpseg_prep_next(r);
-		if (err)
-			r->err = err;
-	} else {
+	if (r->windowed || r->err)
+		return;
+	if (!r->sent && !gso_use(r->f->dest)) {
 		dgram_next(r);
+		return;
 	}
+	err = udpseg_prep_next(r);
+	if (err)
+		r->err = err;
 }
 
 /*
@@ -228,7 +234,7 @@ static void seg_refused(struct req *r)
 		return;
 	}
 	r->sent = 0;
-	dgram_next(r);
+	dgram_next(r);	/* the scheduler lets go of it (r->windowed) */
 }
 
 /* A result for segmented record @r (not a coalesced run). */
