@@ -23,8 +23,10 @@
 
 #define LOOP_EVENTS_NS	20000u
 /* Work this recent keeps us polling even with no client beating: the
- * client that got our completion is about to submit again. */
-#define LOOP_GRACE_NS	5000u
+ * client that got our completion is about to submit again. Longer only
+ * takes a core from a client that was descheduled (measured as for
+ * ZCS_RING_BEAT_STALL_NS). */
+#define LOOP_GRACE_NS	2000u
 
 /* Monotonic nanoseconds. */
 static uint64_t now_ns(void)
