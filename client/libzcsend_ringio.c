@@ -2,8 +2,9 @@
 /*
  * libzcsend ring transport: flushing queued SEND records into the SQ,
  * collecting completions from the CQ, and waiting for them, first by
- * spinning for spin_usec and then by sleeping on the client eventfd and
- * the socket (which still carries control replies, errors and EOF).
+ * spinning (at most spin_usec, and only while the daemon is seen running)
+ * and then by sleeping on the client eventfd and the socket (which still
+ * carries control replies, errors and EOF).
  * Sleeping is set-WAITING, fence, re-check (PROTOCOL.md "Sleep"), so no
  * wake-up is lost; every wake-up of the daemon is one it asked for.
  */
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "libzcsend_int.h"
+#include "zcs_ring.h"
 
 #define POP_BATCH	64u	/* completions copied out per ring read */
 #define ROOM_NAP_MS	1	/* re-check the SQ this often while it is full */
@@ -148,25 +150,40 @@ static int sleep_once(struct zcs_client *c, int timeout_ms)
 	return ev < 0 ? ev : 0;
 }
 
-/* Spin on the CQ for spin_usec (less if @timeout_ms is shorter): cheaper
- * than a sleep and a wake-up when the daemon answers within that time.
- * Returns the completions collected, or -errno. */
+/*
+ * Spin on the CQ, at most spin_usec (less if @timeout_ms is shorter), and
+ * only while it pays: for ZCS_RING_BEAT_STALL_NS after we started (we
+ * just submitted, the daemon may be polling) and then while the daemon's
+ * beat moves (it is on a CPU and turning, so the completion is coming).
+ * A daemon that sleeps or lost its core stops beating: then we stop at
+ * once and sleep, leaving the core to whoever needs it, the daemon
+ * included. Our own beat tells the daemon that we wait (PROTOCOL.md,
+ * "Waiting"). Returns the completions collected, or -errno.
+ */
 static int spin(struct zcs_client *c, int timeout_ms)
 {
-	uint64_t usec = c->spin_usec, end;
+	struct zcsi_ring *r = &c->rings->r;
+	uint64_t usec = c->spin_usec, end, t;
+	struct zcs_ring_pulse daemon;
 	int n;
 
 	if (timeout_ms >= 0 && (uint64_t)timeout_ms * 1000 < usec)
 		usec = (uint64_t)timeout_ms * 1000;
 	if (!usec)
 		return 0;
-	end = now_ns() + usec * 1000;
+	t = now_ns();
+	end = t + usec * 1000;
+	daemon.seen = zcs_ring_peek(&r->ctl->daemon_beat);
+	daemon.moved_ns = t;
 	do {
-		n = zcsi_ring_cq_ready(&c->rings->r);
+		n = zcsi_ring_cq_ready(r);
 		if (n)
 			return n < 0 ? zcsi_fail(c, n) : zcsi_ring_collect(c);
+		zcs_ring_beat(&r->ctl->client_beat);
 		cpu_relax();
-	} while (now_ns() < end);
+		t = now_ns();
+	} while (t < end && zcs_ring_pulse_read(&daemon, &r->ctl->daemon_beat,
+						t, ZCS_RING_BEAT_STALL_NS));
 	return 0;
 }
 

@@ -194,6 +194,8 @@ struct zcs_ring_ctl {
 	struct zcs_ring_word cq_tail;	/* daemon: completions written */
 	struct zcs_ring_word daemon_flags;	/* ZCS_RING_NEED_WAKEUP */
 	struct zcs_ring_word client_flags;	/* ZCS_RING_WAITING */
+	struct zcs_ring_word daemon_beat;	/* daemon: +1 a turn, awake */
+	struct zcs_ring_word client_beat;	/* client: +1 a spin, awake */
 };
 
 /* The daemon sleeps: write its eventfd after new records or CQ room. */
@@ -346,7 +348,7 @@ _Static_assert(sizeof(struct zcs_status_daemon) == 216, "zcs_status_daemon");
 _Static_assert(sizeof(struct zcs_status_client) == 224, "zcs_status_client");
 _Static_assert(sizeof(struct zcs_rings) == 32, "zcs_rings");
 _Static_assert(sizeof(struct zcs_ring_word) == 64, "zcs_ring_word");
-_Static_assert(sizeof(struct zcs_ring_ctl) == 384, "zcs_ring_ctl");
+_Static_assert(sizeof(struct zcs_ring_ctl) == 512, "zcs_ring_ctl");
 _Static_assert(offsetof(struct zcs_ring_ctl, sq_tail) == 64, "sq_tail");
 _Static_assert(offsetof(struct zcs_ring_ctl, cq_head) == 128, "cq_head");
 _Static_assert(offsetof(struct zcs_ring_ctl, cq_tail) == 192, "cq_tail");
@@ -354,6 +356,10 @@ _Static_assert(offsetof(struct zcs_ring_ctl, daemon_flags) == 256,
 	       "daemon_flags");
 _Static_assert(offsetof(struct zcs_ring_ctl, client_flags) == 320,
 	       "client_flags");
+_Static_assert(offsetof(struct zcs_ring_ctl, daemon_beat) == 384,
+	       "daemon_beat");
+_Static_assert(offsetof(struct zcs_ring_ctl, client_beat) == 448,
+	       "client_beat");
 _Static_assert(sizeof(struct zcs_status_dest) == 368, "zcs_status_dest");
 _Static_assert(sizeof(struct zcs_policy) == 320, "zcs_policy");
 

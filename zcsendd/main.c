@@ -123,6 +123,8 @@ static void setup(struct zcsd *d)
 	d->uid = geteuid();
 	TAILQ_INIT(&d->clients);
 	TAILQ_INIT(&d->ring_clients);
+	TAILQ_INIT(&d->ring_hot);
+	TAILQ_INIT(&d->ring_due);
 	TAILQ_INIT(&d->dests);
 	TAILQ_INIT(&d->sq_waiters);
 	d->base = event_base_new();

@@ -5,7 +5,8 @@
  * words, its submission ring and its completion ring, plus two eventfds:
  * one it writes to wake us, one we write to wake it. The daemon keeps its
  * mapping and both eventfds until the reaper frees the client; a dead
- * client's ring is only ever unmapped. Moving records is shring_io.c.
+ * client's ring is only ever unmapped. Moving records is shring_io.c's,
+ * shring_take.c's, shring_publish.c's and shring_wake.c's.
  */
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -171,9 +172,11 @@ static void shring_attach(struct client *c, struct shring *s)
 	struct zcsd *d = c->d;
 
 	s->poll_ns_base = d->rings.poll_ns;
+	s->c = c;
 	c->sr = s;
 	TAILQ_INSERT_TAIL(&d->ring_clients, c, ring_entry);
 	d->nrings++;
+	shring_heat(c);
 	log_info("client %u (%s): rings of %u entries", c->id, c->name,
 		 s->sq_entries);
 }
@@ -232,6 +235,8 @@ void shring_stop(struct client *c)
 	event_del(s->ev);
 	s->nerr = 0;	/* nobody will read them */
 	s->st.poll_ns = d->rings.poll_ns - s->poll_ns_base;
+	shring_unhot(s);
+	shring_undue(s);
 	TAILQ_REMOVE(&d->ring_clients, c, ring_entry);
 	d->nrings--;
 }
@@ -261,9 +266,10 @@ void shring_status(const struct client *c, struct zcs_status_client *m)
 }
 
 /*
- * The client woke us (it wrote our eventfd after new records or after
- * freeing completion-ring room). Reading resets the eventfd; the work
- * itself is the loop's next shring_turn(), right after this callback.
+ * The client woke us (it took NEED_WAKEUP and wrote our eventfd after new
+ * records or after freeing completion-ring room). Reading resets the
+ * eventfd; its ring is hot again, and the work itself is the loop's next
+ * shring_turn(), right after this callback.
  */
 static void shring_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -273,6 +279,7 @@ static void shring_wake_cb(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
 		return;	/* EAGAIN: woken already */
 	/* One wake-up, whatever count the client wrote. */
+	shring_heat(c);
 	c->sr->st.wakeups_in++;
 	c->d->rings.wakeups_in++;
 }

@@ -263,6 +263,7 @@ struct client {
 	gid_t groups[];		/* sized at conn_new; keep last */
 };
 TAILQ_HEAD(client_list, client);
+TAILQ_HEAD(shring_list, shring);	/* shring.h's */
 
 struct ring {
 	struct io_uring uring;
@@ -312,6 +313,9 @@ struct zcsd {
 	int exit_status;	/* main's: ZCSD_EXIT_* */
 	struct client_list clients;
 	struct client_list ring_clients;	/* live clients with rings */
+	struct shring_list ring_hot;	/* rings each turn reads: shring_take.c */
+	struct shring_list ring_due;	/* completions to publish */
+	uint64_t ring_beat_ns;	/* a hot client's beat last moved */
 	uint32_t nrings;
 	struct zcs_ring_counters rings;	/* all clients', freed ones too */
 	struct event *reap_ev;
@@ -381,9 +385,11 @@ void shring_free(struct client *c);
 void shring_status(const struct client *c, struct zcs_status_client *m);
 
 /* shring_io.c */
-uint32_t shring_turn(struct zcsd *d);
+uint32_t shring_turn(struct zcsd *d, uint64_t now_ns);
 bool shring_may_sleep(struct zcsd *d);
 void shring_awake(struct zcsd *d);
+
+/* shring_publish.c, shring_wake.c */
 void shring_due(struct flow *f);
 void shring_wake_due(struct flow *f);
 void shring_errors(struct client *c, const struct zcs_msg_completion *v,

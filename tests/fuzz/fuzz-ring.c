@@ -2,11 +2,12 @@
 /*
  * libFuzzer harness for the ring protocol's shared steps (proto/zcs_ring.h).
  * The input sizes one ring, picks its start index and then drives an honest
- * producer and consumer through it while scribbling the shared index and
- * flag words as a hostile peer would. Whatever the words hold: a count is
- * within the ring, or -EPROTO exactly when tail - head (mod 2^32) exceeds
- * it; no slot falls outside the array (ASan); until the first scribble,
- * records arrive once and in order. Broken promises are __builtin_trap().
+ * producer and consumer through it while scribbling the shared index, flag
+ * and beat words as a hostile peer would. Whatever the words hold: a count
+ * is within the ring, or -EPROTO exactly when tail - head (mod 2^32)
+ * exceeds it; no slot falls outside the array (ASan); until the first
+ * scribble, records arrive once and in order; a beat only says whether it
+ * changed. Broken promises are __builtin_trap().
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -123,12 +124,33 @@ static void flags(struct sim *s, uint32_t v, uint32_t bit)
 	CHECK(zcs_ring_peer_sleeps(w, bit) == 1);
 }
 
-/* One step: produce, consume, scribble either index, or the flags. */
+/*
+ * Any value in a beat word, read at any time: the pulse notes a change
+ * and counts the peer running exactly within the stall time after it;
+ * our own beat always moves by one, whatever the word held.
+ */
+static void beats(struct sim *s, uint32_t v, uint32_t dt)
+{
+	struct zcs_ring_word *w = &s->ctl.daemon_beat;
+	struct zcs_ring_pulse p = { .seen = v ^ 1, .moved_ns = 0 };
+	uint64_t now = (uint64_t)dt * 16;
+
+	zcs_ring_store(w, v);
+	CHECK(zcs_ring_pulse_read(&p, w, now, ZCS_RING_BEAT_STALL_NS) == 1);
+	CHECK(p.seen == v && p.moved_ns == now);
+	CHECK(zcs_ring_pulse_read(&p, w, now + dt, ZCS_RING_BEAT_STALL_NS) ==
+	      (dt < ZCS_RING_BEAT_STALL_NS));
+	zcs_ring_beat(w);
+	CHECK(zcs_ring_peek(w) == v + 1);
+}
+
+/* One step: produce, consume, scribble an index, the flags or a beat. */
 static void step(struct sim *s, struct in *in)
 {
 	uint8_t op = in_u8(in);
+	uint32_t v;
 
-	switch (op % 5) {
+	switch (op % 6) {
 	case 0: produce(s, in_u8(in) % (2 * s->n + 2)); break;
 	case 1: consume(s, in_u8(in) % (2 * s->n + 2)); break;
 	case 2:
@@ -139,9 +161,13 @@ static void step(struct sim *s, struct in *in)
 		zcs_ring_store(&s->ctl.sq_head, in_u32(in));
 		s->scribbled = 1;
 		break;
-	default:
+	case 4:
 		flags(s, in_u32(in), op & 0x80 ? ZCS_RING_WAITING
 					       : ZCS_RING_NEED_WAKEUP);
+		break;
+	default:
+		v = in_u32(in);
+		beats(s, v, in_u32(in) % (4 * ZCS_RING_BEAT_STALL_NS));
 		break;
 	}
 	if (!s->scribbled)

@@ -359,7 +359,7 @@ static void scribble_index(struct fz_sess *s)
 	scribbled(s, 1);
 }
 
-/* Any value in either flag word: the daemon's or ours. */
+/* Any value in a flag or beat word: the daemon's or ours. */
 static void scribble_flags(struct fz_sess *s)
 {
 	static const uint32_t vals[] = { 0, 1, 2, 3, 0x80000000u, UINT32_MAX };
@@ -367,8 +367,10 @@ static void scribble_flags(struct fz_sess *s)
 	uint32_t v = fz_pct(&s->r, 80) ? vals[fz_below(&s->r, 6)]
 				      : (uint32_t)fz_next(&s->r);
 
-	zcs_ring_store(fz_pct(&s->r, 50) ? &c->daemon_flags : &c->client_flags,
-		       v);
+	struct zcs_ring_word *w[] = { &c->daemon_flags, &c->client_flags,
+				      &c->daemon_beat, &c->client_beat };
+
+	zcs_ring_store(w[fz_below(&s->r, 4)], v);
 	if (fz_pct(&s->r, 50))
 		wake_daemon(s);
 	scribbled(s, 1);

@@ -464,12 +464,12 @@ static void test_rings_check(void)
 {
 	const struct zcs_rings good = {
 		.bytes = 8192, .sq_entries = 64, .cq_entries = 128,
-		.sq_off = 384, .cq_off = 384 + 64 * 32,
+		.sq_off = 512, .cq_off = 512 + 64 * 32,
 	};
 	struct zcs_rings m = good;
 
 	EXPECT_EQ(zcs_rings_check(&m), 0);
-	m.cq_off = 384 + 64 * 32 + 64;	/* a gap is fine */
+	m.cq_off = 512 + 64 * 32 + 64;	/* a gap is fine */
 	EXPECT_EQ(zcs_rings_check(&m), 0);
 	m = good;
 	m.sq_entries = 48;
@@ -483,16 +483,16 @@ static void test_rings_check(void)
 	m.cq_entries = 64;
 	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
 	m = good;
-	m.sq_off = 320;		/* over the control words */
+	m.sq_off = 448;		/* over the control words */
 	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
 	m = good;
-	m.sq_off = 400;		/* not on a cache line */
+	m.sq_off = 520;		/* not on a cache line */
 	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
 	m = good;
-	m.cq_off = 384 + 64 * 32 - 64;	/* overlaps the SQ */
+	m.cq_off = 512 + 64 * 32 - 64;	/* overlaps the SQ */
 	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
 	m = good;
-	m.bytes = 384 + 64 * 32 + 128 * 16 - 1;	/* CQ past the end */
+	m.bytes = 512 + 64 * 32 + 128 * 16 - 1;	/* CQ past the end */
 	EXPECT_EQ(zcs_rings_check(&m), -EINVAL);
 	m = good;
 	m.cq_off = UINT32_MAX - 63;	/* no wrap */

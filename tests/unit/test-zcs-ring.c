@@ -167,6 +167,38 @@ static void test_fifo(void)
 	EXPECT_EQ(next_put > 300, 1);	/* it went round, past the wrap */
 }
 
+/*
+ * Beats: ours moves by one whatever the word held (a scribbled one too,
+ * past the wrap); the peer counts as running exactly while its beat moved
+ * within the stall time, and any change, a scribble too, restarts that.
+ */
+static void test_beats(void)
+{
+	const uint64_t stall = ZCS_RING_BEAT_STALL_NS;
+	struct zcs_ring_pulse p = { 0, 0 };
+	struct zcs_ring_ctl ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.client_beat.v = UINT32_MAX;
+	zcs_ring_beat(&ctl.client_beat);
+	EXPECT_EQ(ctl.client_beat.v, 0);
+	EXPECT_EQ(ctl.daemon_beat.v, 0);	/* the other word untouched */
+	EXPECT_EQ(zcs_ring_pulse_read(&p, &ctl.daemon_beat, 1000, stall), 1);
+	EXPECT_EQ(zcs_ring_pulse_read(&p, &ctl.daemon_beat, stall - 1, stall),
+		  1);
+	EXPECT_EQ(zcs_ring_pulse_read(&p, &ctl.daemon_beat, stall, stall), 0);
+	zcs_ring_beat(&ctl.daemon_beat);
+	EXPECT_EQ(zcs_ring_pulse_read(&p, &ctl.daemon_beat, 10 * stall,
+				      stall), 1);
+	EXPECT_EQ(p.moved_ns, 10 * stall);
+	EXPECT_EQ(zcs_ring_pulse_read(&p, &ctl.daemon_beat, 11 * stall,
+				      stall), 0);
+	ctl.daemon_beat.v = 0xdeadbeefu;	/* a scribble is a change */
+	EXPECT_EQ(zcs_ring_pulse_read(&p, &ctl.daemon_beat, 12 * stall,
+				      stall), 1);
+	EXPECT_EQ(p.seen, 0xdeadbeefu);
+}
+
 int main(void)
 {
 	test_counts(ZCS_RING_ENTRIES_MIN);
@@ -177,6 +209,7 @@ int main(void)
 	test_words();
 	test_flags();
 	test_fifo();
+	test_beats();
 	printf("test-zcs-ring: %u checks, %u failures\n", checks, failures);
 	return failures ? 1 : 0;
 }

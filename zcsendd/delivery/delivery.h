@@ -2,7 +2,7 @@
 /*
  * The two ways completions go back to a client, behind one table each:
  * COMPLETE messages on its socket (sockmsg.c) or its completion ring
- * (ringmsg.c, publishing in shring_io.c). HELLO picks the table.
+ * (ringmsg.c, publishing in shring_publish.c). HELLO picks the table.
  */
 #ifndef DELIVERY_H
 #define DELIVERY_H

@@ -2,7 +2,7 @@
 /*
  * Delivery through a client's completion ring: the next shring_turn()
  * publishes what is due, and the batch timer is the deadline for waking
- * a sleeping client (shring_io.c does both).
+ * a sleeping client (shring_publish.c and shring_wake.c).
  */
 #include "delivery/delivery.h"
 

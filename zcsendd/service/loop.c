@@ -1,22 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The event loop. Without ring clients it is libevent's own loop. With
- * them, every turn of libevent is followed by a pass over their rings
- * (shring_turn), and after any work the daemon keeps turning without
- * sleeping for poll_usec, so that a client submitting again soon finds it
- * awake and need not wake it. Before it sleeps, it marks every ring
- * NEED_WAKEUP and looks once more. Nothing but events wakes an idle
- * daemon: no timer runs for polling. While polling, libevent is asked
- * only every LOOP_EVENTS_NS: the rings and the io_uring CQ are read in
- * memory, and sockets and timers can wait that long.
+ * them, every turn of libevent is followed by a pass over the rings that
+ * have work (shring_turn). After work the daemon keeps turning without
+ * sleeping, so that a client submitting again soon finds it awake and
+ * need not wake it, but only while that pays: for LOOP_GRACE_NS after
+ * work, and after that while a hot client's beat shows it spinning on a
+ * CPU, waiting for us; never past poll_usec after the last work. A
+ * client that was descheduled or sleeps stops beating, and the daemon
+ * sleeps at once instead of taking the core it needs. Before it sleeps,
+ * it marks the hot rings NEED_WAKEUP and looks once more. Nothing but
+ * events wakes an idle daemon: no timer runs for polling. While polling,
+ * libevent is asked only every LOOP_EVENTS_NS: the rings and the io_uring
+ * CQ are read in memory, and sockets and timers can wait that long.
  */
 #include <errno.h>
 #include <time.h>
 
 #include "zcsd.h"
+#include "zcs_ring.h"
 #include "service/loop.h"
 
 #define LOOP_EVENTS_NS	20000u
+/* Work this recent keeps us polling even with no client beating: the
+ * client that got our completion is about to submit again. Longer only
+ * takes a core from a client that was descheduled (measured as for
+ * ZCS_RING_BEAT_STALL_NS). */
+#define LOOP_GRACE_NS	2000u
 
 /* Monotonic nanoseconds. */
 static uint64_t now_ns(void)
@@ -34,12 +44,13 @@ static bool loop_done(struct zcsd *d)
 
 /*
  * One turn: libevent's (sleeping unless @poll, or unless a ring has work
- * after all; skipped when @events is false), then the rings'. Returns the
- * work done (records taken, completions published, CQEs reaped),
- * -ESHUTDOWN when the loop is over (asked to exit, or no event left), or
- * -EIO.
+ * after all; skipped when @events is false), then the rings', at *@now
+ * (read again after a sleep). Returns the work done (records taken,
+ * completions published, CQEs reaped), -ESHUTDOWN when the loop is over
+ * (asked to exit, or no event left), or -EIO.
  */
-static int64_t loop_turn(struct zcsd *d, bool poll, bool events)
+static int64_t loop_turn(struct zcsd *d, bool poll, bool events,
+			 uint64_t *now)
 {
 	bool flagged = !poll && d->nrings;	/* NEED_WAKEUP set, to clear */
 	uint64_t cqes = d->ring.cqes;
@@ -53,37 +64,53 @@ static int64_t loop_turn(struct zcsd *d, bool poll, bool events)
 			return -EIO;
 		if (ret > 0 || loop_done(d))
 			return -ESHUTDOWN;
+		if (flags == EVLOOP_ONCE)
+			*now = now_ns();
 	}
 	if (flagged)
 		shring_awake(d);
 	if (!d->nrings)
 		return 0;
-	return (int64_t)shring_turn(d) + (int64_t)(d->ring.cqes - cqes);
+	return (int64_t)shring_turn(d, *now) + (int64_t)(d->ring.cqes - cqes);
+}
+
+/*
+ * Poll (turn without sleeping) at @t, the last work having been at
+ * @work_ns? Within poll_usec of it, and then only within LOOP_GRACE_NS of
+ * it or while a hot client's beat moves (proto/zcs_ring.h).
+ */
+static bool loop_polls(const struct zcsd *d, uint64_t t, uint64_t work_ns)
+{
+	if (!d->nrings || t - work_ns >= (uint64_t)d->cfg.poll_usec * 1000)
+		return false;
+	if (t - work_ns < LOOP_GRACE_NS)
+		return true;
+	return t - d->ring_beat_ns < ZCS_RING_BEAT_STALL_NS;
 }
 
 /*
  * loop_run - run until the base is asked to exit (the drain's end).
  * Polling time that found nothing counts into d->rings.poll_ns: what
- * poll_usec costs on top of the work. Returns 0, or -EIO when libevent
+ * polling costs on top of the work. Returns 0, or -EIO when libevent
  * failed.
  */
 int loop_run(struct zcsd *d)
 {
-	uint64_t poll_end = 0, events_due = 0, t0, t1;
+	uint64_t work_ns = 0, events_due = 0, t0, t1;
 	int64_t work;
 	bool poll, events;
 
 	for (t0 = now_ns();; t0 = t1) {	/* one clock read per turn */
-		poll = d->nrings && t0 < poll_end;
+		poll = work_ns && loop_polls(d, t0, work_ns);
 		events = !poll || t0 >= events_due;
 		if (events)
 			events_due = t0 + LOOP_EVENTS_NS;
-		work = loop_turn(d, poll, events);
+		work = loop_turn(d, poll, events, &t0);
 		if (work < 0)
 			return work == -ESHUTDOWN ? 0 : (int)work;
 		t1 = now_ns();
 		if (work)
-			poll_end = t1 + (uint64_t)d->cfg.poll_usec * 1000;
+			work_ns = t1;
 		else if (poll)
 			d->rings.poll_ns += t1 - t0;
 	}
