@@ -289,8 +289,8 @@ struct sched_state {
 	uint32_t nactive;
 	struct event *ev;
 	uint64_t now_ns;	/* the clock read of this batch or round */
+	int64_t pass_left;	/* cost this pass of the loop may still submit */
 	bool busy;		/* a turn is running: do not nest one */
-	uint32_t streak;	/* timer turns since the ring loop last ran */
 };
 
 /* Exit statuses, as zcsendd(8) EXIT STATUS gives them. */

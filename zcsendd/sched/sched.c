@@ -19,13 +19,6 @@
 
 #include "sched/sched.h"
 
-/*
- * With ring clients, the wait before a turn that continues work left when
- * the ring loop did not run since the last: less than the polling loop
- * waits between its calls to libevent (LOOP_EVENTS_NS, service/loop.c).
- */
-#define SCHED_POLL_USEC		5
-
 /* Rounds of one turn in which nobody could submit (all in debt). */
 #define SCHED_ROUNDS_MAX	64u
 
@@ -55,12 +48,10 @@ bool sched_full(const struct client *c)
 /*
  * sched_budget - how many of the @avail records waiting in @c's
  * submission ring (already bounded by its in-flight room) intake may
- * take this turn: none while sched_full(). The ring loop asks it for
- * every ring client on each pass, which sched_later() counts on.
+ * take this turn: none while sched_full().
  */
 uint32_t sched_budget(const struct client *c, uint32_t avail)
 {
-	c->d->sched.streak = 0;	/* the ring loop runs: sched_later() */
 	if (sched_full(c))
 		return 0;
 	return avail < SCHED_RING_BUDGET ? avail : SCHED_RING_BUDGET;
@@ -124,28 +115,17 @@ static int64_t sched_visit(struct sched_state *s, struct client *c,
 /*
  * Another turn once the loop has looked at its sockets and rings: a timer
  * due at once, not event_active(), whose callback libevent runs again in
- * the same pass before looking at any socket. EVLOOP_ONCE returns once
- * the due callbacks ran; but with ring clients the loop also calls
- * libevent with EVLOOP_NONBLOCK, which goes on while any callback became
- * due. So a turn that follows a timer turn with no ring pass between
- * (sched_budget() says when the ring loop ran) is due SCHED_POLL_USEC
- * from now (a fresh clock): the call returns and the rings are taken
- * between turns. Their own records start a turn at once (sched_run).
- * That wait costs a client alone with a long backlog over the rings
- * about 3/4 of its throughput (measured); a loop calling libevent with
- * EVLOOP_NONBLOCK | EVLOOP_ONCE (one pass) would need no wait at all.
+ * the same pass before looking at any socket. The loop calls libevent for
+ * one pass at a time (service/loop.c), so the rings are taken between two
+ * turns too.
  */
 static void sched_later(struct zcsd *d)
 {
-	struct timeval tv = { 0, 0 };
+	static const struct timeval now = { 0, 0 };
 
 	if (evtimer_pending(d->sched.ev, NULL))
 		return;
-	if (d->nrings && d->sched.streak > 1) {
-		event_base_update_cache_time(d->base);
-		tv.tv_usec = SCHED_POLL_USEC;
-	}
-	if (evtimer_add(d->sched.ev, &tv))
+	if (evtimer_add(d->sched.ev, &now))
 		log_warnx("cannot arm the scheduler's timer: work waits "
 			  "for the next event");
 }
@@ -158,7 +138,7 @@ static void sched_later(struct zcsd *d)
 static void sched_turn(struct zcsd *d)
 {
 	struct sched_state *s = &d->sched;
-	int64_t left = SCHED_TURN_COST, spent;
+	int64_t left = s->pass_left, spent;
 	uint32_t rounds, n, i;
 	struct client *c;
 
@@ -176,9 +156,29 @@ static void sched_turn(struct zcsd *d)
 		if (spent && s->nactive > 1)
 			break;	/* shared: submit this round first */
 	}
+	s->pass_left = left;
 	s->busy = false;
 	if (s->nactive)
 		sched_later(d);
+}
+
+/*
+ * sched_pass - the loop starts a pass over its events and rings: one
+ * turn's cost may go in it, however many messages or rings bring work
+ * (a socket read takes up to READ_BUDGET SEND messages, each ending in
+ * sched_run). What is left goes in the next pass, after the loop has
+ * looked at every socket and ring again. Work left from the last pass
+ * goes first: polling, the loop asks libevent (and so the timer) only
+ * now and then.
+ */
+void sched_pass(struct zcsd *d)
+{
+	d->sched.pass_left = SCHED_TURN_COST;
+	if (!d->sched.nactive)
+		return;
+	sched_clock(d);	/* work waits: its turn now, not at the timer */
+	sched_turn(d);
+	cqe_run(d);
 }
 
 /*
@@ -196,7 +196,6 @@ static void sched_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct zcsd *d = arg;
 
-	d->sched.streak++;
 	sched_clock(d);
 	sched_turn(d);
 	cqe_run(d);

@@ -23,7 +23,7 @@
  * kernel's send work here (64 16-byte datagrams, or 4 records of 64 KB),
  * which is what a light client waits behind a heavy one.
  */
-#define SCHED_QUANTUM		(256u << 10)
+#define SCHED_QUANTUM		(128u << 10)
 
 /*
  * The most one turn submits, for a client alone (several share a turn
@@ -35,7 +35,7 @@
  * (its completions came back in smaller bunches than the flush policy's
  * batch_max, it seems); 4 MiB keeps it.
  */
-#define SCHED_TURN_COST		(4u << 20)
+#define SCHED_TURN_COST		(256u << 10)
 
 /*
  * SEND records taken from one client's ring per turn, so none starves
@@ -61,6 +61,7 @@ struct sched_visit {
 int sched_init(struct zcsd *d);
 void sched_fini(struct zcsd *d);
 void sched_clock(struct zcsd *d);
+void sched_pass(struct zcsd *d);
 uint32_t sched_budget(const struct client *c, uint32_t avail);
 void sched_put(struct client *c, struct req *r);
 void sched_run(struct client *c);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "zcsd.h"
+#include "sched/sched.h"
 #include "zcs_ring.h"
 #include "service/loop.h"
 
@@ -53,18 +54,22 @@ static int64_t loop_turn(struct zcsd *d, bool poll, bool events,
 			 uint64_t *now)
 {
 	bool flagged = !poll && d->nrings;	/* NEED_WAKEUP set, to clear */
+	bool sleeps = !d->nrings || (flagged && shring_may_sleep(d));
 	uint64_t cqes = d->ring.cqes;
-	int flags = EVLOOP_NONBLOCK, ret;
+	int ret;
 
-	if (!d->nrings || (flagged && shring_may_sleep(d)))
-		flags = EVLOOP_ONCE;
-	if (events || flags == EVLOOP_ONCE) {
-		ret = event_base_loop(d->base, flags);
+	sched_pass(d);
+	if (events || sleeps) {
+		/* One pass either way: a callback that re-arms itself at
+		 * once (the scheduler's next turn) runs in the next pass,
+		 * after the rings were looked at. */
+		ret = event_base_loop(d->base, EVLOOP_ONCE |
+				      (sleeps ? 0 : EVLOOP_NONBLOCK));
 		if (ret < 0)
 			return -EIO;
 		if (ret > 0 || loop_done(d))
 			return -ESHUTDOWN;
-		if (flags == EVLOOP_ONCE)
+		if (sleeps)
 			*now = now_ns();
 	}
 	if (flagged)
