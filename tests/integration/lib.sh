@@ -156,3 +156,21 @@ for d in s["destinations"]:
 print("absent")
 PY
 }
+
+# start_exporter ADDR: `zcsendctl metrics --listen ADDR` in the background;
+# waits 5 s for the address it says it serves at. Sets EX_PID, URL
+# (http://HOST:PORT) and EX_PORT; its output in $T/ex.out and $T/ex.err.
+start_exporter() {
+	local i hp=
+	"$ZCSENDCTL" -s "$SOCK" metrics --listen "$1" >"$T/ex.out" 2>"$T/ex.err" &
+	EX_PID=$!
+	for i in $(seq 50); do
+		hp=$(sed -n 's|.*serving metrics at http://\(.*\)/metrics$|\1|p' "$T/ex.err")
+		[ -n "$hp" ] && break
+		kill -0 "$EX_PID" 2>/dev/null || fail "exporter: $(cat "$T/ex.err")"
+		sleep 0.1
+	done
+	[ -n "$hp" ] || fail "exporter did not say where it listens"
+	URL=http://$hp
+	EX_PORT=${hp##*:}
+}
