@@ -174,3 +174,29 @@ start_exporter() {
 	URL=http://$hp
 	EX_PORT=${hp##*:}
 }
+
+# held_client_start DEST JSON [ARGS...]: `zcsendctl send DEST PIPE ARGS`
+# with a pipe that stays open on fd 3, so that the client stays connected;
+# sends 'hello' and waits 10 s until `status --json` (into JSON) lists a
+# client. Sets SEND_PID; its output in $T/send.out.
+held_client_start() {
+	local dest=$1 json=$2 i
+	shift 2
+	mkfifo "$T/in"
+	"$ZCSENDCTL" -s "$SOCK" send "$dest" "$T/in" "$@" >"$T/send.out" 2>&1 &
+	SEND_PID=$!
+	exec 3>"$T/in"
+	printf 'hello' >&3
+	for i in $(seq 100); do
+		status_json "$json"
+		python3 -c 'import json,sys; sys.exit(not json.load(open(sys.argv[1]))["clients"])' \
+			"$json" && break
+		sleep 0.1
+	done
+}
+
+# held_client_end: close the held client's input; it must exit 0 in 20 s.
+held_client_end() {
+	exec 3>&-
+	wait_pid "$SEND_PID" 20 || fail "zcsendctl send: $(cat "$T/send.out")"
+}
