@@ -26,24 +26,12 @@
 
 static struct th_daemon daemon_;
 
-/* A field of /proc/PID/status in kB, e.g. "VmRSS:". */
+/* A field of /proc/PID/status in kB, e.g. "VmRSS"; fails when absent. */
 static long proc_kb(pid_t pid, const char *key)
 {
-	char path[64], line[256];
-	size_t n = strlen(key);
-	long v = -1;
-	FILE *f;
+	long v = th_proc_status_kb(pid, key);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	TH_CHECK(f, "%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n)) {
-			v = strtol(line + n, NULL, 10);
-			break;
-		}
-	fclose(f);
-	TH_CHECK(v >= 0, "no %s in %s", key, path);
+	TH_CHECK(v >= 0, "no %s in /proc/%d/status", key, (int)pid);
 	return v;
 }
 
@@ -154,12 +142,12 @@ int main(void)
 	th_daemon_start(&daemon_, args);
 	/* One client first, so what every client shares is counted before. */
 	first = idle_client(dest, &flow);
-	rss0 = proc_kb(daemon_.pid, "VmRSS:");
-	shm0 = proc_kb(daemon_.pid, "RssShmem:");
+	rss0 = proc_kb(daemon_.pid, "VmRSS");
+	shm0 = proc_kb(daemon_.pid, "RssShmem");
 	for (i = 0; i < IDLE; i++)
 		idle[i] = idle_client(dest, &flows[i]);
-	rss1 = proc_kb(daemon_.pid, "VmRSS:");
-	shm1 = proc_kb(daemon_.pid, "RssShmem:");
+	rss1 = proc_kb(daemon_.pid, "VmRSS");
+	shm1 = proc_kb(daemon_.pid, "RssShmem");
 	grew = rss1 - rss0;
 	printf("%d idle clients: daemon VmRSS %ld -> %ld kB (%ld kB each), "
 	       "RssShmem %ld -> %ld kB\n", IDLE, rss0, rss1, grew / IDLE,
@@ -169,7 +157,7 @@ int main(void)
 		 PER_CLIENT_KB);
 	send_all(idle[IDLE / 2], flows[IDLE / 2], &rv);
 	printf("one woke: RssShmem %ld kB, every datagram intact\n",
-	       proc_kb(daemon_.pid, "RssShmem:"));
+	       proc_kb(daemon_.pid, "RssShmem"));
 	for (i = 0; i < IDLE; i++)
 		zcs_close(idle[i]);
 	zcs_close(first);
