@@ -274,7 +274,6 @@ static void pool_child(uid_t uid, gid_t group, int ready, int go)
 		"uid 65534", "user_pool_total_bytes", NULL
 	};
 	struct th_raw r[3];
-	struct zcs_hello m;
 	int i, rc;
 	char b;
 
@@ -284,11 +283,8 @@ static void pool_child(uid_t uid, gid_t group, int ready, int go)
 		    th_raw_hello(&r[i], 4 << 20, "pool"))
 			_exit(11);
 	if (uid == USER_A) {
-		memset(&m, 0, sizeof(m));
-		m.pool_bytes = 4 << 20;
 		if (th_raw_connect(&r[2], daemon_.sock) ||
-		    th_raw_send_msg(&r[2], ZCS_MSG_HELLO, ZCS_PROTO_VERSION,
-				    &m, sizeof(m)))
+		    th_raw_hello_send(&r[2], ZCS_PROTO_VERSION, 4 << 20, ""))
 			_exit(13);
 		rc = check_error(&r[2], -EDQUOT, want);
 		if (rc)
