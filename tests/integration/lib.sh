@@ -120,6 +120,18 @@ start_recv() {
 	fail "zcs-recv did not start"
 }
 
+# start_daemon_udp NAME [RECV_ARGS...]: a UDP zcs-recv NAME on loopback
+# (start_recv), and a daemon whose config ($T/conf) has one destination,
+# NAME, that sends to it.
+start_daemon_udp() {
+	local name=$1
+	shift
+	start_recv "$name" udp 127.0.0.1 "$@"
+	printf '[destination %s]\naddress = udp://127.0.0.1:%s\n' "$name" \
+		"$RECV_PORT" >"$T/conf"
+	DAEMON_ARGS="-c $T/conf" start_daemon
+}
+
 # wait_pid PID SECONDS: wait for a background job with a bound; its status.
 wait_pid() {
 	local pid=$1 i

@@ -14,12 +14,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"
 
-start_recv udp udp 127.0.0.1 --timeout 300
-cat >"$T/conf" <<EOC
-[destination sink]
-address = udp://127.0.0.1:$RECV_PORT
-EOC
-DAEMON_ARGS="-c $T/conf" start_daemon
+start_daemon_udp sink --timeout 300
 
 start_exporter 127.0.0.1:0
 

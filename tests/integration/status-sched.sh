@@ -11,12 +11,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"
 
-start_recv u udp 127.0.0.1 --timeout 60
-cat >"$T/conf" <<EOC
-[destination u]
-address = udp://127.0.0.1:$RECV_PORT
-EOC
-DAEMON_ARGS="-c $T/conf" start_daemon
+start_daemon_udp u --timeout 60
 
 # A client that stays connected until its input closes.
 held_client_start u "$T/s.json" --chunk 100
