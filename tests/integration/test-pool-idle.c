@@ -101,28 +101,6 @@ static void send_all(struct zcs_client *c, uint32_t flow, struct th_recv *rv)
 			 (unsigned long long)i, rv->seen[i]);
 }
 
-/* Poll STATUS until the daemon counts no pool bytes; 20 s at most. */
-static void wait_no_pools(void)
-{
-	struct zcs_status_daemon st;
-	uint64_t end = th_now_ms() + 20000;
-	unsigned clients, dests;
-	struct th_raw r;
-
-	TH_EQ(th_raw_connect(&r, daemon_.sock), 0);
-	TH_EQ(th_raw_hello(&r, 0, "watcher"), 0);
-	for (;;) {
-		TH_EQ(th_raw_status(&r, &st, &clients, &dests), 0);
-		if (st.pool_bytes == 0 && clients == 0)
-			break;
-		TH_CHECK(th_now_ms() < end, "after 20 s: %u clients, %llu "
-			 "pool bytes", clients,
-			 (unsigned long long)st.pool_bytes);
-		th_sleep_ms(50);
-	}
-	th_raw_close(&r);
-}
-
 int main(void)
 {
 	static struct zcs_client *idle[IDLE];
@@ -161,7 +139,7 @@ int main(void)
 	for (i = 0; i < IDLE; i++)
 		zcs_close(idle[i]);
 	zcs_close(first);
-	wait_no_pools();
+	th_daemon_wait_idle(&daemon_, 0, 0, 20000);
 	th_daemon_stop_clean(&daemon_);
 	th_recv_free(&rv);
 	printf("test-pool-idle: %d idle clients within %d KiB each\n", IDLE,
