@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Shared shell helpers for tests/integration/*.sh (sourced, not run:
 # tests/run.sh skips lib*.sh). Gives a private temp dir $T, a daemon on
-# $T/zcs.sock, a zcs-recv receiver on loopback, and cleanup on exit.
+# $T/zcs.sock, a zcs-recv receiver on loopback, the metrics exporter, a
+# client held connected, and cleanup on exit.
 
 : "${BUILD:=build}"
 case $BUILD in
@@ -173,10 +174,10 @@ PY
 # waits 5 s for the address it says it serves at. Sets EX_PID, URL
 # (http://HOST:PORT) and EX_PORT; its output in $T/ex.out and $T/ex.err.
 start_exporter() {
-	local i hp=
+	local hp=
 	"$ZCSENDCTL" -s "$SOCK" metrics --listen "$1" >"$T/ex.out" 2>"$T/ex.err" &
 	EX_PID=$!
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		hp=$(sed -n 's|.*serving metrics at http://\(.*\)/metrics$|\1|p' "$T/ex.err")
 		[ -n "$hp" ] && break
 		kill -0 "$EX_PID" 2>/dev/null || fail "exporter: $(cat "$T/ex.err")"
@@ -192,14 +193,14 @@ start_exporter() {
 # sends 'hello' and waits 10 s until `status --json` (into JSON) lists a
 # client. Sets SEND_PID; its output in $T/send.out.
 held_client_start() {
-	local dest=$1 json=$2 i
+	local dest=$1 json=$2
 	shift 2
 	mkfifo "$T/in"
 	"$ZCSENDCTL" -s "$SOCK" send "$dest" "$T/in" "$@" >"$T/send.out" 2>&1 &
 	SEND_PID=$!
 	exec 3>"$T/in"
 	printf 'hello' >&3
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		status_json "$json"
 		python3 -c 'import json,sys; sys.exit(not json.load(open(sys.argv[1]))["clients"])' \
 			"$json" && break
