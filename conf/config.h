@@ -127,6 +127,8 @@ const char *config_nearest(const char *name, const char *const *names,
 /* config_values.c: parsing one value; 0 or -EINVAL. */
 int config_parse_size(const char *v, uint64_t *out);
 int config_parse_mode(const char *v, uint64_t *out);
+int config_parse_uint(const char *v, uint32_t min, uint32_t max,
+		      uint32_t *out);
 int config_parse_word(const char *v, const char *const *words, int n);
 int config_parse_user(const char *v, uint32_t *uid);
 int config_parse_group(const char *v, uint32_t *gid);

@@ -63,7 +63,12 @@ int config_parse_word(const char *v, const char *const *words, int n)
 	return -EINVAL;
 }
 
-static int parse_id(const char *v, uint32_t *id)
+/*
+ * config_parse_uint - a whole number of @min to @max, digits only (no
+ * sign, space or suffix, which strtoul alone would take).
+ */
+int config_parse_uint(const char *v, uint32_t min, uint32_t max,
+		      uint32_t *out)
 {
 	unsigned long n;
 	char *end;
@@ -72,10 +77,16 @@ static int parse_id(const char *v, uint32_t *id)
 		return -EINVAL;
 	errno = 0;
 	n = strtoul(v, &end, 10);
-	if (errno || *end || n >= UINT32_MAX)
+	if (errno || *end || n < min || n > max)
 		return -EINVAL;
-	*id = (uint32_t)n;
+	*out = (uint32_t)n;
 	return 0;
+}
+
+/* A uid or gid; (uint32_t)-1 is "no id" to the kernel, so not one. */
+static int parse_id(const char *v, uint32_t *id)
+{
+	return config_parse_uint(v, 0, UINT32_MAX - 1, id);
 }
 
 /* config_parse_user - a user name or uid. Names are looked up now. */

@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -30,22 +29,6 @@ static int split_key(const char *key, bool *group, const char **name)
 		p++;
 	*name = p;
 	return *p ? 0 : -EINVAL;
-}
-
-/* A whole number of 1 to CONFIG_WEIGHT_MAX, digits only. */
-static int parse_weight(const char *v, uint32_t *out)
-{
-	unsigned long n;
-	char *end;
-
-	if (*v < '0' || *v > '9')
-		return -EINVAL;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || *end || n < 1 || n > CONFIG_WEIGHT_MAX)
-		return -EINVAL;
-	*out = (uint32_t)n;
-	return 0;
 }
 
 /*
@@ -71,7 +54,7 @@ int config_weight_parse(const char *name, const char *value,
 			 who, group ? "group" : "user", group ? "gid" : "uid");
 		return -EINVAL;
 	}
-	if (parse_weight(value, &w->weight)) {
+	if (config_parse_uint(value, 1, CONFIG_WEIGHT_MAX, &w->weight)) {
 		snprintf(err, errlen, "bad weight '%.60s' for %s %.60s: "
 			 "expected 1 to %u", value, group ? "group" : "user",
 			 who, CONFIG_WEIGHT_MAX);

@@ -9,6 +9,23 @@ set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL"
 
+# check_errors FILE WHAT LINE...: --check-config on FILE (WHAT it holds)
+# exits 1 and gives each LINE, whole, and no other FILE:N: line. Its
+# output stays in $out.
+check_errors() {
+	local f=$1 what=$2 rc n w
+	shift 2
+	out=$("$ZCSENDD" --check-config -c "$f" 2>&1)
+	rc=$?
+	echo "$out"
+	[ $rc -eq 1 ] || fail "--check-config exit $rc on $what, want 1"
+	for w in "$@"; do
+		grep -qxF -- "$w" <<<"$out" || fail "--check-config lacks the line '$w'"
+	done
+	n=$(grep -c "^$f:[0-9]*: " <<<"$out")
+	[ "$n" -eq $# ] || fail "--check-config gave $n errors, want $#"
+}
+
 B=$T/bad.conf
 cat >"$B" <<'C'
 # line 1: several mistakes, each on its own line
@@ -44,15 +61,7 @@ want=(
 	"$B:17: ring_entries is given again in [daemon] (first on line 16)"
 	"$B:18: unknown section [deamon]; did you mean [daemon]?"
 )
-out=$("$ZCSENDD" --check-config -c "$B" 2>&1)
-rc=$?
-echo "$out"
-[ $rc -eq 1 ] || fail "--check-config exit $rc on a bad file, want 1"
-for w in "${want[@]}"; do
-	grep -qxF -- "$w" <<<"$out" || fail "--check-config lacks the line '$w'"
-done
-n=$(grep -c "^$B:[0-9]*: " <<<"$out")
-[ "$n" -eq ${#want[@]} ] || fail "--check-config gave $n errors, want ${#want[@]}"
+check_errors "$B" "a bad file" "${want[@]}"
 grep -q "did you mean" <<<"$(grep turbo <<<"$out")" &&
 	fail "a far-off key got a suggestion: $(grep turbo <<<"$out")"
 
@@ -84,15 +93,7 @@ wantw=(
 	"$W:12: bad weight '5000' for group 65534: expected 1 to 1000"
 	"$W:13: bad key 'nobody' in [weights]: expected 'user NAME = WEIGHT' or 'group NAME = WEIGHT'"
 )
-out=$("$ZCSENDD" --check-config -c "$W" 2>&1)
-rc=$?
-echo "$out"
-[ $rc -eq 1 ] || fail "--check-config exit $rc on bad weights and limits, want 1"
-for w in "${wantw[@]}"; do
-	grep -qxF -- "$w" <<<"$out" || fail "--check-config lacks the line '$w'"
-done
-n=$(grep -c "^$W:[0-9]*: " <<<"$out")
-[ "$n" -eq ${#wantw[@]} ] || fail "--check-config gave $n errors, want ${#wantw[@]}"
+check_errors "$W" "bad weights and limits" "${wantw[@]}"
 # Limits over the totals they share, at the line that sets them.
 printf '[daemon]\nmax_clients = 8\nmax_user_connections = 9\npool_total_bytes = 64M\nuser_pool_total_bytes = 1G\n' >"$W"
 out=$("$ZCSENDD" --check-config -c "$W" 2>&1) && fail "limits over the totals accepted"

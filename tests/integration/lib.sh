@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Shared shell helpers for tests/integration/*.sh (sourced, not run:
 # tests/run.sh skips lib*.sh). Gives a private temp dir $T, a daemon on
-# $T/zcs.sock, a zcs-recv receiver on loopback, and cleanup on exit.
+# $T/zcs.sock, a zcs-recv receiver on loopback, the metrics exporter, a
+# client held connected, and cleanup on exit.
 
 : "${BUILD:=build}"
 case $BUILD in
@@ -120,6 +121,18 @@ start_recv() {
 	fail "zcs-recv did not start"
 }
 
+# start_daemon_udp NAME [RECV_ARGS...]: a UDP zcs-recv NAME on loopback
+# (start_recv), and a daemon whose config ($T/conf) has one destination,
+# NAME, that sends to it.
+start_daemon_udp() {
+	local name=$1
+	shift
+	start_recv "$name" udp 127.0.0.1 "$@"
+	printf '[destination %s]\naddress = udp://127.0.0.1:%s\n' "$name" \
+		"$RECV_PORT" >"$T/conf"
+	DAEMON_ARGS="-c $T/conf" start_daemon
+}
+
 # wait_pid PID SECONDS: wait for a background job with a bound; its status.
 wait_pid() {
 	local pid=$1 i
@@ -155,4 +168,48 @@ for d in s["destinations"]:
         sys.exit(0)
 print("absent")
 PY
+}
+
+# start_exporter ADDR: `zcsendctl metrics --listen ADDR` in the background;
+# waits 5 s for the address it says it serves at. Sets EX_PID, URL
+# (http://HOST:PORT) and EX_PORT; its output in $T/ex.out and $T/ex.err.
+start_exporter() {
+	local hp=
+	"$ZCSENDCTL" -s "$SOCK" metrics --listen "$1" >"$T/ex.out" 2>"$T/ex.err" &
+	EX_PID=$!
+	for _ in $(seq 50); do
+		hp=$(sed -n 's|.*serving metrics at http://\(.*\)/metrics$|\1|p' "$T/ex.err")
+		[ -n "$hp" ] && break
+		kill -0 "$EX_PID" 2>/dev/null || fail "exporter: $(cat "$T/ex.err")"
+		sleep 0.1
+	done
+	[ -n "$hp" ] || fail "exporter did not say where it listens"
+	URL=http://$hp
+	EX_PORT=${hp##*:}
+}
+
+# held_client_start DEST JSON [ARGS...]: `zcsendctl send DEST PIPE ARGS`
+# with a pipe that stays open on fd 3, so that the client stays connected;
+# sends 'hello' and waits 10 s until `status --json` (into JSON) lists a
+# client. Sets SEND_PID; its output in $T/send.out.
+held_client_start() {
+	local dest=$1 json=$2
+	shift 2
+	mkfifo "$T/in"
+	"$ZCSENDCTL" -s "$SOCK" send "$dest" "$T/in" "$@" >"$T/send.out" 2>&1 &
+	SEND_PID=$!
+	exec 3>"$T/in"
+	printf 'hello' >&3
+	for _ in $(seq 100); do
+		status_json "$json"
+		python3 -c 'import json,sys; sys.exit(not json.load(open(sys.argv[1]))["clients"])' \
+			"$json" && break
+		sleep 0.1
+	done
+}
+
+# held_client_end: close the held client's input; it must exit 0 in 20 s.
+held_client_end() {
+	exec 3>&-
+	wait_pid "$SEND_PID" 20 || fail "zcsendctl send: $(cat "$T/send.out")"
 }

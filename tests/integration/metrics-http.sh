@@ -108,16 +108,8 @@ print(eval(sys.argv[3]))' "$@"
 }
 
 start_daemon
-"$ZCSENDCTL" -s "$SOCK" metrics --listen 127.0.0.1:0 >"$T/ex.out" 2>"$T/ex.err" &
-EX_PID=$!
-PORT=
-for _ in $(seq 50); do
-	PORT=$(sed -n 's|.*serving metrics at http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' "$T/ex.err")
-	[ -n "$PORT" ] && break
-	kill -0 "$EX_PID" 2>/dev/null || fail "exporter: $(cat "$T/ex.err")"
-	sleep 0.1
-done
-[ -n "$PORT" ] || fail "exporter did not say where it listens"
+start_exporter 127.0.0.1:0
+PORT=$EX_PORT
 
 # HEAD between two GETs on one connection: its Content-Length is the GET
 # body's. The exposition changes length only when a counter gains a

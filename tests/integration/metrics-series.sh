@@ -14,27 +14,13 @@ set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"
 
-start_recv udp udp 127.0.0.1 --timeout 300
-cat >"$T/conf" <<EOC
-[destination sink]
-address = udp://127.0.0.1:$RECV_PORT
-EOC
-DAEMON_ARGS="-c $T/conf" start_daemon
+start_daemon_udp sink --timeout 300
 
-"$ZCSENDCTL" -s "$SOCK" metrics --listen 127.0.0.1:0 >"$T/ex.out" 2>"$T/ex.err" &
-EX_PID=$!
-URL=
-for _ in $(seq 50); do
-	URL=$(sed -n 's|.*serving metrics at \(http://.*/metrics\)$|\1|p' "$T/ex.err")
-	[ -n "$URL" ] && break
-	kill -0 "$EX_PID" 2>/dev/null || fail "exporter: $(cat "$T/ex.err")"
-	sleep 0.1
-done
-[ -n "$URL" ] || fail "exporter did not say where it listens"
+start_exporter 127.0.0.1:0
 
 # scrape OUT: the exporter's page into OUT.
 scrape() {
-	python3 - "$URL" "$1" <<'PY' || fail "scrape $URL failed"
+	python3 - "$URL/metrics" "$1" <<'PY' || fail "scrape $URL/metrics failed"
 import sys, urllib.request
 r = urllib.request.urlopen(sys.argv[1], timeout=20)
 open(sys.argv[2], "wb").write(r.read())

@@ -202,22 +202,6 @@ PY
 grep -F 'program="ev\"il\\na\\me"' "$T/m1.txt" >/dev/null ||
 	fail "hostile name not escaped as expected: $(grep -m1 'program_weight{' "$T/m1.txt")"
 
-# The exporter, on IPv4 and (where the host has it) IPv6 loopback.
-# start_exporter ADDR: sets EX_PID and URL.
-start_exporter() {
-	local i port
-	"$ZCSENDCTL" -s "$SOCK" metrics --listen "$1" >"$T/ex.out" 2>"$T/ex.err" &
-	EX_PID=$!
-	for i in $(seq 50); do
-		port=$(sed -n 's|.*serving metrics at http://\(.*\)/metrics$|\1|p' "$T/ex.err")
-		[ -n "$port" ] && break
-		kill -0 "$EX_PID" 2>/dev/null || fail "exporter: $(cat "$T/ex.err")"
-		sleep 0.1
-	done
-	[ -n "$port" ] || fail "exporter did not say where it listens"
-	URL=http://$port
-}
-
 # monotonic A B [any]: every counter of scrape A is <= in scrape B, and
 # bytes grew (unless "any": the traffic may be over).
 monotonic() {
@@ -238,6 +222,7 @@ print("scrapes: %d counters, none went down; bytes %d -> %d" %
 PY
 }
 
+# The exporter, on IPv4 and (where the host has it) IPv6 loopback.
 start_exporter 127.0.0.1:0
 code=$(scrape "$URL/metrics" "$T/h1.txt") || fail "scrape: $code"
 [ "$code" = 200 ] || fail "GET /metrics: $code $(cat "$T/h1.txt")"

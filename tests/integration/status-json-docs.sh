@@ -26,17 +26,7 @@ EOC
 DAEMON_ARGS="-c $T/conf" start_daemon
 
 # A client that stays connected: its input is a pipe that stays open.
-mkfifo "$T/in"
-"$ZCSENDCTL" -s "$SOCK" send t "$T/in" >"$T/send.out" 2>&1 &
-SEND_PID=$!
-exec 3>"$T/in"
-printf 'hello' >&3
-for _ in $(seq 100); do
-	status_json "$T/s.json"
-	python3 -c 'import json,sys; sys.exit(not json.load(open(sys.argv[1]))["clients"])' \
-		"$T/s.json" && break
-	sleep 0.1
-done
+held_client_start t "$T/s.json"
 
 python3 - "$MAN" "$T/s.json" <<'PY' || fail "zcsendctl.1 and status --json differ (above)"
 import json, re, shlex, sys
@@ -95,7 +85,6 @@ for k in sorted(documented - keys):
 print("%d member names in the output, %d documented" % (len(keys), len(documented)))
 sys.exit(bad)
 PY
-exec 3>&-
-wait_pid "$SEND_PID" 20 || fail "zcsendctl send: $(cat "$T/send.out")"
+held_client_end
 stop_daemon
 echo "status-json-docs: ok"

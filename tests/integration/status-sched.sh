@@ -11,25 +11,10 @@ set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$ZCSRECV"
 
-start_recv u udp 127.0.0.1 --timeout 60
-cat >"$T/conf" <<EOC
-[destination u]
-address = udp://127.0.0.1:$RECV_PORT
-EOC
-DAEMON_ARGS="-c $T/conf" start_daemon
+start_daemon_udp u --timeout 60
 
 # A client that stays connected until its input closes.
-mkfifo "$T/in"
-"$ZCSENDCTL" -s "$SOCK" send u "$T/in" --chunk 100 >"$T/send.out" 2>&1 &
-SEND_PID=$!
-exec 3>"$T/in"
-printf 'hello' >&3
-for _ in $(seq 100); do
-	status_json "$T/s.json"
-	python3 -c 'import json,sys; sys.exit(not json.load(open(sys.argv[1]))["clients"])' \
-		"$T/s.json" && break
-	sleep 0.1
-done
+held_client_start u "$T/s.json" --chunk 100
 
 python3 - "$T/s.json" <<'PY' || fail "status --json: $(cat "$T/s.json")"
 import json, sys
@@ -56,7 +41,6 @@ row=$(grep ' zcsendctl ' "$T/s.txt" | awk '{ print $(NF-3), $(NF-2), $(NF-1), $N
 [ "$row" = "1 - - 0ns" ] || fail "client row ends in '$row', want '1 - - 0ns'"
 echo "status: client row ends in '$row'"
 
-exec 3>&-
-wait_pid "$SEND_PID" 20 || fail "zcsendctl send: $(cat "$T/send.out")"
+held_client_end
 stop_daemon
 echo "status-sched: ok"

@@ -123,24 +123,32 @@ struct kid {
 	int ready, go;
 };
 
-static void kid_start(struct kid *k, uid_t uid, int ok, int tries,
-		      const char *const *want)
+/*
+ * Fork a kid with two pipes: it writes to @k->ready once it holds what it
+ * opened, and holds it until @k->go says so (kid_end). Each side gets its
+ * own ends in @k. Returns 0 in the kid, its pid in the parent.
+ */
+static pid_t kid_fork(struct kid *k)
 {
 	int ready[2], go[2];
-	char b;
 
 	TH_CHECK(pipe(ready) == 0 && pipe(go) == 0, "pipe");
 	k->pid = fork();
 	TH_CHECK(k->pid >= 0, "fork: %s", strerror(errno));
-	if (k->pid == 0) {
-		close(ready[0]);
-		close(go[1]);
-		user_child(uid, ok, tries, want, ready[1], go[0]);
-	}
-	close(ready[1]);
-	close(go[0]);
-	k->ready = ready[0];
-	k->go = go[1];
+	close(k->pid ? ready[1] : ready[0]);
+	close(k->pid ? go[0] : go[1]);
+	k->ready = k->pid ? ready[0] : ready[1];
+	k->go = k->pid ? go[1] : go[0];
+	return k->pid;
+}
+
+static void kid_start(struct kid *k, uid_t uid, int ok, int tries,
+		      const char *const *want)
+{
+	char b;
+
+	if (!kid_fork(k))
+		user_child(uid, ok, tries, want, k->ready, k->go);
 	TH_CHECK(read(k->ready, &b, 1) == 1, "uid %u: child failed",
 		 (unsigned)uid);
 }
@@ -266,7 +274,6 @@ static void pool_child(uid_t uid, gid_t group, int ready, int go)
 		"uid 65534", "user_pool_total_bytes", NULL
 	};
 	struct th_raw r[3];
-	struct zcs_hello m;
 	int i, rc;
 	char b;
 
@@ -276,11 +283,8 @@ static void pool_child(uid_t uid, gid_t group, int ready, int go)
 		    th_raw_hello(&r[i], 4 << 20, "pool"))
 			_exit(11);
 	if (uid == USER_A) {
-		memset(&m, 0, sizeof(m));
-		m.pool_bytes = 4 << 20;
 		if (th_raw_connect(&r[2], daemon_.sock) ||
-		    th_raw_send_msg(&r[2], ZCS_MSG_HELLO, ZCS_PROTO_VERSION,
-				    &m, sizeof(m)))
+		    th_raw_hello_send(&r[2], ZCS_PROTO_VERSION, 4 << 20, ""))
 			_exit(13);
 		rc = check_error(&r[2], -EDQUOT, want);
 		if (rc)
@@ -305,21 +309,10 @@ static uint32_t weight_of(uint32_t id)
 
 static uint32_t pool_kid_start(struct kid *k, uid_t uid, gid_t group)
 {
-	int ready[2], go[2];
 	uint32_t id;
 
-	TH_CHECK(pipe(ready) == 0 && pipe(go) == 0, "pipe");
-	k->pid = fork();
-	TH_CHECK(k->pid >= 0, "fork: %s", strerror(errno));
-	if (k->pid == 0) {
-		close(ready[0]);
-		close(go[1]);
-		pool_child(uid, group, ready[1], go[0]);
-	}
-	close(ready[1]);
-	close(go[0]);
-	k->ready = ready[0];
-	k->go = go[1];
+	if (!kid_fork(k))
+		pool_child(uid, group, k->ready, k->go);
 	TH_CHECK(read(k->ready, &id, 4) == 4, "uid %u: pool child failed",
 		 (unsigned)uid);
 	return id;

@@ -144,16 +144,12 @@ static void flow_closing(struct th_raw *a, uint32_t b_flow)
 static void wrong_version(void)
 {
 	struct zcs_msg_version v;
-	struct zcs_hello m;
 	struct zcs_hdr h;
 	struct th_raw r;
 	int n;
 
 	TH_EQ(th_raw_connect(&r, daemon_.sock), 0);
-	memset(&m, 0, sizeof(m));
-	m.pool_bytes = POOL;
-	TH_EQ(th_raw_send_msg(&r, ZCS_MSG_HELLO, ZCS_PROTO_VERSION + 1, &m,
-			      sizeof(m)), 0);
+	TH_EQ(th_raw_hello_send(&r, ZCS_PROTO_VERSION + 1, POOL, ""), 0);
 	n = th_raw_recv(&r, &h, &v, sizeof(v), NULL, 5000);
 	TH_EQ(n, sizeof(v));
 	TH_EQ(h.type, ZCS_MSG_VERSION);

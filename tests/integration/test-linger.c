@@ -71,18 +71,13 @@ static unsigned status_clients(void)
 static int try_pool(void)
 {
 	uint8_t buf[ZCS_MSG_MAX];
-	struct zcs_hello m;
 	struct zcs_error e;
 	struct zcs_hdr h;
 	struct th_raw r;
 	int n, fd = -1;
 
-	memset(&m, 0, sizeof(m));
-	m.pool_bytes = 1 << 20;
-	strcpy(m.name, "next");
 	TH_EQ(th_raw_connect(&r, daemon_.sock), 0);
-	TH_EQ(th_raw_send_msg(&r, ZCS_MSG_HELLO, ZCS_PROTO_VERSION, &m,
-			      sizeof(m)), 0);
+	TH_EQ(th_raw_hello_send(&r, ZCS_PROTO_VERSION, 1 << 20, "next"), 0);
 	n = th_raw_recv(&r, &h, buf, sizeof(buf), &fd, 5000);
 	th_raw_close(&r);
 	if (fd >= 0)

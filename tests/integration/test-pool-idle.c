@@ -26,24 +26,12 @@
 
 static struct th_daemon daemon_;
 
-/* A field of /proc/PID/status in kB, e.g. "VmRSS:". */
+/* A field of /proc/PID/status in kB, e.g. "VmRSS"; fails when absent. */
 static long proc_kb(pid_t pid, const char *key)
 {
-	char path[64], line[256];
-	size_t n = strlen(key);
-	long v = -1;
-	FILE *f;
+	long v = th_proc_status_kb(pid, key);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	TH_CHECK(f, "%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n)) {
-			v = strtol(line + n, NULL, 10);
-			break;
-		}
-	fclose(f);
-	TH_CHECK(v >= 0, "no %s in %s", key, path);
+	TH_CHECK(v >= 0, "no %s in /proc/%d/status", key, (int)pid);
 	return v;
 }
 
@@ -113,28 +101,6 @@ static void send_all(struct zcs_client *c, uint32_t flow, struct th_recv *rv)
 			 (unsigned long long)i, rv->seen[i]);
 }
 
-/* Poll STATUS until the daemon counts no pool bytes; 20 s at most. */
-static void wait_no_pools(void)
-{
-	struct zcs_status_daemon st;
-	uint64_t end = th_now_ms() + 20000;
-	unsigned clients, dests;
-	struct th_raw r;
-
-	TH_EQ(th_raw_connect(&r, daemon_.sock), 0);
-	TH_EQ(th_raw_hello(&r, 0, "watcher"), 0);
-	for (;;) {
-		TH_EQ(th_raw_status(&r, &st, &clients, &dests), 0);
-		if (st.pool_bytes == 0 && clients == 0)
-			break;
-		TH_CHECK(th_now_ms() < end, "after 20 s: %u clients, %llu "
-			 "pool bytes", clients,
-			 (unsigned long long)st.pool_bytes);
-		th_sleep_ms(50);
-	}
-	th_raw_close(&r);
-}
-
 int main(void)
 {
 	static struct zcs_client *idle[IDLE];
@@ -154,12 +120,12 @@ int main(void)
 	th_daemon_start(&daemon_, args);
 	/* One client first, so what every client shares is counted before. */
 	first = idle_client(dest, &flow);
-	rss0 = proc_kb(daemon_.pid, "VmRSS:");
-	shm0 = proc_kb(daemon_.pid, "RssShmem:");
+	rss0 = proc_kb(daemon_.pid, "VmRSS");
+	shm0 = proc_kb(daemon_.pid, "RssShmem");
 	for (i = 0; i < IDLE; i++)
 		idle[i] = idle_client(dest, &flows[i]);
-	rss1 = proc_kb(daemon_.pid, "VmRSS:");
-	shm1 = proc_kb(daemon_.pid, "RssShmem:");
+	rss1 = proc_kb(daemon_.pid, "VmRSS");
+	shm1 = proc_kb(daemon_.pid, "RssShmem");
 	grew = rss1 - rss0;
 	printf("%d idle clients: daemon VmRSS %ld -> %ld kB (%ld kB each), "
 	       "RssShmem %ld -> %ld kB\n", IDLE, rss0, rss1, grew / IDLE,
@@ -169,11 +135,11 @@ int main(void)
 		 PER_CLIENT_KB);
 	send_all(idle[IDLE / 2], flows[IDLE / 2], &rv);
 	printf("one woke: RssShmem %ld kB, every datagram intact\n",
-	       proc_kb(daemon_.pid, "RssShmem:"));
+	       proc_kb(daemon_.pid, "RssShmem"));
 	for (i = 0; i < IDLE; i++)
 		zcs_close(idle[i]);
 	zcs_close(first);
-	wait_no_pools();
+	th_daemon_wait_idle(&daemon_, 0, 0, 20000);
 	th_daemon_stop_clean(&daemon_);
 	th_recv_free(&rv);
 	printf("test-pool-idle: %d idle clients within %d KiB each\n", IDLE,

@@ -42,18 +42,13 @@ static int daemon_has_ipc_lock(void)
 /* HELLO must be refused with ERROR @want. */
 static void hello_refused(const char *name, int want)
 {
-	struct zcs_hello m;
 	struct zcs_error e;
 	struct zcs_hdr h;
 	struct th_raw r;
 	int n;
 
 	TH_EQ(th_raw_connect(&r, daemon_.sock), 0);
-	memset(&m, 0, sizeof(m));
-	m.pool_bytes = POOL;
-	snprintf(m.name, sizeof(m.name), "%s", name);
-	TH_EQ(th_raw_send_msg(&r, ZCS_MSG_HELLO, ZCS_PROTO_VERSION, &m,
-			      sizeof(m)), 0);
+	TH_EQ(th_raw_hello_send(&r, ZCS_PROTO_VERSION, POOL, name), 0);
 	n = th_raw_recv(&r, &h, &e, sizeof(e), NULL, 5000);
 	TH_CHECK(n == (int)sizeof(e) && h.type == ZCS_MSG_ERROR,
 		 "%s: HELLO answered by %s (%d)", name, zcs_msg_name(h.type),

@@ -221,34 +221,6 @@ static void stuck_child(uint16_t port, int ready)
 	_exit(0);
 }
 
-/*
- * Poll STATUS until no flow or send is left and only @pool bytes of pools
- * (the surviving client's); 20 s at most.
- */
-static void wait_idle(uint64_t pool)
-{
-	struct zcs_status_daemon st;
-	uint64_t end = th_now_ms() + 20000;
-	unsigned clients, dests;
-	struct th_raw r;
-
-	/* A control-only connection: it has no pool of its own. */
-	TH_EQ(th_raw_connect(&r, daemon_.sock), 0);
-	TH_EQ(th_raw_hello(&r, 0, "watcher"), 0);
-	TH_EQ(r.pool_bytes, 0);
-	for (;;) {
-		TH_EQ(th_raw_status(&r, &st, &clients, &dests), 0);
-		if (st.pool_bytes == pool && st.flows == 0 && st.inflight == 0)
-			break;
-		TH_CHECK(th_now_ms() < end, "after 20 s: %u clients, %llu pool "
-			 "bytes, %u flows, %u in flight", st.clients,
-			 (unsigned long long)st.pool_bytes, st.flows,
-			 st.inflight);
-		th_sleep_ms(100);
-	}
-	th_raw_close(&r);
-}
-
 /* Read and drop everything until EOF; 20 s at most. */
 static void drain(int fd)
 {
@@ -290,7 +262,8 @@ static void killed_client(uint64_t pool)
 	close(lfd);
 	close(pipefd[0]);
 	close(pipefd[1]);
-	wait_idle(pool);
+	/* Only the surviving client's pool is left, with no flow or send. */
+	th_daemon_wait_idle(&daemon_, 1, pool, 20000);
 }
 
 int main(void)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the soak measures about the daemon from /proc: its memory (VmRSS,
- * VmHWM), and how many datagrams the kernel dropped at a UDP receiver's
- * socket (so that a loss can be told from a bug). Open fds are counted by
- * th_fd_count() in tests/th/util.c.
+ * What the soak measures from /proc beyond what tests/th/util.c gives
+ * (th_proc_status_kb for VmRSS and VmHWM, th_fd_count for open fds): how
+ * many datagrams the kernel dropped at a UDP receiver's socket, so that a
+ * loss can be told from a bug.
  */
 #include <sys/types.h>
 #include <inttypes.h>
@@ -11,28 +11,6 @@
 #include <string.h>
 
 #include "soak.h"
-
-/* proc_status_kb - a "Field:  N kB" line of /proc/PID/status, or -1. */
-long proc_status_kb(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	size_t flen = strlen(field);
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, field, flen) && line[flen] == ':') {
-			sscanf(line + flen + 1, "%ld", &kb);
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
-}
 
 /* Drops of the socket bound to local @port in one /proc/net/udp* file. */
 static uint64_t udp_drops_in(const char *file, uint16_t port)

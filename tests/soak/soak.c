@@ -217,7 +217,7 @@ static void soak_baseline(struct soak *s)
 		th_sleep_ms(50);
 	TH_CHECK(soak_idle(s), "daemon not idle after the warm-up");
 	s->fds_before = th_fd_count(s->d.pid);
-	s->rss_before = proc_status_kb(s->d.pid, "VmRSS");
+	s->rss_before = th_proc_status_kb(s->d.pid, "VmRSS");
 	s->rss_peak = s->rss_before;
 	s->asan = proc_maps_has(s->d.pid, "libasan");
 	TH_CHECK(s->fds_before > 0 && s->rss_before > 0, "cannot read "
@@ -226,7 +226,7 @@ static void soak_baseline(struct soak *s)
 
 static void soak_sample(struct soak *s, unsigned t)
 {
-	long rss = proc_status_kb(s->d.pid, "VmRSS");
+	long rss = th_proc_status_kb(s->d.pid, "VmRSS");
 
 	if (rss > s->rss_peak)
 		s->rss_peak = rss;

@@ -139,7 +139,6 @@ void sink_close(struct sink *k);
 void sink_dest(const char *proto, uint16_t port, char *buf, size_t size);
 
 /* procstat.c */
-long proc_status_kb(pid_t pid, const char *field);
 uint64_t proc_udp_drops(uint16_t port);
 int proc_maps_has(pid_t pid, const char *what);
 

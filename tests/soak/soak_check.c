@@ -74,7 +74,7 @@ static int at_baseline(struct soak *s)
 	int idle = soak_idle(s);
 
 	s->fds_after = th_fd_count(s->d.pid);
-	s->rss_after = proc_status_kb(s->d.pid, "VmRSS");
+	s->rss_after = th_proc_status_kb(s->d.pid, "VmRSS");
 	return idle && s->fds_after == s->fds_before &&
 	       (s->asan || s->rss_after <= s->rss_before + s->rss_slack);
 }
@@ -89,7 +89,7 @@ void soak_settle(struct soak *s)
 	while (!at_baseline(s) && th_now_ms() < start + SOAK_SETTLE_MS)
 		th_sleep_ms(250);
 	s->settle_ms = th_now_ms() - start;
-	hwm = proc_status_kb(s->d.pid, "VmHWM");
+	hwm = th_proc_status_kb(s->d.pid, "VmHWM");
 	if (hwm > s->rss_peak)
 		s->rss_peak = hwm;
 	snprintf(what, sizeof(what), "daemon not idle: %u clients (%u "

@@ -168,6 +168,40 @@ unsigned th_daemon_clients(struct th_daemon *d)
 	return sd.clients;
 }
 
+/* What th_daemon_wait_idle waits for, from one STATUS. */
+static int idle_is(const struct zcs_status_daemon *st, unsigned listed,
+		   unsigned clients, uint64_t pool)
+{
+	return listed == clients && st->pool_bytes == pool &&
+	       st->flows == 0 && st->inflight == 0;
+}
+
+/* The watcher says HELLO with pool 0, so it is not one of the clients. */
+void th_daemon_wait_idle(struct th_daemon *d, unsigned clients,
+			 uint64_t pool, unsigned ms)
+{
+	struct zcs_status_daemon st;
+	uint64_t end = th_now_ms() + ms;
+	unsigned listed, dests;
+	struct th_raw r;
+
+	TH_EQ(th_raw_connect(&r, d->sock), 0);
+	TH_EQ(th_raw_hello(&r, 0, "watcher"), 0);
+	TH_EQ(r.pool_bytes, 0);
+	for (;;) {
+		TH_EQ(th_raw_status(&r, &st, &listed, &dests), 0);
+		if (idle_is(&st, listed, clients, pool))
+			break;
+		TH_CHECK(th_now_ms() < end, "after %u ms: %u clients with "
+			 "pools (want %u), %llu pool bytes (want %llu), %u "
+			 "flows, %u in flight", ms, listed, clients,
+			 (unsigned long long)st.pool_bytes,
+			 (unsigned long long)pool, st.flows, st.inflight);
+		th_sleep_ms(50);
+	}
+	th_raw_close(&r);
+}
+
 /* fds first: the STATUS connection itself is an fd until it is closed. */
 uint64_t th_daemon_wait_released(struct th_daemon *d, int fds, unsigned ms)
 {

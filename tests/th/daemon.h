@@ -54,5 +54,12 @@ unsigned th_daemon_clients(struct th_daemon *d);
  * the test when that does not happen.
  */
 uint64_t th_daemon_wait_released(struct th_daemon *d, int fds, unsigned ms);
+/*
+ * th_daemon_wait_idle - poll STATUS until @clients clients hold pools of
+ * @pool bytes in all, no flow is open and no send is in flight; fails
+ * the test when that does not happen within @ms.
+ */
+void th_daemon_wait_idle(struct th_daemon *d, unsigned clients,
+			 uint64_t pool, unsigned ms);
 
 #endif /* ZCS_TH_DAEMON_H */

@@ -212,6 +212,23 @@ static int raw_map_pool(struct th_raw *r, int fd)
 	return 0;
 }
 
+static void raw_hello_fill(struct zcs_hello *m, uint64_t pool_bytes,
+			   const char *name)
+{
+	memset(m, 0, sizeof(*m));
+	m->pool_bytes = pool_bytes;
+	snprintf(m->name, sizeof(m->name), "%s", name);
+}
+
+int th_raw_hello_send(struct th_raw *r, uint8_t version, uint64_t pool_bytes,
+		      const char *name)
+{
+	struct zcs_hello m;
+
+	raw_hello_fill(&m, pool_bytes, name);
+	return th_raw_send_msg(r, ZCS_MSG_HELLO, version, &m, sizeof(m));
+}
+
 int th_raw_hello_flags(struct th_raw *r, uint64_t pool_bytes, uint32_t flags,
 		     uint32_t entries, const char *name)
 {
@@ -219,11 +236,9 @@ int th_raw_hello_flags(struct th_raw *r, uint64_t pool_bytes, uint32_t flags,
 	struct zcs_hdr h;
 	int fd = -1, n, err;
 
-	memset(&m, 0, sizeof(m));
-	m.pool_bytes = pool_bytes;
+	raw_hello_fill(&m, pool_bytes, name);
 	m.flags = flags;
 	m.ring_entries = entries;
-	snprintf(m.name, sizeof(m.name), "%s", name);
 	err = th_raw_send_msg(r, ZCS_MSG_HELLO, ZCS_PROTO_VERSION, &m,
 			      sizeof(m));
 	if (err)

@@ -35,6 +35,13 @@ int th_raw_hello(struct th_raw *r, uint64_t pool_bytes, const char *name);
  */
 int th_raw_hello_flags(struct th_raw *r, uint64_t pool_bytes, uint32_t flags,
 		       uint32_t entries, const char *name);
+/*
+ * th_raw_hello_send - send a HELLO (header version @version, no flags)
+ * with @pool_bytes and @name, and read no answer: for tests that check
+ * what the daemon answers. 0 or -errno.
+ */
+int th_raw_hello_send(struct th_raw *r, uint8_t version, uint64_t pool_bytes,
+		      const char *name);
 void th_raw_close(struct th_raw *r);
 /* Send exactly @len raw bytes as one packet; 0 or -errno. */
 int th_raw_send_bytes(struct th_raw *r, const void *buf, size_t len);

@@ -2,7 +2,7 @@
 /*
  * What every test needs whatever it tests: failing and skipping (exit 1,
  * exit 77), monotonic time and sleeps, waiting for an fd to be readable,
- * counting a process's fds, and where the build is.
+ * counting a process's fds, its memory from /proc, and where the build is.
  */
 #include <sys/types.h>
 #include <dirent.h>
@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,4 +106,25 @@ int th_fd_count(pid_t pid)
 		n += e->d_name[0] != '.';
 	closedir(dir);
 	return n;
+}
+
+long th_proc_status_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t flen = strlen(field);
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, flen) && line[flen] == ':') {
+			sscanf(line + flen + 1, "%ld", &kb);
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/th/util.c: failing (TH_CHECK, TH_EQ) and skipping, time, waiting
- * for a readable fd, counting fds, and the build directory.
+ * for a readable fd, counting fds, a process's memory, and the build
+ * directory.
  */
 #ifndef ZCS_TH_UTIL_H
 #define ZCS_TH_UTIL_H
@@ -52,6 +53,11 @@ int th_wait_readable(int fd, int timeout_ms);
 
 /* th_fd_count - open fds of @pid (entries of /proc/PID/fd), or -1. */
 int th_fd_count(pid_t pid);
+/*
+ * th_proc_status_kb - the number of a "@field:  N kB" line of
+ * /proc/PID/status (@field without its colon, e.g. "VmRSS"), or -1.
+ */
+long th_proc_status_kb(pid_t pid, const char *field);
 
 /* $BUILD or "build". */
 const char *th_build_dir(void);
