@@ -106,7 +106,7 @@ Q := @
 msg = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-PROTO_SRCS := proto/zcs_proto.c
+PROTO_SRCS := proto/zcs_proto.c proto/zcs_spare.c
 CONF_SRCS := $(wildcard conf/*.c)
 # The daemon's stages may live in folders of their own under zcsendd/;
 # every daemon file includes its headers by name from zcsendd/.

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "libzcsend_ring.h"
+#include "zcs_spare.h"
 #include "zcs_proto.h"
 #include "zcsend.h"
 
@@ -48,6 +49,7 @@ struct zcsi_rings {
 	int evfd_daemon;	/* we write it to wake the daemon */
 	int evfd_client;	/* the daemon writes it to wake us */
 	int armed;		/* we set WAITING and have not taken it back */
+	struct zcs_spare spare;	/* a CPU to spare for spinning? */
 };
 
 /*

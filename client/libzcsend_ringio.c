@@ -157,7 +157,8 @@ static int sleep_once(struct zcs_client *c, int timeout_ms)
  * beat moves (it is on a CPU and turning, so the completion is coming).
  * A daemon that sleeps or lost its core stops beating: then we stop at
  * once and sleep, leaving the core to whoever needs it, the daemon
- * included. Our own beat tells the daemon that we wait (PROTOCOL.md,
+ * included; and we stop as soon as the host has no core to spare for
+ * each of us beside the other runnable tasks (zcs_spare_cpu). Our own beat tells the daemon that we wait (PROTOCOL.md,
  * "Waiting"). Returns the completions collected, or -errno.
  */
 static int spin(struct zcs_client *c, int timeout_ms)
@@ -183,7 +184,8 @@ static int spin(struct zcs_client *c, int timeout_ms)
 		cpu_relax();
 		t = now_ns();
 	} while (t < end && zcs_ring_pulse_read(&daemon, &r->ctl->daemon_beat,
-						t, ZCS_RING_BEAT_STALL_NS));
+						t, ZCS_RING_BEAT_STALL_NS) &&
+		 zcs_spare_cpu(&c->rings->spare, t, 2));
 	return 0;
 }
 

@@ -48,6 +48,7 @@ static struct zcsi_rings *rings_new(void)
 	if (!rs)
 		return NULL;
 	rs->evfd_daemon = rs->evfd_client = -1;
+	zcs_spare_init(&rs->spare);
 	return rs;
 }
 

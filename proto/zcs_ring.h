@@ -202,13 +202,14 @@ static inline void zcs_ring_sleep_arm(struct zcs_ring_word *w, uint32_t bit)
  * making progress from one that sleeps or was descheduled, and spin only
  * for the first. A beat publishes nothing (relaxed); its value means
  * nothing, only whether it changed. ZCS_RING_BEAT_STALL_NS is how long
- * an unchanged beat may stay "running": longer than the daemon's steps
- * between beats (one io_uring_enter, about a microsecond for a 64 KB
- * send), far shorter than a time slice lost to another program
- * (milliseconds). Measured with one busy loop on 2 cores: 2 us gave a
- * ring p50 of 20.5 us beside the socket's 21, 5 us gave 25 to 28.
+ * an unchanged beat may stay "running": longer than the daemon's longest
+ * step between beats (one io_uring_enter submitting a turn: tens of
+ * microseconds for eight 64 KB zerocopy sends; 2 us made every such
+ * hand-off a sleep, 0.07x the throughput), so a stalled beat means a
+ * side that sleeps. A side that lost its core to another program is
+ * told apart by the host's runnable tasks instead (proto/zcs_spare.h).
  */
-#define ZCS_RING_BEAT_STALL_NS	2000u
+#define ZCS_RING_BEAT_STALL_NS	50000u
 
 /* zcs_ring_beat - advance our own beat word @w (one writer: us). */
 static inline void zcs_ring_beat(struct zcs_ring_word *w)

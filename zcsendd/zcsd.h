@@ -25,6 +25,7 @@
 #include "service/log.h"
 #include "util.h"
 #include "zcs_proto.h"
+#include "zcs_spare.h"
 
 /* Service modules whose own state is embedded below; only they touch it. */
 #include "service/admission.h"
@@ -316,6 +317,7 @@ struct zcsd {
 	struct shring_list ring_hot;	/* rings each turn reads: shring_take.c */
 	struct shring_list ring_due;	/* completions to publish */
 	uint64_t ring_beat_ns;	/* a hot client's beat last moved */
+	struct zcs_spare spare;	/* a CPU to spare for polling? loop.c's */
 	uint32_t nrings;
 	struct zcs_ring_counters rings;	/* all clients', freed ones too */
 	struct event *reap_ev;

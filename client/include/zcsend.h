@@ -113,9 +113,9 @@ int zcs_get_fd(const struct zcs_client *c);
  * zcs_set_spin_usec - with shared-memory rings, the most zcs_reap() with
  * a timeout checks the completion ring in a busy loop before it sleeps
  * (a sleep costs the daemon a wake-up and us a system call or two). It
- * spins only while that pays: for the first few microseconds, then only
- * while the daemon is seen running (its beat in the ring moves); a daemon
- * that sleeps or lost its CPU to another program ends the spin at once.
+ * spins only while that pays: while the daemon is seen running (its beat
+ * in the ring moves) and the host has a CPU to spare for both; a daemon
+ * that sleeps, or a busy host, ends the spin at once.
  * 0 never spins. No effect over the socket. Default: 20 (1 KB sends, one
  * in flight, completed in 2.8 us instead of 7.7 in zcsend-bench); set 0
  * where CPU time matters more than latency.

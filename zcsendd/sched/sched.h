@@ -19,23 +19,24 @@
 #define SCHED_DGRAM_COST	4096u
 
 /*
- * A client's quantum per round, times its weight: about 30 us of the
- * kernel's send work here (64 16-byte datagrams, or 4 records of 64 KB),
- * which is what a light client waits behind a heavy one.
+ * A client's quantum per round, times its weight: about 15 us of the
+ * kernel's send work here (32 16-byte datagrams, or 2 records of 64 KB),
+ * which is what a light client waits behind a heavy one in a round.
  */
 #define SCHED_QUANTUM		(128u << 10)
 
 /*
- * The most one turn submits, for a client alone (several share a turn
- * round by round, one round per turn): then the loop runs its other
- * events, and a client that arrives waits at most this much kernel work
- * (about 1,000 16-byte datagrams, 0.5 ms on loopback, or 60 records of
- * 64 KB). Measured: 1 MiB (15 such records a turn) cut a client alone
- * with 512 of them in flight over the rings to 1/20 of its throughput
- * (its completions came back in smaller bunches than the flush policy's
- * batch_max, it seems); 4 MiB keeps it.
+ * The most one pass of the loop submits (sched_pass), however many
+ * clients, messages or rings bring work; then the loop looks at its
+ * sockets and rings again, so a client that arrives waits at most this
+ * much kernel work: 128 16-byte datagrams, or 8 records of 64 KB.
+ * Measured with zcsend-bench --fairness and the 64 KB rows: 4 MiB kept a
+ * client alone at its old throughput but let a canary wait 1-3 ms behind
+ * a flood; 256 KiB gave the canary p99 0.2-0.4 ms but cost 512 sends in
+ * flight 40% (a pass's epoll_wait and io_uring_enter per 4 records);
+ * 512 KiB: canary p99 0.2-1.5 ms, 0.85x the old throughput.
  */
-#define SCHED_TURN_COST		(256u << 10)
+#define SCHED_TURN_COST		(512u << 10)
 
 /*
  * SEND records taken from one client's ring per turn, so none starves

@@ -3,13 +3,12 @@
  * The event loop. Without ring clients it is libevent's own loop. With
  * them, every turn of libevent is followed by a pass over the rings that
  * have work (shring_turn). After work the daemon keeps turning without
- * sleeping, so that a client submitting again soon finds it awake and
- * need not wake it, but only while that pays: for LOOP_GRACE_NS after
- * work, and after that while a hot client's beat shows it spinning on a
- * CPU, waiting for us; never past poll_usec after the last work. A
- * client that was descheduled or sleeps stops beating, and the daemon
- * sleeps at once instead of taking the core it needs. Before it sleeps,
- * it marks the hot rings NEED_WAKEUP and looks once more. Nothing but
+ * sleeping for up to poll_usec, so that a client submitting again soon
+ * finds it awake and need not wake it, but only while the host has a
+ * core to spare for it and that client beside every other runnable task
+ * (proto/zcs_spare.h): on a busy host polling takes the core the client
+ * needs, and the daemon sleeps at once. Before it sleeps, it marks the
+ * hot rings NEED_WAKEUP and looks once more. Nothing but
  * events wakes an idle daemon: no timer runs for polling. While polling,
  * libevent is asked only every LOOP_EVENTS_NS: the rings and the io_uring
  * CQ are read in memory, and sockets and timers can wait that long.
@@ -23,11 +22,6 @@
 #include "service/loop.h"
 
 #define LOOP_EVENTS_NS	20000u
-/* Work this recent keeps us polling even with no client beating: the
- * client that got our completion is about to submit again. Longer only
- * takes a core from a client that was descheduled (measured as for
- * ZCS_RING_BEAT_STALL_NS). */
-#define LOOP_GRACE_NS	2000u
 
 /* Monotonic nanoseconds. */
 static uint64_t now_ns(void)
@@ -81,16 +75,16 @@ static int64_t loop_turn(struct zcsd *d, bool poll, bool events,
 
 /*
  * Poll (turn without sleeping) at @t, the last work having been at
- * @work_ns? Within poll_usec of it, and then only within LOOP_GRACE_NS of
- * it or while a hot client's beat moves (proto/zcs_ring.h).
+ * @work_ns? Within poll_usec of it, and only while the host has a core to
+ * spare for us and a client whose beat moves (proto/zcs_spare.h).
  */
-static bool loop_polls(const struct zcsd *d, uint64_t t, uint64_t work_ns)
+static bool loop_polls(struct zcsd *d, uint64_t t, uint64_t work_ns)
 {
+	bool beats = t - d->ring_beat_ns < ZCS_RING_BEAT_STALL_NS;
+
 	if (!d->nrings || t - work_ns >= (uint64_t)d->cfg.poll_usec * 1000)
 		return false;
-	if (t - work_ns < LOOP_GRACE_NS)
-		return true;
-	return t - d->ring_beat_ns < ZCS_RING_BEAT_STALL_NS;
+	return zcs_spare_cpu(&d->spare, t, 1 + beats);
 }
 
 /*
@@ -105,6 +99,7 @@ int loop_run(struct zcsd *d)
 	int64_t work;
 	bool poll, events;
 
+	zcs_spare_init(&d->spare);
 	for (t0 = now_ns();; t0 = t1) {	/* one clock read per turn */
 		poll = work_ns && loop_polls(d, t0, work_ns);
 		events = !poll || t0 >= events_due;
