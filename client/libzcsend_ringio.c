@@ -152,13 +152,12 @@ static int sleep_once(struct zcs_client *c, int timeout_ms)
 
 /*
  * Spin on the CQ, at most spin_usec (less if @timeout_ms is shorter), and
- * only while it pays: for ZCS_RING_BEAT_STALL_NS after we started (we
- * just submitted, the daemon may be polling) and then while the daemon's
- * beat moves (it is on a CPU and turning, so the completion is coming).
- * A daemon that sleeps or lost its core stops beating: then we stop at
+ * only while it pays: while the daemon's beat moves (it is awake and
+ * turning, so the completion is coming; counted from our start, as we
+ * just submitted) and while the host has a core to spare for each of us
+ * beside the other runnable tasks (zcs_spare_cpu). Otherwise we stop at
  * once and sleep, leaving the core to whoever needs it, the daemon
- * included; and we stop as soon as the host has no core to spare for
- * each of us beside the other runnable tasks (zcs_spare_cpu). Our own beat tells the daemon that we wait (PROTOCOL.md,
+ * included. Our own beat tells the daemon that we wait (PROTOCOL.md,
  * "Waiting"). Returns the completions collected, or -errno.
  */
 static int spin(struct zcs_client *c, int timeout_ms)

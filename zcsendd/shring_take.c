@@ -48,8 +48,8 @@ static uint32_t shring_room(const struct client *c)
 
 /*
  * A turn reads @c's ring: beat for it, see whether its client beats (it
- * spins waiting for us: the loop keeps polling while one does) and note
- * activity. Returns the records ready, or -EPROTO (then it was dropped).
+ * spins waiting for us: the loop counts it among the tasks it may poll
+ * beside, service/loop.c) and note activity. Returns the records ready, or -EPROTO (then it was dropped).
  */
 static int shring_look(struct client *c, uint64_t now_ns)
 {
