@@ -85,6 +85,34 @@ static ssize_t conn_recv(struct client *c)
 	return n;
 }
 
+/*
+ * Is the next message a SEND whose records do not fit the request slots
+ * free now, though they would once completions free some? Then it stays
+ * in the socket and the client is paused until they do (conn_resume), so
+ * a client writing SEND after SEND blind is held by its socket at its
+ * in-flight bound rather than answered -ENOBUFS for records that a
+ * moment later would have had room. A SEND larger than the whole bound
+ * is read: its excess fails, as PROTOCOL.md "Flow control" says.
+ */
+static bool conn_send_waits(struct client *c)
+{
+	uint32_t max = c->d->cfg.max_inflight, room = max - c->inflight;
+	struct zcs_hdr h;
+	size_t n;
+
+	if (room >= ZCS_SEND_BATCH_MAX || !c->pool.size ||
+	    recv(c->fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT) !=
+	    (ssize_t)sizeof(h) || h.type != ZCS_MSG_SEND ||
+	    h.len < sizeof(h))
+		return false;
+	n = zcs_send_count(&h);
+	if (n <= room || n > max)
+		return false;
+	c->want_slots = (uint32_t)n;
+	conn_pause(c);
+	return true;
+}
+
 static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
@@ -92,6 +120,8 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	int i, err;
 
 	for (i = 0; i < READ_BUDGET && !c->dead && !c->read_paused; i++) {
+		if (conn_send_waits(c))
+			break;
 		n = conn_recv(c);
 		if (n == -EAGAIN || n == -EINTR)
 			break;
@@ -460,16 +490,19 @@ void conn_pause(struct client *c)
 }
 
 /*
- * conn_resume - read again once completions freed in-flight room and the
- * scheduler took what waited (sched_full); never while draining, when no
+ * conn_resume - read again once completions freed in-flight room (for
+ * the SEND waiting in the socket, conn_send_waits) and the scheduler took
+ * what waited (sched_full); never while draining, when no
  * new request is read.
  */
 void conn_resume(struct client *c)
 {
 	if (!c->read_paused || c->dead || c->d->draining ||
+	    c->inflight + c->want_slots > c->d->cfg.max_inflight ||
 	    c->inflight >= c->d->cfg.max_inflight || sched_full(c))
 		return;
 	c->read_paused = false;
+	c->want_slots = 0;
 	event_del(c->hup);
 	if (event_add(c->rev, NULL))
 		conn_kill(c, "cannot watch socket");

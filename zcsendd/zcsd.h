@@ -226,6 +226,7 @@ struct client {
 	char name[ZCS_NAME_MAX];
 	bool hello_done;
 	bool read_paused;	/* at the in-flight bound */
+	uint32_t want_slots;	/* paused: free slots the next SEND needs */
 	bool dead;		/* socket gone: the reaper frees it once idle */
 	bool counted;		/* holds one of max_clients */
 	struct pool pool;
@@ -291,6 +292,9 @@ struct sched_state {
 	struct event *ev;
 	uint64_t now_ns;	/* the clock read of this batch or round */
 	int64_t pass_left;	/* cost this pass of the loop may still submit */
+	uint32_t last_id;	/* the client visited last */
+	uint64_t last_ns;	/* ... when */
+	uint64_t contended_ns;	/* another client was visited soon after */
 	bool busy;		/* a turn is running: do not nest one */
 };
 

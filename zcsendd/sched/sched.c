@@ -12,7 +12,10 @@
  * inline send work of one round is submitted, and its completions
  * delivered, before the next. A client that had no work goes first, as
  * fq_codel's new flows do: a light client waits for at most one round.
- * What is left waits for the next turn: a timer of its own, due at once.
+ * One pass of the event loop submits at most SCHED_TURN_COST while
+ * clients share the daemon, SCHED_PASS_ALONE while one has had it to
+ * itself (sched_pass). What is left waits for the next pass: a timer of
+ * its own, due at once.
  */
 #include <errno.h>
 #include <time.h>
@@ -35,14 +38,34 @@ void sched_clock(struct zcsd *d)
 			  (uint64_t)ts.tv_nsec;
 }
 
+/* What one pass may submit now: less while clients share the daemon. */
+static int64_t sched_pass_cost(const struct sched_state *s)
+{
+	if (s->now_ns - s->contended_ns < SCHED_CONTENDED_NS)
+		return SCHED_TURN_COST;
+	return SCHED_PASS_ALONE;
+}
+
 /*
- * sched_full - a full turn of @c's work waits already: take no more of
+ * sched_full - a full pass of @c's work waits already: take no more of
  * it (its socket is not read, its ring not taken), so that what it sends
  * faster than its share waits on its side, not in the daemon.
  */
 bool sched_full(const struct client *c)
 {
-	return c->sched_cost >= SCHED_TURN_COST;
+	return (int64_t)c->sched_cost >= sched_pass_cost(&c->d->sched);
+}
+
+/* @c is visited: a client other than the last, soon after it, means
+ * clients share the daemon (sched_pass_cost). */
+static void sched_note(struct sched_state *s, const struct client *c)
+{
+	if (c->id != s->last_id) {
+		if (s->now_ns - s->last_ns < SCHED_CONTENDED_NS)
+			s->contended_ns = s->now_ns;
+		s->last_id = c->id;
+	}
+	s->last_ns = s->now_ns;
 }
 
 /*
@@ -90,6 +113,7 @@ static int64_t sched_visit(struct sched_state *s, struct client *c,
 	int64_t spent = 0;
 
 	TAILQ_REMOVE(&s->active, c, sched_entry);
+	sched_note(s, c);
 	if (s->nactive == 1)
 		c->deficit = left;	/* alone: all the turn */
 	else if (!c->sched_cont)
@@ -131,8 +155,8 @@ static void sched_later(struct zcsd *d)
 }
 
 /*
- * One turn: a client alone until its queue is empty or SCHED_TURN_COST
- * went; clients sharing for one round in which something went. The SQEs
+ * One turn: a client alone until its queue is empty or what is left of
+ * the pass's cost went; clients sharing for one round in which something went. The SQEs
  * leave with the caller's cqe_run(); what is left, with the next turn.
  */
 static void sched_turn(struct zcsd *d)
@@ -164,7 +188,7 @@ static void sched_turn(struct zcsd *d)
 
 /*
  * sched_pass - the loop starts a pass over its events and rings: one
- * turn's cost may go in it, however many messages or rings bring work
+ * pass's cost (sched_pass_cost) may go in it, however many messages or rings bring work
  * (a socket read takes up to READ_BUDGET SEND messages, each ending in
  * sched_run). What is left goes in the next pass, after the loop has
  * looked at every socket and ring again. Work left from the last pass
@@ -173,10 +197,12 @@ static void sched_turn(struct zcsd *d)
  */
 void sched_pass(struct zcsd *d)
 {
-	d->sched.pass_left = SCHED_TURN_COST;
-	if (!d->sched.nactive)
+	if (!d->sched.nactive) {
+		d->sched.pass_left = sched_pass_cost(&d->sched);
 		return;
+	}
 	sched_clock(d);	/* work waits: its turn now, not at the timer */
+	d->sched.pass_left = sched_pass_cost(&d->sched);
 	sched_turn(d);
 	cqe_run(d);
 }
