@@ -52,8 +52,11 @@ struct zcs_hdr {
 #define ZCS_MSG_STATUS_CLIENT	122	/* d->c: zcs_status_client, one each */
 #define ZCS_MSG_STATUS_DEST	123	/* d->c: zcs_status_dest, one each */
 #define ZCS_MSG_STATUS_END	124	/* d->c: no payload, ends a STATUS reply */
+#define ZCS_MSG_SERVICE		125	/* c->d: no payload */
+#define ZCS_MSG_SERVICE_INFO	126	/* d->c: zcs_service */
 #define ZCS_MSG_RELOAD		130	/* c->d: no payload; OK or ERROR */
 #define ZCS_MSG_POLICY		131	/* c->d: zcs_policy; OK or ERROR */
+#define ZCS_MSG_UPGRADE		132	/* c->d: no payload; OK once begun, or ERROR */
 /* send: 2xx */
 #define ZCS_MSG_SEND		200	/* c->d: zcs_send[1..ZCS_SEND_BATCH_MAX] */
 /* events: 3xx */
@@ -285,6 +288,21 @@ struct zcs_status_client {
 	struct zcs_sched_counters sched;
 };
 
+/*
+ * The service across restarts: a hand-over (zcsendctl upgrade, systemctl
+ * restart) keeps clients and starts a new process, so the service's age
+ * and the process's differ.
+ */
+struct zcs_service {
+	uint64_t service_uptime_ms;	/* since the service first started */
+	uint64_t process_uptime_ms;	/* since this process started */
+	uint64_t last_handover_us;	/* the last hand-over's blackout; 0: none */
+	uint32_t handovers;		/* hand-overs since the first start */
+	uint32_t last_clients;		/* clients the last one carried */
+	uint32_t pid;
+	uint32_t reserved;
+};
+
 #define ZCS_CLIENT_F_RINGS	0x01u	/* uses shared-memory rings */
 
 #define ZCS_FLUSH_IMMEDIATE	0
@@ -362,6 +380,7 @@ _Static_assert(offsetof(struct zcs_ring_ctl, client_beat) == 448,
 	       "client_beat");
 _Static_assert(sizeof(struct zcs_status_dest) == 368, "zcs_status_dest");
 _Static_assert(sizeof(struct zcs_policy) == 320, "zcs_policy");
+_Static_assert(sizeof(struct zcs_service) == 40, "zcs_service");
 
 /* Validation: pure functions, no I/O; 0 or a negative errno. */
 int zcs_hdr_check(const struct zcs_hdr *h, size_t avail);

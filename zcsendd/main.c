@@ -117,7 +117,7 @@ static void pick_socket(struct zcsd *d, const struct args *a)
 	listener_init(d, path);
 }
 
-static void setup(struct zcsd *d)
+static void setup(struct zcsd *d, char **argv)
 {
 	d->start_ms = now_ms();
 	d->uid = geteuid();
@@ -133,6 +133,9 @@ static void setup(struct zcsd *d)
 	limits_memlock_raise(d);
 	limits_nofile_raise();
 	limits_nofile_check(d);
+	if (fdstore_init(d) || handover_init(d, argv))
+		fatalx("out of memory");
+	handover_take(d);	/* a state to resume, or clients told why not */
 	if (ring_init(d) || cqe_init(d))
 		fatalx("cannot set up io_uring");
 	probe_log(d->ring.features, d->ring.gso_max_segs);
@@ -152,6 +155,8 @@ static void setup(struct zcsd *d)
 static void teardown(struct zcsd *d)
 {
 	notify_stop(d);
+	handover_fini(d);
+	fdstore_fini(d);
 	listener_close(d);
 	conn_free_all(d);
 	hello_deadline_fini(d);
@@ -177,10 +182,11 @@ int main(int argc, char **argv)
 	log_init(a.verbose);
 	load_config(d, &a);
 	pick_socket(d, &a);
-	setup(d);
+	setup(d, argv);
 	if (notify_start(d))
 		fatalx("out of memory");
-	log_info("zcsendd %s ready", ZCSD_VERSION);
+	if (handover_resume(d) <= 0)	/* else it said what it carried */
+		log_info("zcsendd %s ready", ZCSD_VERSION);
 	if (loop_run(d) < 0) {
 		log_warnx("event loop failed");
 		d->exit_status = ZCSD_EXIT_ERROR;

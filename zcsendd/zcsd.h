@@ -30,6 +30,8 @@
 /* Service modules whose own state is embedded below; only they touch it. */
 #include "service/admission.h"
 #include "service/drain.h"
+#include "service/fdstore.h"
+#include "handover/handover.h"
 #include "service/hello_deadline.h"
 #include "service/listener.h"
 #include "service/notify.h"
@@ -314,6 +316,8 @@ struct zcsd {
 	struct hello_deadline hello;	/* hello_deadline.c's */
 	struct signals signals;	/* signals.c's */
 	struct drain drain;	/* drain.c's */
+	struct handover handover;	/* handover/'s */
+	struct fdstore fdstore;	/* fdstore.c's */
 	bool draining;		/* no request is read now */
 	int exit_status;	/* main's: ZCSD_EXIT_* */
 	struct client_list clients;

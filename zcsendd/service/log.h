@@ -20,6 +20,8 @@
 #define LOG_ID_RELOAD_FAILED	"f25c71b50564484685744911072e9606"
 #define LOG_ID_DEST_COPYING	"25384cf6b4244ee19d1b7590b775b20e"
 #define LOG_ID_DRAIN_TIMEOUT	"c00c46ddba2846b4a32e937f3d6c5575"
+#define LOG_ID_HANDOVER		"7a2a54e8abdc4d1baca8a9fcd2129148"
+#define LOG_ID_HANDOVER_REFUSED	"57aaa4bd3dd64d0ab887a2843366c76d"
 #define LOG_ID_GSO_REFUSED	"c1515ccfcbe64e16998ba4dbd06ccb68"
 
 /* What a line is about: the journal's fields. Unset members are left out. */
