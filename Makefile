@@ -191,6 +191,9 @@ $(EXAMPLE): $(call obj,client/example.c) $(LIB_SO)
 # Unit tests link the pieces they test; integration tests and tools link
 # the shared library, as a user's program would.
 $(BUILD)/tests/test-proto: $(call obj,tests/unit/test-proto.c $(PROTO_SRCS))
+$(BUILD)/tests/test-state: $(call obj,tests/unit/test-state.c \
+	zcsendd/handover/state_read.c $(PROTO_SRCS))
+$(call obj,tests/unit/test-state.c): override CPPFLAGS += -Izcsendd
 $(BUILD)/tests/test-config: $(call obj,tests/unit/test-config.c $(CONF_SRCS))
 $(BUILD)/tests/test-ring: $(call obj,tests/unit/test-ring.c \
 	client/libzcsend_ring.c $(PROTO_SRCS))
