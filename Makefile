@@ -294,9 +294,10 @@ sockfuzz-run:
 		--sessions $(SOCKFUZZ_SESSIONS) $(SOCKFUZZ_ARGS)
 .PHONY: sockfuzz sockfuzz-run
 
-# libFuzzer harnesses for the wire validator, the ring steps and the
-# config parser. A harness is one file plus the protocol code it may call;
-# the config parser's needs its own sources.
+# libFuzzer harnesses for the wire validator, the ring steps, the config
+# parser and the hand-over state reader. A harness is one file plus the
+# protocol code it may call; the config parser and the state reader need
+# their own sources.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
@@ -305,6 +306,13 @@ $(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(PROTO_SRCS) $(wildcard proto/*.h)
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+# The state reader includes its header from zcsendd/, as daemon files do.
+$(BUILD)/fuzz/fuzz-state: tests/fuzz/fuzz-state.c \
+		zcsendd/handover/state_read.c zcsendd/handover/state.h \
+		$(PROTO_SRCS) $(wildcard proto/*.h)
+	$(Q)mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -Izcsendd -o $@ $(filter %.c,$^)
 $(BUILD)/fuzz/fuzz-config: tests/fuzz/fuzz-config.c $(CONF_SRCS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
