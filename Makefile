@@ -191,6 +191,9 @@ $(EXAMPLE): $(call obj,client/example.c) $(LIB_SO)
 # Unit tests link the pieces they test; integration tests and tools link
 # the shared library, as a user's program would.
 $(BUILD)/tests/test-proto: $(call obj,tests/unit/test-proto.c $(PROTO_SRCS))
+$(BUILD)/tests/test-state: $(call obj,tests/unit/test-state.c \
+	zcsendd/handover/state_read.c $(PROTO_SRCS))
+$(call obj,tests/unit/test-state.c): override CPPFLAGS += -Izcsendd
 $(BUILD)/tests/test-config: $(call obj,tests/unit/test-config.c $(CONF_SRCS))
 $(BUILD)/tests/test-ring: $(call obj,tests/unit/test-ring.c \
 	client/libzcsend_ring.c $(PROTO_SRCS))
@@ -291,9 +294,10 @@ sockfuzz-run:
 		--sessions $(SOCKFUZZ_SESSIONS) $(SOCKFUZZ_ARGS)
 .PHONY: sockfuzz sockfuzz-run
 
-# libFuzzer harnesses for the wire validator, the ring steps and the
-# config parser. A harness is one file plus the protocol code it may call;
-# the config parser's needs its own sources.
+# libFuzzer harnesses for the wire validator, the ring steps, the config
+# parser and the hand-over state reader. A harness is one file plus the
+# protocol code it may call; the config parser and the state reader need
+# their own sources.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
@@ -302,6 +306,13 @@ $(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(PROTO_SRCS) $(wildcard proto/*.h)
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^)
+# The state reader includes its header from zcsendd/, as daemon files do.
+$(BUILD)/fuzz/fuzz-state: tests/fuzz/fuzz-state.c \
+		zcsendd/handover/state_read.c zcsendd/handover/state.h \
+		$(PROTO_SRCS) $(wildcard proto/*.h)
+	$(Q)mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) -Izcsendd -o $@ $(filter %.c,$^)
 $(BUILD)/fuzz/fuzz-config: tests/fuzz/fuzz-config.c $(CONF_SRCS)
 	$(Q)mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
