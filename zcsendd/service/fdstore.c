@@ -268,8 +268,8 @@ static int fdstore_tell(int fd, const char *why)
 		return 0;
 	memset(&e, 0, sizeof(e));
 	e.err = -ECONNRESET;
-	snprintf(e.msg, sizeof(e.msg), "zcsendd restarted (%s): this "
-		 "connection is closed; connect again", why);
+	snprintf(e.msg, sizeof(e.msg), "zcsendd restarted (%s): "
+		 "connection closed, connect again", why);
 	zcs_hdr_init(&h, ZCS_MSG_ERROR, sizeof(e), 0);
 	memcpy(msg, &h, sizeof(h));
 	memcpy(msg + sizeof(h), &e, sizeof(e));
