@@ -317,6 +317,26 @@ step_crash_tells() {
 	send_as "send after the crash" alice
 }
 
+# What the hand-over stands on: systemd 252 keeps the fd store across a
+# restart job, not only across an automatic restart after a crash. With
+# KillSignal=SIGKILL the old process cannot tidy up, so a held client is
+# told why by the next process only if its socket stayed in the store.
+step_restart_store() {
+	local hpid
+	mkdir -p $R /run/systemd/system/zcsendd.service.d && rm -f $R/*
+	printf '[Service]\nKillSignal=SIGKILL\n' \
+		>/run/systemd/system/zcsendd.service.d/kill.conf
+	systemctl daemon-reload
+	"$HERE/zcs-hold" $SOCK --ready $R/hold.ready --timeout 30 >$D/hold.out 2>&1 &
+	hpid=$!
+	wait_for 20 test -e $R/hold.ready
+	check "systemctl restart, KillSignal=SIGKILL" timeout 60 systemctl restart zcsendd
+	wait "$hpid" && pass "the fd store outlives a restart job: $(grep ERROR $D/hold.out)" ||
+		fail "the fd store outlives a restart job" "$(tr '\n' ' ' <$D/hold.out)"
+	rm -rf /run/systemd/system/zcsendd.service.d
+	systemctl daemon-reload
+}
+
 # systemctl restart while root and alice stream TCP and UDP over the socket
 # and the rings: the hand-over through systemd's fd store carries every
 # client, so each send completes once with every byte, the TCP receivers
@@ -465,6 +485,7 @@ step_stop
 step_activation
 step_kill
 step_crash_tells
+step_restart_store
 step_restart_keeps
 step_limits
 step_journal
