@@ -189,6 +189,7 @@ static void log_has(const struct th_daemon *d, const char *text)
 static void check_full(int nfd, struct th_daemon *d)
 {
 	struct th_raw r[7];
+	unsigned gone = 0;
 	char want[64];
 	int i;
 
@@ -203,10 +204,18 @@ static void check_full(int nfd, struct th_daemon *d)
 	notify_none(nfd, 300);
 	for (i = 0; i < 7; i++)
 		th_raw_close(&r[i]);
+	/* In whatever order the daemon sees them go. */
 	for (i = 0; i < 6; i++) {
-		snprintf(want, sizeof(want), "FDSTOREREMOVE=1\nFDNAME=client-%d",
-			 i + 4);
-		notify_expect(nfd, want);
+		char buf[512];
+		unsigned id;
+		int fd;
+
+		TH_CHECK(notify_next(nfd, buf, sizeof(buf), &fd, WAIT_MS) == 0,
+			 "%d of 6 FDSTOREREMOVE=1", i);
+		TH_CHECK(sscanf(buf, "FDSTOREREMOVE=1\nFDNAME=client-%u",
+				&id) == 1 && id >= 4 && id <= 9 &&
+			 !(gone & (1u << id)) && fd < 0, "got \"%s\"", buf);
+		gone |= 1u << id;
 	}
 	notify_none(nfd, 300);	/* the seventh was never stored */
 	log_has(d, "fd store is full (6 client sockets)");
