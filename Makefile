@@ -337,7 +337,8 @@ $(BUILD)/tests/boot/rlimit-probe: tests/boot/rlimit-probe.c
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fPIE $(LDFLAGS) -pie -o $@ $<
-check-boot: all $(BUILD)/tests/zcs-recv $(BUILD)/tests/boot/rlimit-probe
+check-boot: all $(BUILD)/tests/zcs-recv $(BUILD)/tests/zcs-stream \
+		$(BUILD)/tests/zcs-hold $(BUILD)/tests/boot/rlimit-probe
 	$(Q)BUILD=$(BUILD) tests/boot/check-boot.sh
 
 # Not part of check either: root; in a Debian 12 tree without the build

@@ -306,6 +306,13 @@ void conn_kill(struct client *c, const char *why)
 	event_del(c->hup);
 	unread_stop(c);
 	shring_stop(c);
+	/*
+	 * systemd's fd store may hold a copy of the socket: out of it, and
+	 * shut down, so the client sees EOF now rather than when the last
+	 * copy goes.
+	 */
+	fdstore_remove_client(c->d, c);
+	shutdown(c->fd, SHUT_RDWR);
 	close(c->fd);
 	c->fd = -1;
 	while ((m = STAILQ_FIRST(&c->outq))) {

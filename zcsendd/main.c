@@ -136,6 +136,9 @@ static void setup(struct zcsd *d, char **argv)
 	if (fdstore_init(d) || handover_init(d, argv))
 		fatalx("out of memory");
 	handover_take(d);	/* a state to resume, or clients told why not */
+	if (!d->handover.adopted)	/* a crash: clients the store kept */
+		fdstore_answer_orphans(d, "the previous process ended "
+				       "without handing over");
 	if (ring_init(d) || cqe_init(d))
 		fatalx("cannot set up io_uring");
 	probe_log(d->ring.features, d->ring.gso_max_segs);

@@ -231,6 +231,7 @@ struct client {
 	uint32_t want_slots;	/* paused: free slots the next SEND needs */
 	bool dead;		/* socket gone: the reaper frees it once idle */
 	bool counted;		/* holds one of max_clients */
+	bool fdstored;		/* its socket is in systemd's fd store */
 	struct pool pool;
 	struct req *reqs;	/* nreqs of them */
 	uint32_t nreqs;		/* max_inflight at HELLO */

@@ -24,7 +24,8 @@ die() {
 elapsed() { echo $(($(date +%s) - $1)); }
 
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, mounts, systemd-nspawn)"
-for f in zcsendd zcsendctl tests/zcs-recv tests/boot/rlimit-probe; do
+for f in zcsendd zcsendctl tests/zcs-recv tests/zcs-stream tests/zcs-hold \
+	tests/boot/rlimit-probe; do
 	[ -x "$BUILD/$f" ] || die "$BUILD/$f not built (run it through make check-boot)"
 done
 if ! command -v systemd-nspawn >/dev/null || ! command -v debootstrap >/dev/null; then
@@ -73,8 +74,8 @@ mount -t overlay overlay -o "lowerdir=$CACHE,upperdir=$W/upper,workdir=$W/work" 
 make --no-print-directory -C "$SRC" BUILD="$BUILD" install DESTDIR="$W/root" \
 	PREFIX=/usr >"$W/install.log" 2>&1 || die "make install: $(tail -5 "$W/install.log")"
 mkdir -p "$W/root/zcs-boot"
-cp "$HERE/scenario.sh" "$BUILD/tests/zcs-recv" "$BUILD/tests/boot/rlimit-probe" \
-	"$W/root/zcs-boot/"
+cp "$HERE/scenario.sh" "$BUILD/tests/zcs-recv" "$BUILD/tests/zcs-stream" \
+	"$BUILD/tests/zcs-hold" "$BUILD/tests/boot/rlimit-probe" "$W/root/zcs-boot/"
 
 T1=$(date +%s)
 systemd-nspawn --register=no --keep-unit --private-network -b -D "$W/root" \

@@ -5,8 +5,9 @@
 # sysusers, a member of zcsend allowed by allowed_groups, the socket
 # enabled; then sends as root and as that member, status, a good and a bad
 # reload, a stop during a transfer, socket activation, SIGKILL and the
-# restart, the unit's rlimits and system-call filter, and the journal;
-# last, the metrics exporter unit.
+# restart, a crash that tells each client why, a restart that keeps them,
+# the unit's rlimits and system-call filter, and the journal; last, the
+# metrics exporter unit.
 # Every step prints PASS or FAIL; the last line is "N passed, N failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -240,6 +241,132 @@ step_kill() {
 		fail "socket still root:zcsend 0660" "$st"
 }
 
+# Streaming clients for the restart and crash steps: tests/tools/zcs-stream
+# (TCP and UDP flows to receivers of its own that check every byte) and
+# zcs-hold (a connection that prints how it ends). Their ready and stop
+# files go in $R, which alice may write.
+R=$D/run
+declare -A SPIDS
+# stream_start NAME WHO TRANSPORT [ARGS...]: zcs-stream as WHO (root or
+# alice) in the background, output in $D/NAME.out, pid in SPIDS[NAME].
+stream_start() {
+	local name=$1 who=$2 tr=$3
+	shift 3
+	rm -f "$R/$name.ready"
+	if [ "$who" = root ]; then
+		timeout 120 env ZCSEND_TRANSPORT="$tr" "$HERE/zcs-stream" -s $SOCK \
+			--ready "$R/$name.ready" --timeout 100 "$@" >"$D/$name.out" 2>&1 &
+	else
+		"${ALICE[@]}" env ZCSEND_TRANSPORT="$tr" "$HERE/zcs-stream" -s $SOCK \
+			--ready "$R/$name.ready" --timeout 55 "$@" >"$D/$name.out" 2>&1 &
+	fi
+	SPIDS[$name]=$!
+}
+# streams_ready NAME...: each is streaming (its ready file is there).
+streams_ready() {
+	local name
+	for name in "$@"; do
+		wait_for 20 test -e "$R/$name.ready" || return 1
+	done
+}
+# stream_end NAME: wait for it; its exit status, its output in $OUT.
+stream_end() {
+	local rc
+	wait "${SPIDS[$1]}"
+	rc=$?
+	OUT=$(tr '\n' ' ' <"$D/$1.out")
+	return $rc
+}
+
+# A crash with clients connected: each client's socket is in systemd's fd
+# store (FileDescriptorStoreMax=), so the process systemd restarts finds
+# them and answers each with an ERROR naming the restart. Every client ends
+# at once with that reason: no hang, and no bare EOF (a killed daemon
+# without the store: "Broken pipe", "EOF without a reason").
+step_crash_tells() {
+	local name hpid t0 ms
+	mkdir -p $R && chown alice $R && rm -f $R/*
+	"$HERE/zcs-hold" $SOCK --ready $R/hold.ready --timeout 60 >$D/hold.out 2>&1 &
+	hpid=$!
+	stream_start crash-socket alice socket
+	stream_start crash-ring alice ring
+	if ! wait_for 20 test -e $R/hold.ready || ! streams_ready crash-socket crash-ring; then
+		fail "clients streaming before the crash" "$(cat $D/hold.out $D/crash-*.out | tr '\n' ' ')"
+	fi
+	t0=$(date +%s%N)
+	check "systemctl kill -s KILL with clients connected" systemctl kill -s KILL zcsendd
+	if wait "$hpid"; then
+		ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+		pass "held client told why, $ms ms after the kill (RestartSec=1s): $(grep ERROR $D/hold.out)"
+	else
+		fail "held client told why" "$(tr '\n' ' ' <$D/hold.out)"
+	fi
+	for name in crash-socket crash-ring; do
+		if stream_end $name; then
+			fail "$name: client fails after the crash" "exit 0: $OUT"
+		else
+			case $OUT in
+			*"Connection reset by peer"*) pass "$name: client fails with the reset ($OUT)" ;;
+			*) fail "$name: client fails with the reset" "$OUT" ;;
+			esac
+		fi
+	done
+	journal_has "crash: clients told, in the journal by MESSAGE_ID" \
+		"client connections kept by systemd, [0-9]* told why" \
+		MESSAGE_ID=57aaa4bd3dd64d0ab887a2843366c76d
+	send_as "send after the crash" alice
+}
+
+# What the hand-over stands on: systemd 252 keeps the fd store across a
+# restart job, not only across an automatic restart after a crash. With
+# KillSignal=SIGKILL the old process cannot tidy up, so a held client is
+# told why by the next process only if its socket stayed in the store.
+step_restart_store() {
+	local hpid
+	mkdir -p $R /run/systemd/system/zcsendd.service.d && rm -f $R/*
+	printf '[Service]\nKillSignal=SIGKILL\n' \
+		>/run/systemd/system/zcsendd.service.d/kill.conf
+	systemctl daemon-reload
+	"$HERE/zcs-hold" $SOCK --ready $R/hold.ready --timeout 30 >$D/hold.out 2>&1 &
+	hpid=$!
+	wait_for 20 test -e $R/hold.ready
+	check "systemctl restart, KillSignal=SIGKILL" timeout 60 systemctl restart zcsendd
+	wait "$hpid" && pass "the fd store outlives a restart job: $(grep ERROR $D/hold.out)" ||
+		fail "the fd store outlives a restart job" "$(tr '\n' ' ' <$D/hold.out)"
+	rm -rf /run/systemd/system/zcsendd.service.d
+	systemctl daemon-reload
+}
+
+# systemctl restart while root and alice stream TCP and UDP over the socket
+# and the rings: the hand-over through systemd's fd store carries every
+# client, so each send completes once with every byte, the TCP receivers
+# see one connection, and the journal has the hand-over's line. Needs the
+# hand-over (zcsendd/handover/): before it, the restart drains and closes
+# every client ("Broken pipe").
+step_restart_keeps() {
+	local pid name names=(keep-root-socket keep-root-ring keep-alice-socket keep-alice-ring)
+	mkdir -p $R && chown alice $R && rm -f $R/*
+	for name in "${names[@]}"; do
+		set -- ${name//-/ }
+		stream_start "$name" "$2" "$3" --stop $R/keep.stop
+	done
+	streams_ready "${names[@]}" ||
+		fail "clients streaming before the restart" "$(cat $D/keep-*.out | tr '\n' ' ')"
+	pid=$(mainpid)
+	check "systemctl restart with clients streaming" timeout 60 systemctl restart zcsendd
+	[ "$(mainpid)" != "$pid" ] && systemctl is-active -q zcsendd &&
+		pass "a new process after the restart" ||
+		fail "a new process after the restart" "MainPID $pid -> $(mainpid)"
+	sleep 1	# streaming on through the new process
+	touch $R/keep.stop
+	for name in "${names[@]}"; do
+		stream_end "$name" && pass "$name: every send once, every byte, one TCP connection ($OUT)" ||
+			fail "$name: kept through the restart" "$OUT"
+	done
+	journal_has "hand-over in the journal by MESSAGE_ID" . \
+		MESSAGE_ID=7a2a54e8abdc4d1baca8a9fcd2129148
+}
+
 # limit_check NAME LIMITS-ROW WANT PID: the unit sets Limit$NAME=WANT,
 # and the daemon's hard limit is WANT or, where the host's own hard limit
 # (PID 1's, without CAP_SYS_RESOURCE) is lower, that.
@@ -357,6 +484,9 @@ step_reload
 step_stop
 step_activation
 step_kill
+step_crash_tells
+step_restart_store
+step_restart_keeps
 step_limits
 step_journal
 step_security

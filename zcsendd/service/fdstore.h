@@ -25,9 +25,11 @@ struct fdstore {
 	uint32_t stored;	/* client sockets in it now */
 	bool full_logged;	/* said once that it is full */
 	int listen_fd;		/* the control socket passed to us, or -1 */
+	int listen_err;		/* -EINVAL: a wrong or second one passed */
 	bool listen_owned;	/* we bound it (a hand-over's): unlink at close */
 	int handover_fds[2];	/* a hand-over bundle's two ends, or -1 */
 	int *orphans;		/* client sockets found without a state */
+	char **orphan_names;	/* their FDNAMEs, for FDSTOREREMOVE */
 	uint32_t norphans;
 };
 
@@ -37,6 +39,7 @@ void fdstore_add_client(struct zcsd *d, struct client *c);
 void fdstore_remove_client(struct zcsd *d, struct client *c);
 void fdstore_drop_handover(struct zcsd *d);
 void fdstore_answer_orphans(struct zcsd *d, const char *why);
+void fdstore_close_orphans(struct zcsd *d);
 int fdstore_push(struct zcsd *d, const char *name, const int *fds,
 		 unsigned nfds);
 

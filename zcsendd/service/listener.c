@@ -16,8 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "zcsd.h"
 #include "service/access.h"
 #include "service/admission.h"
@@ -131,6 +129,7 @@ static void listener_take(struct zcsd *d, int fd)
 	} else {
 		c->weight = access_weight(d, c);
 		hello_deadline_watch(d, c);
+		fdstore_add_client(d, c);	/* told why, should we crash */
 	}
 	access_peer_fini(&p);
 }
@@ -166,26 +165,36 @@ void listener_init(struct zcsd *d, const char *path)
 }
 
 /*
+ * The control socket fdstore_init() found among what systemd passed us
+ * (socket activation, or a hand-over's self-bound one): ours from now on.
+ */
+static int listener_take_passed(struct zcsd *d)
+{
+	int fd = d->fdstore.listen_fd;
+
+	d->fdstore.listen_fd = -1;
+	d->listener.unlink_at_close = d->fdstore.listen_owned;
+	evutil_make_socket_nonblocking(fd);
+	if (d->fdstore.listen_owned)
+		log_info("listening on %s, handed over", d->listener.path);
+	else
+		log_info("using the socket passed by systemd");
+	return fd;
+}
+
+/*
  * listener_open - use a socket passed by systemd, else bind our path.
- * Returns 0 or -errno (logged): -EADDRINUSE when a live daemon owns it.
+ * Returns 0 or -errno (logged): -EADDRINUSE when a live daemon owns it,
+ * -EINVAL when systemd passed a wrong socket or more than one.
  */
 int listener_open(struct zcsd *d)
 {
-	int n = sd_listen_fds(1), fd;
+	int fd;
 
-	if (n > 1) {
-		log_warnx("systemd passed %d sockets, expected one", n);
-		return -EINVAL;
-	}
-	if (n == 1) {
-		fd = SD_LISTEN_FDS_START;
-		if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 1) <= 0) {
-			log_warnx("the passed socket is not a listening "
-				  "AF_UNIX SOCK_SEQPACKET socket");
-			return -EINVAL;
-		}
-		evutil_make_socket_nonblocking(fd);
-		log_info("using the socket passed by systemd");
+	if (d->fdstore.listen_err) {
+		return d->fdstore.listen_err;	/* fdstore.c said why */
+	} else if (d->fdstore.listen_fd >= 0) {
+		fd = listener_take_passed(d);
 	} else if (!d->listener.path[0]) {
 		log_warnx("no socket path: use -s, set ZCSENDD_SOCKET or "
 			  "XDG_RUNTIME_DIR, or start from zcsendd.socket");
