@@ -41,8 +41,12 @@ static const struct msg_shape shapes[] = {
 	{ ZCS_MSG_STATUS_DEST, 0, sizeof(struct zcs_status_dest), 0,
 	  "STATUS_DEST" },
 	{ ZCS_MSG_STATUS_END, 0, 0, 0, "STATUS_END" },
+	{ ZCS_MSG_SERVICE, 0, 0, 0, "SERVICE" },
+	{ ZCS_MSG_SERVICE_INFO, 0, sizeof(struct zcs_service), 0,
+	  "SERVICE_INFO" },
 	{ ZCS_MSG_RELOAD, 0, 0, 0, "RELOAD" },
 	{ ZCS_MSG_POLICY, 0, sizeof(struct zcs_policy), 0, "POLICY" },
+	{ ZCS_MSG_UPGRADE, 0, 0, 0, "UPGRADE" },
 	{ ZCS_MSG_SEND, 0, sizeof(struct zcs_msg_send), ZCS_SEND_BATCH_MAX,
 	  "SEND" },
 	{ ZCS_MSG_COMPLETE, 0, sizeof(struct zcs_msg_completion),
@@ -219,6 +223,7 @@ static int fixed_payload_check(uint16_t type, const void *p)
 		struct zcs_status_daemon daemon;
 		struct zcs_status_client client;
 		struct zcs_status_dest dest;
+		struct zcs_service service;
 	} u;
 
 	switch (type) {
@@ -253,6 +258,9 @@ static int fixed_payload_check(uint16_t type, const void *p)
 		    string_check(u.dest.zc_reason, sizeof(u.dest.zc_reason)))
 			return -EBADMSG;
 		return string_check(u.dest.address, sizeof(u.dest.address));
+	case ZCS_MSG_SERVICE_INFO:
+		memcpy(&u.service, p, sizeof(u.service));
+		return u.service.reserved ? -EBADMSG : 0;
 	}
 	return 0;
 }
