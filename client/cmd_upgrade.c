@@ -39,13 +39,16 @@ static int timeout_parse(const char *s, int *out)
 static int upgrade_opts(int argc, char **argv, const char **sock,
 			int *timeout_s)
 {
-	const char *val;
+	const char *val = NULL;
 	int i, r;
 
 	for (i = 1; i < argc; i++) {
 		r = ctl_opt(argc, argv, &i, "-s", sock);
-		if (r == 0 && (r = ctl_opt(argc, argv, &i, "--timeout", &val)) > 0)
+		if (r == 0)
+			r = ctl_opt(argc, argv, &i, "--timeout", &val);
+		if (r > 0 && val)
 			r = timeout_parse(val, timeout_s) ? -EINVAL : 1;
+		val = NULL;
 		if (r == 0)
 			ctl_errx("usage: zcsendctl upgrade [--timeout SEC]");
 		if (r <= 0)

@@ -96,7 +96,8 @@ static int service_take(struct zcs_client *c, struct ctl_status_req *rq,
 {
 	struct ctl_status *st = &rq->st;
 
-	if (hdr->type == ZCS_MSG_SERVICE_INFO && hdr->cookie == rq->svc_cookie) {
+	if (hdr->type == ZCS_MSG_SERVICE_INFO &&
+	    hdr->cookie == rq->svc_cookie) {
 		memcpy(&st->svc, zcsi_payload(c), sizeof(st->svc));
 		st->have_svc = 1;
 		st->svc_seen_ms = (uint64_t)zcsi_deadline(0);

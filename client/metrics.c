@@ -92,7 +92,8 @@ static void daemon_service(FILE *f, const struct ctl_status *st)
 	fprintf(f, "zcsendd_process_uptime_seconds %llu.%03llu\n",
 		U(s->process_uptime_ms / 1000), U(s->process_uptime_ms % 1000));
 	metrics_family(f, "zcsendd_", "handovers_total", "counter",
-		       "Hand-overs to a new process since the service started.");
+		       "Hand-overs to a new process since the service "
+		       "started.");
 	fprintf(f, "zcsendd_handovers_total %u\n", s->handovers);
 	metrics_family(f, "zcsendd_", "handover_last_blackout_seconds",
 		       "gauge", "The last hand-over's pause for clients; "

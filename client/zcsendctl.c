@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zcsendctl: the command-line front end of zcsendd. A table of subcommands
- * (send, status, metrics, reload, policy, upgrade, help), global options (-s PATH,
- * --help, --version), each command's --help, and the small parsing and
- * error helpers the subcommands share.
+ * (send, status, metrics, reload, policy, upgrade, help), global options
+ * (-s PATH, --help, --version), each command's --help, and the small
+ * parsing and error helpers the subcommands share.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -207,7 +207,8 @@ static void test_service(struct ctl_status *st)
 		expect(text, "zcsendd_process_uptime_seconds 1.234\n");
 		expect(text, "# TYPE zcsendd_handovers_total counter\n");
 		expect(text, "zcsendd_handovers_total 3\n");
-		expect(text, "zcsendd_handover_last_blackout_seconds 0.041234\n");
+		expect(text, "zcsendd_handover_last_blackout_seconds "
+			     "0.041234\n");
 	}
 	free(text);
 	memset(&st->svc, 0, sizeof(st->svc));
