@@ -84,7 +84,7 @@ static int status_take(struct zcs_client *c, struct ctl_status *st, int type,
  */
 static int service_ask(struct zcs_client *c, struct ctl_status_req *rq)
 {
-	if (rq->no_svc_pid && rq->no_svc_pid == rq->st.d.pid)
+	if (rq->no_svc_pid == (int64_t)rq->st.d.pid)
 		return 1;
 	rq->asked_svc = 1;
 	return zcsi_request(c, ZCS_MSG_SERVICE, NULL, 0, &rq->svc_cookie);
@@ -113,10 +113,10 @@ static int service_take(struct zcs_client *c, struct ctl_status_req *rq,
  * ctl_status_start - send one STATUS request on @c and return without
  * waiting: ctl_status_read() collects the reply into @rq->st, emptied
  * here, and asks SERVICE after it unless the daemon is @no_svc_pid (one
- * that did not know it; 0: none). Returns 0 or -errno.
+ * that did not know it; -1: none). Returns 0 or -errno.
  */
 int ctl_status_start(struct zcs_client *c, struct ctl_status_req *rq,
-		     uint32_t no_svc_pid)
+		     int64_t no_svc_pid)
 {
 	memset(rq, 0, sizeof(*rq));
 	rq->no_svc_pid = no_svc_pid;
@@ -167,7 +167,7 @@ int ctl_status_fetch(struct zcs_client *c, struct ctl_status *st,
 	struct ctl_status_req rq;
 	int err;
 
-	err = ctl_status_start(c, &rq, 0);
+	err = ctl_status_start(c, &rq, -1);
 	while (!err) {
 		err = ctl_status_read(c, &rq);
 		if (err)

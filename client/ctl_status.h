@@ -33,7 +33,7 @@ struct ctl_status_req {
 	struct ctl_status st;	/* the reply so far */
 	uint64_t cookie;
 	int have_daemon;	/* its record came: it must come first */
-	uint32_t no_svc_pid;	/* a daemon that refused SERVICE: not asked */
+	int64_t no_svc_pid;	/* a daemon that refused SERVICE, or -1 */
 	int asked_svc;		/* SERVICE is out, under svc_cookie */
 	uint64_t svc_cookie;
 };
@@ -49,7 +49,7 @@ extern const size_t ctl_nfeatures;
 
 /* ctl_status.c */
 int ctl_status_start(struct zcs_client *c, struct ctl_status_req *rq,
-		     uint32_t no_svc_pid);
+		     int64_t no_svc_pid);
 int ctl_status_read(struct zcs_client *c, struct ctl_status_req *rq);
 int ctl_status_fetch(struct zcs_client *c, struct ctl_status *st,
 		     int timeout_ms);

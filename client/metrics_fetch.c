@@ -23,7 +23,7 @@ struct metrics_fetch {
 	metrics_fetch_cb *cb;
 	void *arg;
 	int down;			/* the last fetch failed */
-	uint32_t no_svc_pid;		/* a daemon that did not know SERVICE */
+	int64_t no_svc_pid;		/* a daemon without SERVICE, or -1 */
 
 	/* The control connection, kept between fetches; NULL: closed. */
 	struct zcs_client *c;
@@ -259,6 +259,7 @@ struct metrics_fetch *metrics_fetch_new(struct event_base *base,
 	mf->sock = sock;
 	mf->cb = cb;
 	mf->arg = arg;
+	mf->no_svc_pid = -1;
 	mf->deadline = evtimer_new(base, deadline_cb, mf);
 	if (!mf->deadline) {
 		free(mf);
