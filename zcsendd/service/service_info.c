@@ -20,7 +20,7 @@ static uint64_t service_start(const struct zcsd *d)
 {
 	uint64_t first = d->handover.service_start_ms;
 
-	return first && first < d->start_ms ? first : d->start_ms;
+	return first && first <= d->start_ms ? first : d->start_ms;
 }
 
 /*
