@@ -78,21 +78,58 @@ static int status_take(struct zcs_client *c, struct ctl_status *st, int type,
 }
 
 /*
+ * After STATUS_END: ask SERVICE, last, since a daemon from before it
+ * answers an ERROR with cookie 0 and closes the connection. 1 when there
+ * is nothing to ask (that daemon, known by its pid), 0, or -errno.
+ */
+static int service_ask(struct zcs_client *c, struct ctl_status_req *rq)
+{
+	if (rq->no_svc_pid == (int64_t)rq->st.d.pid)
+		return 1;
+	rq->asked_svc = 1;
+	return zcsi_request(c, ZCS_MSG_SERVICE, NULL, 0, &rq->svc_cookie);
+}
+
+/* The answer to SERVICE: 1 when it came (or was refused), else -errno. */
+static int service_take(struct zcs_client *c, struct ctl_status_req *rq,
+			const struct zcs_hdr *hdr)
+{
+	struct ctl_status *st = &rq->st;
+
+	if (hdr->type == ZCS_MSG_SERVICE_INFO &&
+	    hdr->cookie == rq->svc_cookie) {
+		memcpy(&st->svc, zcsi_payload(c), sizeof(st->svc));
+		st->have_svc = 1;
+		st->svc_seen_ms = (uint64_t)zcsi_deadline(0);
+		return 1;
+	}
+	if (hdr->type == ZCS_MSG_ERROR &&
+	    (hdr->cookie == rq->svc_cookie || hdr->cookie == 0))
+		return 1;	/* a daemon from before SERVICE: none */
+	return zcsi_unexpected(c, hdr);
+}
+
+/*
  * ctl_status_start - send one STATUS request on @c and return without
  * waiting: ctl_status_read() collects the reply into @rq->st, emptied
- * here. Returns 0 or -errno.
+ * here, and asks SERVICE after it unless the daemon is @no_svc_pid (one
+ * that did not know it; -1: none). Returns 0 or -errno.
  */
-int ctl_status_start(struct zcs_client *c, struct ctl_status_req *rq)
+int ctl_status_start(struct zcs_client *c, struct ctl_status_req *rq,
+		     int64_t no_svc_pid)
 {
 	memset(rq, 0, sizeof(*rq));
+	rq->no_svc_pid = no_svc_pid;
 	return zcsi_request(c, ZCS_MSG_STATUS, NULL, 0, &rq->cookie);
 }
 
 /*
  * ctl_status_read - take every reply message of @rq waiting on @c, without
- * blocking. Returns 1 once the reply is whole (@rq->st is the caller's
- * to free), 0 while more is to come, or -errno; after an error free
- * @rq->st and close the connection, which may hold half a reply.
+ * blocking: STATUS, then SERVICE. Returns 1 once the reply is whole
+ * (@rq->st is the caller's to free; without SERVICE from a daemon that
+ * did not know it, and then the daemon has closed @c), 0 while more is to
+ * come, or -errno; after an error free @rq->st and close the connection,
+ * which may hold half a reply.
  */
 int ctl_status_read(struct zcs_client *c, struct ctl_status_req *rq)
 {
@@ -105,9 +142,13 @@ int ctl_status_read(struct zcs_client *c, struct ctl_status_req *rq)
 			return n;
 		if (hdr.type == ZCS_MSG_COMPLETE)
 			continue;	/* a control-only client has none */
+		if (rq->asked_svc)
+			return service_take(c, rq, &hdr);
 		if (hdr.cookie != rq->cookie)
 			return zcsi_unexpected(c, &hdr);
 		n = status_take(c, &rq->st, hdr.type, &rq->have_daemon);
+		if (n > 0)
+			n = service_ask(c, rq);
 		if (n)
 			return n;
 	}
@@ -126,7 +167,7 @@ int ctl_status_fetch(struct zcs_client *c, struct ctl_status *st,
 	struct ctl_status_req rq;
 	int err;
 
-	err = ctl_status_start(c, &rq);
+	err = ctl_status_start(c, &rq, -1);
 	while (!err) {
 		err = ctl_status_read(c, &rq);
 		if (err)

@@ -14,12 +14,18 @@
 
 struct zcs_client;
 
-/* One STATUS reply: the daemon record, then every client and destination. */
+/*
+ * One STATUS reply: the daemon record, then every client and destination;
+ * and the SERVICE reply asked after it, from a daemon that knows it.
+ */
 struct ctl_status {
 	struct zcs_status_daemon d;
 	struct zcs_status_client *clients;
 	struct zcs_status_dest *dests;
 	size_t nclients, ndests;
+	struct zcs_service svc;
+	int have_svc;		/* svc is the daemon's: an older one has none */
+	uint64_t svc_seen_ms;	/* CLOCK_MONOTONIC when svc came */
 };
 
 /* A STATUS request under way, for a caller that does not wait for it. */
@@ -27,6 +33,9 @@ struct ctl_status_req {
 	struct ctl_status st;	/* the reply so far */
 	uint64_t cookie;
 	int have_daemon;	/* its record came: it must come first */
+	int64_t no_svc_pid;	/* a daemon that refused SERVICE, or -1 */
+	int asked_svc;		/* SERVICE is out, under svc_cookie */
+	uint64_t svc_cookie;
 };
 
 /* A kernel feature bit and the name status and metrics give it. */
@@ -39,7 +48,8 @@ extern const struct ctl_feature ctl_features[];
 extern const size_t ctl_nfeatures;
 
 /* ctl_status.c */
-int ctl_status_start(struct zcs_client *c, struct ctl_status_req *rq);
+int ctl_status_start(struct zcs_client *c, struct ctl_status_req *rq,
+		     int64_t no_svc_pid);
 int ctl_status_read(struct zcs_client *c, struct ctl_status_req *rq);
 int ctl_status_fetch(struct zcs_client *c, struct ctl_status *st,
 		     int timeout_ms);

@@ -72,6 +72,37 @@ static void daemon_gauge(FILE *f, const char *name, const char *help,
 	fprintf(f, "zcsendd_%s %llu\n", name, U(v));
 }
 
+/*
+ * The service across hand-overs, from a daemon that answered SERVICE (an
+ * older one leaves these families out): a hand-over keeps clients and
+ * counters, so the service outlives the process.
+ */
+static void daemon_service(FILE *f, const struct ctl_status *st)
+{
+	const struct zcs_service *s = &st->svc;
+
+	if (!st->have_svc)
+		return;
+	metrics_family(f, "zcsendd_", "service_uptime_seconds", "gauge",
+		       "Time since the service started, across hand-overs.");
+	fprintf(f, "zcsendd_service_uptime_seconds %llu.%03llu\n",
+		U(s->service_uptime_ms / 1000), U(s->service_uptime_ms % 1000));
+	metrics_family(f, "zcsendd_", "process_uptime_seconds", "gauge",
+		       "Time since this daemon process started.");
+	fprintf(f, "zcsendd_process_uptime_seconds %llu.%03llu\n",
+		U(s->process_uptime_ms / 1000), U(s->process_uptime_ms % 1000));
+	metrics_family(f, "zcsendd_", "handovers_total", "counter",
+		       "Hand-overs to a new process since the service "
+		       "started.");
+	fprintf(f, "zcsendd_handovers_total %u\n", s->handovers);
+	metrics_family(f, "zcsendd_", "handover_last_blackout_seconds",
+		       "gauge", "The last hand-over's pause for clients; "
+		       "0: none yet.");
+	fprintf(f, "zcsendd_handover_last_blackout_seconds %llu.%06llu\n",
+		U(s->last_handover_us / 1000000),
+		U(s->last_handover_us % 1000000));
+}
+
 static void daemon_gauges(FILE *f, const struct zcs_status_daemon *d)
 {
 	daemon_gauge(f, "ring_entries", "Entries of the daemon's io_uring.",
@@ -237,6 +268,7 @@ int metrics_write_agg(FILE *f, const struct ctl_status *st,
 		      const struct metrics_agg *agg)
 {
 	daemon_info(f, &st->d);
+	daemon_service(f, st);
 	daemon_gauges(f, &st->d);
 	daemon_counters(f, &st->d);
 	daemon_sched(f, &st->d.sched);

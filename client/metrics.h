@@ -46,11 +46,15 @@ struct metrics_group {
 	uint64_t live_gen;		/* last update with a client of it */
 };
 
+/* Two reckonings of the service's start within it are one service. */
+#define METRICS_START_SLACK_MS	1000
+
 /*
  * Groups across updates: each update adds the counters of the clients
  * that left since the one before (as that one saw them) to their group,
  * so a group's counters never go down while this lives. A daemon restart
- * starts over. An exporter keeps one; `metrics` once makes one per run.
+ * starts over; a hand-over, which keeps clients and counters, does not.
+ * An exporter keeps one; `metrics` once makes one per run.
  */
 struct metrics_agg {
 	struct metrics_group *groups;	/* sorted by uid, then program */
@@ -59,6 +63,7 @@ struct metrics_agg {
 	size_t nseen;
 	uint32_t daemon_pid;
 	uint64_t uptime_ms;
+	uint64_t svc_start_ms;		/* the service's start; 0: unknown */
 	uint64_t gen;			/* updates so far */
 };
 

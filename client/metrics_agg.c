@@ -253,6 +253,35 @@ static int regroup(struct metrics_agg *a, const struct zcs_status_client *cur,
 }
 
 /*
+ * When the service began, on our clock (both are CLOCK_MONOTONIC of this
+ * host): when SERVICE came less the service's uptime. 0: not known.
+ */
+static uint64_t service_start(const struct ctl_status *st)
+{
+	if (!st->have_svc || st->svc_seen_ms <= st->svc.service_uptime_ms)
+		return 0;
+	return st->svc_seen_ms - st->svc.service_uptime_ms;
+}
+
+/*
+ * Is @st from another service than @a's last update? A hand-over keeps
+ * clients, their ids and the counters, and starts a new process (a new
+ * pid under systemd, a new uptime either way), so where SERVICE says when
+ * the service began that decides, within the time a fetch may take;
+ * else a new pid or an uptime that went back does.
+ */
+static int started_over(const struct metrics_agg *a,
+			const struct ctl_status *st)
+{
+	uint64_t start = service_start(st);
+
+	if (start && a->svc_start_ms)
+		return start > a->svc_start_ms + METRICS_START_SLACK_MS ||
+		       start + METRICS_START_SLACK_MS < a->svc_start_ms;
+	return st->d.pid != a->daemon_pid || st->d.uptime_ms < a->uptime_ms;
+}
+
+/*
  * metrics_agg_update - group the clients of @st (a reply of the daemon
  * that @a saw before, or of a new one: then @a starts over), adding to
  * their groups the clients gone since the last update. Returns 0 or
@@ -263,10 +292,11 @@ int metrics_agg_update(struct metrics_agg *a, const struct ctl_status *st)
 	struct zcs_status_client *cur;
 	int err;
 
-	if (st->d.pid != a->daemon_pid || st->d.uptime_ms < a->uptime_ms)
+	if (started_over(a, st))
 		metrics_agg_free(a);
 	a->daemon_pid = st->d.pid;
 	a->uptime_ms = st->d.uptime_ms;
+	a->svc_start_ms = service_start(st);
 	cur = malloc((st->nclients + 1) * sizeof(*cur));
 	if (!cur)
 		return -ENOMEM;

@@ -23,6 +23,7 @@ struct metrics_fetch {
 	metrics_fetch_cb *cb;
 	void *arg;
 	int down;			/* the last fetch failed */
+	int64_t no_svc_pid;		/* a daemon without SERVICE, or -1 */
 
 	/* The control connection, kept between fetches; NULL: closed. */
 	struct zcs_client *c;
@@ -101,7 +102,7 @@ static int fetch_step(struct metrics_fetch *mf, char *why, size_t size)
 		return conn_open(mf, why, size);
 	if (!mf->ready)
 		return 0;	/* HELLO is out: wait for its answer */
-	err = ctl_status_start(mf->c, &mf->rq);
+	err = ctl_status_start(mf->c, &mf->rq, mf->no_svc_pid);
 	if (err)
 		snprintf(why, size, "no status from zcsendd at %s: %s",
 			 ctl_sock_name(mf->sock, path, sizeof(path)),
@@ -120,6 +121,8 @@ static void fetch_done(struct metrics_fetch *mf, int err, char *why)
 	event_del(mf->deadline);
 	if (err)
 		conn_close(mf);
+	else if (!mf->rq.st.have_svc)	/* it will not know it next time */
+		mf->no_svc_pid = mf->rq.st.d.pid;
 	one_line(why);
 	fetch_state(mf, err != 0, why);
 	mf->cb(mf->arg, err ? NULL : &mf->rq.st, err, why);
@@ -256,6 +259,7 @@ struct metrics_fetch *metrics_fetch_new(struct event_base *base,
 	mf->sock = sock;
 	mf->cb = cb;
 	mf->arg = arg;
+	mf->no_svc_pid = -1;
 	mf->deadline = evtimer_new(base, deadline_cb, mf);
 	if (!mf->deadline) {
 		free(mf);

@@ -54,6 +54,24 @@ static void json_daemon(FILE *f, const struct zcs_status_daemon *d)
 	fprintf(f, "},\n");
 }
 
+/* The service across hand-overs, from a daemon that answered SERVICE. */
+static void json_service(FILE *f, const struct ctl_status *st)
+{
+	const struct zcs_service *s = &st->svc;
+
+	if (!st->have_svc)
+		return;
+	fprintf(f, "  \"service_uptime_s\": %llu.%03llu,\n"
+		"  \"process_uptime_s\": %llu.%03llu,\n"
+		"  \"handovers\": %u,\n"
+		"  \"last_handover_blackout_s\": %llu.%06llu,\n"
+		"  \"last_handover_clients\": %u,\n",
+		U(s->service_uptime_ms / 1000), U(s->service_uptime_ms % 1000),
+		U(s->process_uptime_ms / 1000), U(s->process_uptime_ms % 1000),
+		s->handovers, U(s->last_handover_us / 1000000),
+		U(s->last_handover_us % 1000000), s->last_clients);
+}
+
 /* The counters every object carries, as the tail of a JSON object. */
 static void json_counters(FILE *f, const struct zcs_counters *c)
 {
@@ -162,6 +180,7 @@ int status_json_write(FILE *f, const struct ctl_status *st)
 	size_t i;
 
 	json_daemon(f, &st->d);
+	json_service(f, st);
 	json_clients(f, st);
 	fprintf(f, "  \"destinations\": [");
 	for (i = 0; i < st->ndests; i++) {

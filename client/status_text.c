@@ -71,6 +71,16 @@ static const char *nsecs(uint64_t ns, char *buf, size_t size)
 	return buf;
 }
 
+/* An uptime: 2d 03:04:05. */
+static const char *dhms(uint64_t ms, char *buf, size_t size)
+{
+	uint64_t s = ms / 1000;
+
+	snprintf(buf, size, "%llud %02llu:%02llu:%02llu", U(s / 86400),
+		 U(s / 3600 % 24), U(s / 60 % 60), U(s % 60));
+	return buf;
+}
+
 /* The mean wait, or "-" when nothing waited. */
 static const char *mean_col(const struct zcs_sched_counters *s, char *buf,
 			    size_t size)
@@ -91,14 +101,12 @@ static void text_sched(FILE *f, const struct zcs_sched_counters *s)
 
 static void text_daemon(FILE *f, const struct zcs_status_daemon *d)
 {
-	uint64_t s = d->uptime_ms / 1000;
-	char b1[16], b2[16];
+	char b1[16], b2[16], up[32];
 	size_t i;
 
-	fprintf(f, "zcsendd %s  pid %u  up %llud %02llu:%02llu:%02llu  "
-	       "ring %u  poll %s\nfeatures:",
-	       tty_str(d->version, b1, sizeof(b1)), d->pid, U(s / 86400),
-	       U(s / 3600 % 24), U(s / 60 % 60), U(s % 60), d->ring_entries,
+	fprintf(f, "zcsendd %s  pid %u  up %s  ring %u  poll %s\nfeatures:",
+	       tty_str(d->version, b1, sizeof(b1)), d->pid,
+	       dhms(d->uptime_ms, up, sizeof(up)), d->ring_entries,
 	       usecs(d->poll_usec, b2, sizeof(b2)));
 	for (i = 0; i < ctl_nfeatures; i++)
 		fprintf(f, " %c%s", d->features & ctl_features[i].bit ? '+' : '-',
@@ -113,6 +121,28 @@ static void text_daemon(FILE *f, const struct zcs_status_daemon *d)
 	       U(d->rings.records), U(d->rings.wakeups_in),
 	       U(d->rings.wakeups_out), (double)d->rings.poll_ns / 1e9);
 	text_sched(f, &d->sched);
+}
+
+/*
+ * The service across hand-overs, from a daemon that answered SERVICE: its
+ * age beside this process's, and what the last hand-over cost clients.
+ */
+static void text_service(FILE *f, const struct ctl_status *st)
+{
+	const struct zcs_service *s = &st->svc;
+	char b1[32], b2[32], b3[16];
+
+	if (!st->have_svc)
+		return;
+	fprintf(f, "service: up %s, process up %s, %u hand-over%s",
+		dhms(s->service_uptime_ms, b1, sizeof(b1)),
+		dhms(s->process_uptime_ms, b2, sizeof(b2)), s->handovers,
+		s->handovers == 1 ? "" : "s");
+	if (s->handovers)
+		fprintf(f, ", last blackout %s carrying %u client%s",
+			nsecs(s->last_handover_us * 1000, b3, sizeof(b3)),
+			s->last_clients, s->last_clients == 1 ? "" : "s");
+	fputc('\n', f);
 }
 
 static int col_width(const char *s, int w)
@@ -249,6 +279,7 @@ static void text_clients(FILE *f, const struct ctl_status *st)
 int status_text_write(FILE *f, const struct ctl_status *st)
 {
 	text_daemon(f, &st->d);
+	text_service(f, st);
 	text_dests(f, st);
 	text_clients(f, st);
 	return fflush(f) || ferror(f) ? -EIO : 0;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zcsendctl: the command-line front end of zcsendd. A table of subcommands
- * (send, status, metrics, reload, policy, help), global options (-s PATH,
- * --help, --version), each command's --help, and the small parsing and
- * error helpers the subcommands share.
+ * (send, status, metrics, reload, policy, upgrade, help), global options
+ * (-s PATH, --help, --version), each command's --help, and the small
+ * parsing and error helpers the subcommands share.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -35,6 +35,9 @@ static const struct {
 	{ "policy", cmd_policy, "DEST key=value ...",
 	  "change a destination's policy now (flush, batch_max, batch_usec,\n"
 	  "          zerocopy, zerocopy_min_bytes, udp_segment)" },
+	{ "upgrade", cmd_upgrade, "[--timeout SEC]",
+	  "hand the daemon's clients over to a new process of its\n"
+	  "          installed binary, and wait until it has them" },
 	{ "help", cmd_help, "", "show this help" },
 };
 

@@ -23,6 +23,7 @@ int cmd_status(int argc, char **argv, const char *sock);
 int cmd_metrics(int argc, char **argv, const char *sock);
 int cmd_reload(int argc, char **argv, const char *sock);
 int cmd_policy(int argc, char **argv, const char *sock);
+int cmd_upgrade(int argc, char **argv, const char *sock);
 
 struct zcs_client;
 

@@ -41,8 +41,12 @@ static const struct msg_shape shapes[] = {
 	{ ZCS_MSG_STATUS_DEST, 0, sizeof(struct zcs_status_dest), 0,
 	  "STATUS_DEST" },
 	{ ZCS_MSG_STATUS_END, 0, 0, 0, "STATUS_END" },
+	{ ZCS_MSG_SERVICE, 0, 0, 0, "SERVICE" },
+	{ ZCS_MSG_SERVICE_INFO, 0, sizeof(struct zcs_service), 0,
+	  "SERVICE_INFO" },
 	{ ZCS_MSG_RELOAD, 0, 0, 0, "RELOAD" },
 	{ ZCS_MSG_POLICY, 0, sizeof(struct zcs_policy), 0, "POLICY" },
+	{ ZCS_MSG_UPGRADE, 0, 0, 0, "UPGRADE" },
 	{ ZCS_MSG_SEND, 0, sizeof(struct zcs_msg_send), ZCS_SEND_BATCH_MAX,
 	  "SEND" },
 	{ ZCS_MSG_COMPLETE, 0, sizeof(struct zcs_msg_completion),
@@ -206,6 +210,36 @@ int zcs_send_check(const struct zcs_msg_send *s)
 	return s->segment ? 0 : -EINVAL;
 }
 
+/* The daemon's status replies: strings terminated, reserved fields 0. */
+static int status_payload_check(uint16_t type, const void *p)
+{
+	union {
+		struct zcs_status_daemon daemon;
+		struct zcs_status_client client;
+		struct zcs_status_dest dest;
+		struct zcs_service service;
+	} u;
+
+	switch (type) {
+	case ZCS_MSG_STATUS_DAEMON:
+		memcpy(&u.daemon, p, sizeof(u.daemon));
+		return string_check(u.daemon.version, sizeof(u.daemon.version));
+	case ZCS_MSG_STATUS_CLIENT:
+		memcpy(&u.client, p, sizeof(u.client));
+		return string_check(u.client.name, sizeof(u.client.name));
+	case ZCS_MSG_STATUS_DEST:
+		memcpy(&u.dest, p, sizeof(u.dest));
+		if (string_check(u.dest.name, sizeof(u.dest.name)) ||
+		    string_check(u.dest.zc_reason, sizeof(u.dest.zc_reason)))
+			return -EBADMSG;
+		return string_check(u.dest.address, sizeof(u.dest.address));
+	case ZCS_MSG_SERVICE_INFO:
+		memcpy(&u.service, p, sizeof(u.service));
+		return u.service.reserved ? -EBADMSG : 0;
+	}
+	return 0;
+}
+
 /* Fixed-size payloads that carry strings or reserved fields. */
 static int fixed_payload_check(uint16_t type, const void *p)
 {
@@ -216,9 +250,6 @@ static int fixed_payload_check(uint16_t type, const void *p)
 		struct zcs_flow_close close;
 		struct zcs_policy policy;
 		struct zcs_error error;
-		struct zcs_status_daemon daemon;
-		struct zcs_status_client client;
-		struct zcs_status_dest dest;
 	} u;
 
 	switch (type) {
@@ -241,20 +272,8 @@ static int fixed_payload_check(uint16_t type, const void *p)
 	case ZCS_MSG_ERROR:
 		memcpy(&u.error, p, sizeof(u.error));
 		return string_check(u.error.msg, sizeof(u.error.msg));
-	case ZCS_MSG_STATUS_DAEMON:
-		memcpy(&u.daemon, p, sizeof(u.daemon));
-		return string_check(u.daemon.version, sizeof(u.daemon.version));
-	case ZCS_MSG_STATUS_CLIENT:
-		memcpy(&u.client, p, sizeof(u.client));
-		return string_check(u.client.name, sizeof(u.client.name));
-	case ZCS_MSG_STATUS_DEST:
-		memcpy(&u.dest, p, sizeof(u.dest));
-		if (string_check(u.dest.name, sizeof(u.dest.name)) ||
-		    string_check(u.dest.zc_reason, sizeof(u.dest.zc_reason)))
-			return -EBADMSG;
-		return string_check(u.dest.address, sizeof(u.dest.address));
 	}
-	return 0;
+	return status_payload_check(type, p);
 }
 
 /*

@@ -6,6 +6,7 @@
  * returns 0 after answering, or -errno to have the client dropped.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "service/admission.h"
 #include "service/policy_cmd.h"
 #include "service/reload.h"
+#include "service/service_info.h"
 #include "service/status.h"
 
 typedef int (*handler_fn)(struct client *c, const struct zcs_hdr *h,
@@ -166,6 +168,13 @@ static int handle_status(struct client *c, const struct zcs_hdr *h,
 	return 0;
 }
 
+static int handle_service(struct client *c, const struct zcs_hdr *h,
+			  const uint8_t *payload)
+{
+	service_info_reply(c, h->cookie);
+	return 0;
+}
+
 /* Administrative requests: root, our own uid, or the admin group. */
 static bool admin_or_refuse(struct client *c, const struct zcs_hdr *h)
 {
@@ -211,6 +220,32 @@ static int handle_policy(struct client *c, const struct zcs_hdr *h,
 	return 0;
 }
 
+/*
+ * UPGRADE: begin a hand-over to a new process of the installed binary.
+ * The OK is queued only once it has begun, and this connection is carried
+ * like the others, so the client finds the OK, then the new process's
+ * answers, on the same socket.
+ */
+static int handle_upgrade(struct client *c, const struct zcs_hdr *h,
+			  const uint8_t *payload)
+{
+	char err[ZCS_ERRMSG_MAX] = "";
+	int ret;
+
+	if (!admin_or_refuse(c, h))
+		return 0;
+	log_info("client %u (pid %d uid %u): upgrade asked", c->id,
+		 (int)c->pid, (unsigned)c->uid);
+	ret = handover_start(c->d, HANDOVER_EXEC, "zcsendctl upgrade");
+	if (ret == -EBUSY)
+		snprintf(err, sizeof(err), "no hand-over now: one is under "
+			 "way, or the daemon is stopping");
+	else if (ret)
+		snprintf(err, sizeof(err), "no hand-over: %s", strerror(-ret));
+	reply_result(c, h, ret, err);
+	return 0;
+}
+
 static int handle_send(struct client *c, const struct zcs_hdr *h,
 		       const uint8_t *payload)
 {
@@ -233,12 +268,16 @@ static handler_fn handler_for(uint16_t type)
 		return handle_flow_close;
 	case ZCS_MSG_STATUS:
 		return handle_status;
+	case ZCS_MSG_SERVICE:
+		return handle_service;
 	case ZCS_MSG_SEND:
 		return handle_send;
 	case ZCS_MSG_RELOAD:
 		return handle_reload;
 	case ZCS_MSG_POLICY:
 		return handle_policy;
+	case ZCS_MSG_UPGRADE:
+		return handle_upgrade;
 	}
 	return NULL;
 }

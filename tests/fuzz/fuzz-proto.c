@@ -59,6 +59,7 @@ static void check_fixed(const struct zcs_hdr *h, const unsigned char *p)
 	struct zcs_flow_close close;
 	struct zcs_policy policy;
 	struct zcs_rings rings;
+	struct zcs_service svc;
 
 	switch (h->type) {
 	case ZCS_MSG_HELLO:
@@ -89,6 +90,10 @@ static void check_fixed(const struct zcs_hdr *h, const unsigned char *p)
 		CHECK(zcs_policy_check(&policy) == 0);
 		CHECK(strlen(policy.dest) < sizeof(policy.dest));
 		CHECK(strlen(policy.settings) < sizeof(policy.settings));
+		break;
+	case ZCS_MSG_SERVICE_INFO:
+		memcpy(&svc, p, sizeof(svc));
+		CHECK(svc.reserved == 0);
 		break;
 	}
 }

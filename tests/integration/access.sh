@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Who may connect and who may administer (root only: it runs zcsendctl as
 # the unprivileged user 65534). By default only root and the daemon's own
-# uid may connect; allowed_users lets another in, but not to change policy
-# or reload; admin_group lets a group administer. The config changes with
-# reloads, so this also checks that access rules follow a reload.
+# uid may connect; allowed_users lets another in, but not to change policy,
+# reload or upgrade; admin_group lets a group administer. The config
+# changes with reloads, so this also checks that access rules follow a
+# reload.
 set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL"
@@ -41,6 +42,11 @@ out=$(as_nobody policy d batch_max=5) && fail "non-admin changed policy"
 echo "$out" | grep -q "only root" || fail "policy refusal unclear: $out"
 out=$(as_nobody reload) && fail "non-admin reloaded"
 echo "$out" | grep -q "only root" || fail "reload refusal unclear: $out"
+out=$(as_nobody upgrade) && fail "non-admin upgraded"
+echo "$out" | grep -q "^zcsendctl: upgrade: only root" ||
+	fail "upgrade refusal unclear: $out"
+grep -q "UPGRADE refused: not an admin" "$T/zcsendd.log" ||
+	fail "upgrade refusal not logged"
 
 conf "$(printf 'allowed_users = 65534\nadmin_group = 65534')"
 "$ZCSENDCTL" -s "$SOCK" reload || fail "reload as root"

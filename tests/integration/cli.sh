@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Command-line contract of zcsendd and zcsendctl: --version, --help, an
 # unknown option (exit 2); a 3 MB file sent over TCP arrives intact
-# (sha256); `status --json` parses and carries the documented keys.
+# (sha256); `status --json` parses and carries the documented keys, the
+# service's among them (no hand-over yet, the service as old as the
+# process), and the text status has the service line.
 # transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -57,8 +59,20 @@ if not isinstance(s["clients"], list) or not isinstance(s["destinations"], list)
     sys.exit("clients and destinations should be lists")
 if s["totals"].get("bytes", 0) < 3145728:
     sys.exit("totals.bytes %r < 3 MiB sent" % s["totals"].get("bytes"))
+svc = ("service_uptime_s", "process_uptime_s", "handovers",
+       "last_handover_blackout_s", "last_handover_clients")
+missing = [k for k in svc if k not in s]
+if missing:
+    sys.exit("missing service keys: %s" % missing)
+if s["handovers"] or s["last_handover_blackout_s"] or s["last_handover_clients"]:
+    sys.exit("a fresh daemon reports a hand-over")
+if not 0 < s["process_uptime_s"] <= s["service_uptime_s"]:
+    sys.exit("uptimes: process %r, service %r" %
+             (s["process_uptime_s"], s["service_uptime_s"]))
 PY
 "$ZCSENDCTL" -s "$SOCK" status >"$T/status.txt" 2>&1 ||
 	fail "zcsendctl status: $(cat "$T/status.txt")"
+grep -q "^service: up .*, 0 hand-overs$" "$T/status.txt" ||
+	fail "zcsendctl status has no service line: $(cat "$T/status.txt")"
 stop_daemon
 echo "cli: ok"

@@ -30,7 +30,7 @@ run_default() {
 }
 
 # 1. No daemon at the default path: every command names the path tried.
-for cmd in status reload "send udp://127.0.0.1:9 -"; do
+for cmd in status reload upgrade "send udp://127.0.0.1:9 -"; do
 	# shellcheck disable=SC2086
 	out=$(run_default $cmd)
 	rc=$?

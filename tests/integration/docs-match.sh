@@ -3,7 +3,11 @@
 # What the user reads says what the code does, for the numbers that drifted
 # once (issue 16): the spin default in zcsend.h and libzcsend.3 is
 # ZCSI_SPIN_USEC, and the header version PROTOCOL.md states is
-# ZCS_PROTO_VERSION. Reads the sources, so it needs no build.
+# ZCS_PROTO_VERSION. And for what is added (issue 19): every message type
+# zcs_proto.h defines is a row of PROTOCOL.md's table with its number, and
+# every zcsendctl command has its section in zcsendctl.1 and (but help)
+# its line in the README's command list. Reads the sources, so it needs
+# no build.
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 bad=0
@@ -34,5 +38,28 @@ echo "protocol version: code $ver, PROTOCOL.md title ${title:-none}, header tabl
 [ -n "$ver" ] || { echo "FAIL: no ZCS_PROTO_VERSION in zcs_proto.h"; exit 1; }
 [ "$title" = "$ver" ] || { echo "FAIL: PROTOCOL.md's title says version ${title:-nothing}, zcs_proto.h $ver"; bad=1; }
 [ "$field" = "$ver" ] || { echo "FAIL: PROTOCOL.md's header table says version ${field:-nothing}, zcs_proto.h $ver"; bad=1; }
+
+# Message types: "#define ZCS_MSG_NAME N" -> "| NAME | N |".
+types=$(sed -n 's/^#define[[:space:]]*ZCS_MSG_\([A-Z_]*\)[[:space:]]*\([0-9][0-9]*\)[[:space:]]*\/\*.*/\1 \2/p' \
+	"$SRC/proto/zcs_proto.h")
+[ "$(echo "$types" | wc -l)" -ge 20 ] || { echo "FAIL: no message types in zcs_proto.h"; exit 1; }
+while read -r name num; do
+	grep -Eq "^\| $name +\| $num \|" "$SRC/proto/PROTOCOL.md" ||
+		{ echo "FAIL: PROTOCOL.md's table has no row for $name ($num)"; bad=1; }
+done <<<"$types"
+echo "message types: $(echo "$types" | wc -l) in zcs_proto.h"
+
+# zcsendctl commands: the names of cmds[] in zcsendctl.c.
+cmds=$(sed -n '/^} cmds\[\] = {/,/^};/s/^\t{ "\([a-z]*\)", cmd_.*/\1/p' \
+	"$SRC/client/zcsendctl.c")
+[ "$(echo "$cmds" | wc -w)" -ge 6 ] || { echo "FAIL: no command table in zcsendctl.c"; exit 1; }
+for cmd in $cmds; do
+	grep -Eq "^\.SS $cmd( |\$)" "$SRC/client/zcsendctl.1" ||
+		{ echo "FAIL: zcsendctl.1 has no section for $cmd"; bad=1; }
+	[ "$cmd" = help ] && continue
+	grep -Eq "^zcsendctl \[-s PATH\] $cmd( |\$)" "$SRC/README.md" ||
+		{ echo "FAIL: README's command list lacks $cmd"; bad=1; }
+done
+echo "zcsendctl commands: $(echo $cmds)"
 [ $bad -eq 0 ] || exit 1
 echo "docs-match: ok"

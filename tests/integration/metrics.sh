@@ -4,7 +4,8 @@
 # destination from three clients, one named by a hostile program name:
 # promtool check metrics passes (skipped without promtool: CI installs the
 # prometheus package), labels come back exactly after unescaping, and every
-# documented family is there; clients are summed per user and program.
+# documented family is there, the service's across hand-overs too;
+# clients are summed per user and program.
 # The HTTP exporter (--listen, IPv4 and IPv6) is scraped while traffic
 # flows: counters only grow, and grow, also once the senders have left;
 # other paths get 404. With the daemon gone, `zcsendctl metrics` fails with a clear
@@ -154,6 +155,12 @@ if one("zcsendd_feature", name="send_zc") not in (0, 1):
     errs.append("feature is not 0 or 1")
 if one("zcsendd_uptime_seconds") <= 0:
     errs.append("uptime_seconds not positive")
+# The service across hand-overs (issue 19): none yet, so it is as old as
+# the process, and no blackout.
+if not 0 < one("zcsendd_process_uptime_seconds") <= one("zcsendd_service_uptime_seconds"):
+    errs.append("process uptime not within the service's")
+if one("zcsendd_handovers_total") != 0 or one("zcsendd_handover_last_blackout_seconds") != 0:
+    errs.append("a fresh daemon reports a hand-over")
 for n in ("sends_total", "sent_bytes_total", "datagrams_total"):
     if one("zcsendd_" + n) <= 0:
         errs.append("zcsendd_%s is 0 with traffic flowing" % n)

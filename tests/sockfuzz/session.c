@@ -22,7 +22,7 @@
 enum fz_act {
 	A_FLOW_OPEN, A_SEND, A_FLOW_CLOSE, A_STATUS, A_RELOAD, A_POLICY,
 	A_MUTANT, A_RANDOM, A_ANC, A_ZERO, A_HELLO, A_WAIT, A_BURST, A_UAF,
-	A_RING, A_KINDS
+	A_RING, A_SERVICE, A_KINDS
 };
 
 /* How often each action is drawn after HELLO. */
@@ -32,6 +32,7 @@ static const unsigned act_weight[A_KINDS] = {
 	[A_RANDOM] = 4, [A_ANC] = 8, [A_ZERO] = 3, [A_HELLO] = 2,
 	[A_WAIT] = 8, [A_BURST] = 4, [A_UAF] = 3,
 	[A_RING] = 0,	/* ring_weight for a session with rings */
+	[A_SERVICE] = 2,
 };
 
 /* Ring actions, for a session with its rings mapped: most steps. */
@@ -190,6 +191,8 @@ static void step(struct fz_sess *s, enum fz_act a)
 	case A_STATUS: tx(s, fz_gen_empty(s, txbuf, ZCS_MSG_STATUS), NULL);
 		break;
 	case A_RELOAD: tx(s, fz_gen_empty(s, txbuf, ZCS_MSG_RELOAD), NULL);
+		break;
+	case A_SERVICE: tx(s, fz_gen_empty(s, txbuf, ZCS_MSG_SERVICE), NULL);
 		break;
 	case A_POLICY: tx(s, fz_gen_policy(s, txbuf), NULL); break;
 	case A_MUTANT: tx(s, fz_mutate(s, txbuf, fz_gen_any(s, txbuf)), NULL);

@@ -8,7 +8,9 @@
  * (two names that print the same are one program). The scheduler's
  * counters come out exactly, per daemon and per program, and the groups
  * across updates (metrics_agg) keep counters from going down when
- * clients leave and keep the series bounded when they come and go.
+ * clients leave and keep the series bounded when they come and go, and
+ * across a hand-over, which SERVICE tells from a restart. The service's
+ * families come only from a daemon that answered SERVICE.
  * With --print, the exposition goes to stdout for promtool
  * (tests/integration/metrics.sh).
  */
@@ -165,6 +167,96 @@ static void expect_text(const char *text)
 	      "per-client labels in the exposition");
 }
 
+/* metrics_write() of @st into a string the caller frees; NULL if it failed. */
+static char *render(const struct ctl_status *st)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f || metrics_write(f, st) || fclose(f)) {
+		printf("FAIL: metrics_write\n");
+		failed = 1;
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * The service across hand-overs: its families come exactly from a daemon
+ * that answered SERVICE, and not at all from one that did not.
+ */
+static void test_service(struct ctl_status *st)
+{
+	char *text = render(st);
+
+	check(text && !strstr(text, "handover") && !strstr(text, "service_"),
+	      "service families without a SERVICE answer");
+	free(text);
+	st->have_svc = 1;
+	st->svc.service_uptime_ms = 3723004;
+	st->svc.process_uptime_ms = 1234;
+	st->svc.handovers = 3;
+	st->svc.last_handover_us = 41234;
+	st->svc.last_clients = 8;
+	text = render(st);
+	if (text) {
+		expect(text, "zcsendd_service_uptime_seconds 3723.004\n");
+		expect(text, "# TYPE zcsendd_service_uptime_seconds gauge\n");
+		expect(text, "zcsendd_process_uptime_seconds 1.234\n");
+		expect(text, "# TYPE zcsendd_handovers_total counter\n");
+		expect(text, "zcsendd_handovers_total 3\n");
+		expect(text, "zcsendd_handover_last_blackout_seconds "
+			     "0.041234\n");
+	}
+	free(text);
+	memset(&st->svc, 0, sizeof(st->svc));
+	st->have_svc = 0;
+}
+
+/* The group of the program "burst" in @a, or NULL. */
+static const struct metrics_group *burst(const struct metrics_agg *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->ngroups; i++)
+		if (!strcmp(a->groups[i].program, "burst"))
+			return &a->groups[i];
+	return NULL;
+}
+
+/*
+ * A hand-over (a new pid and process uptime, the same service start as
+ * SERVICE tells it) keeps what clients that left had done; a new service
+ * (a start a minute later) starts over. @st has cl[0] and one "burst"
+ * client connected, and a daemon that answers SERVICE from now on.
+ */
+static void test_agg_handover(struct metrics_agg *a, struct ctl_status *st)
+{
+	const struct metrics_group *g;
+
+	st->have_svc = 1;
+	st->svc_seen_ms = 100000;
+	st->svc.service_uptime_ms = 40000;	/* began at 60000 */
+	check(!metrics_agg_update(a, st), "agg_update");
+	st->nclients = 1;			/* the burst client leaves */
+	check(!metrics_agg_update(a, st), "agg_update");
+	st->d.pid = 101;
+	st->d.uptime_ms = 5;
+	st->svc_seen_ms = 130000;
+	st->svc.service_uptime_ms = 70003;	/* began at 59997 */
+	check(!metrics_agg_update(a, st), "agg_update");
+	g = burst(a);
+	check(g && g->sum.st.sends == 10 && g->clients[0] == 0,
+	      "hand-over: a program's counters stay");
+	st->svc_seen_ms = 140000;
+	st->svc.service_uptime_ms = 20000;	/* began at 120000 */
+	check(!metrics_agg_update(a, st), "agg_update");
+	check(!burst(a) && a->ngroups == 1,
+	      "a new service: the groups start over");
+}
+
 /* A client leaves, another of the same program comes: no counter of the
  * program goes down, and 100 come and go without a new series. */
 static void test_agg(struct ctl_status *st)
@@ -205,6 +297,7 @@ static void test_agg(struct ctl_status *st)
 	st->d.pid = 100;	/* a new daemon: start over */
 	check(!metrics_agg_update(&a, st), "agg_update");
 	check(a.ngroups == 2, "daemon restart: the groups start over");
+	test_agg_handover(&a, st);
 	metrics_agg_free(&a);
 }
 
@@ -261,6 +354,7 @@ int main(int argc, char **argv)
 	if (failed)
 		fputs(text, stdout);
 	free(text);
+	test_service(&st);
 	test_agg(&st);
 	test_idle_bound();
 	if (!failed)

@@ -43,6 +43,9 @@ static const struct {
 	{ ZCS_MSG_OK, 0 },
 	{ ZCS_MSG_RELOAD, 0 },
 	{ ZCS_MSG_POLICY, sizeof(struct zcs_policy) },
+	{ ZCS_MSG_SERVICE, 0 },
+	{ ZCS_MSG_SERVICE_INFO, sizeof(struct zcs_service) },
+	{ ZCS_MSG_UPGRADE, 0 },
 };
 
 #define NFIXED (sizeof(fixed) / sizeof(fixed[0]))
@@ -146,7 +149,7 @@ static void test_hdr_version(void)
 static void test_hdr_type(void)
 {
 	static const uint16_t unknown[] = {
-		0, 1, 99, 106, 109, 114, 119, 125, 129, 132, 199, 201, 299, 301,
+		0, 1, 99, 106, 109, 114, 119, 127, 129, 133, 199, 201, 299, 301,
 		0xffff
 	};
 	struct zcs_hdr h;
@@ -368,6 +371,26 @@ static void test_flow_close(void)
 	EXPECT_EQ(check(len), -EBADMSG);
 }
 
+/* SERVICE_INFO: any numbers pass, a reserved word that is not 0 fails. */
+static void test_service(void)
+{
+	struct zcs_service m;
+	size_t len;
+
+	memset(&m, 0xff, sizeof(m));
+	m.reserved = 0;
+	len = build(ZCS_MSG_SERVICE_INFO, sizeof(m));
+	memcpy(buf + sizeof(struct zcs_hdr), &m, sizeof(m));
+	EXPECT_EQ(check(len), 0);
+	m.reserved = 1;
+	memcpy(buf + sizeof(struct zcs_hdr), &m, sizeof(m));
+	EXPECT_EQ(check(len), -EBADMSG);
+	EXPECT_EQ(strcmp(zcs_msg_name(ZCS_MSG_SERVICE), "SERVICE"), 0);
+	EXPECT_EQ(strcmp(zcs_msg_name(ZCS_MSG_SERVICE_INFO), "SERVICE_INFO"),
+		  0);
+	EXPECT_EQ(strcmp(zcs_msg_name(ZCS_MSG_UPGRADE), "UPGRADE"), 0);
+}
+
 /* Fill the string at @off (size @size) of a @type payload with no NUL. */
 static void unterminated(uint16_t type, size_t payload, size_t off,
 			 size_t size)
@@ -515,6 +538,7 @@ int main(void)
 	test_flow_open();
 	test_flow_close();
 	test_policy();
+	test_service();
 	test_strings();
 	test_send_check();
 	test_range_check();

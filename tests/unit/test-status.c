@@ -4,7 +4,9 @@
  * 0 (the daemon's own tests run with them at 0 until its scheduler fills
  * them): each client's weight, its share of the listed clients' cost, its
  * mean and longest wait, in the tables and in --json, and the daemon's
- * totals; with no cost at all, no share is made up.
+ * totals; with no cost at all, no share is made up. The service across
+ * hand-overs (SERVICE) in both, and nothing of it from a daemon that did
+ * not answer SERVICE.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +137,53 @@ static void test_json(const struct ctl_status *st)
 	free(text);
 }
 
+/* Does @text hold @what? Then fail: it should not. */
+static void absent(const char *text, const char *what)
+{
+	if (strstr(text, what)) {
+		printf("FAIL: output has: %s\n", what);
+		failed = 1;
+	}
+}
+
+static void test_service(struct ctl_status *st)
+{
+	char *text = render(status_text_write, st);
+	char *json = render(status_json_write, st);
+
+	if (text && json) {
+		absent(text, "service:");
+		absent(json, "handovers");
+		absent(json, "service_uptime_s");
+	}
+	free(text);
+	free(json);
+	st->have_svc = 1;
+	st->svc = (struct zcs_service){ .service_uptime_ms = 93784005,
+		.process_uptime_ms = 61000, .last_handover_us = 41234,
+		.handovers = 3, .last_clients = 8, .pid = 1234 };
+	text = render(status_text_write, st);
+	json = render(status_json_write, st);
+	if (text && json) {
+		expect(text, "service: up 1d 02:03:04, process up 0d 00:01:01, "
+			     "3 hand-overs, last blackout 41.23ms carrying 8 "
+			     "clients\n");
+		expect(json, "\"service_uptime_s\": 93784.005,\n");
+		expect(json, "\"process_uptime_s\": 61.000,\n");
+		expect(json, "\"handovers\": 3,\n");
+		expect(json, "\"last_handover_blackout_s\": 0.041234,\n");
+		expect(json, "\"last_handover_clients\": 8,\n");
+	}
+	free(text);
+	free(json);
+	st->svc.handovers = 0;
+	text = render(status_text_write, st);
+	if (text)
+		expect(text, "process up 0d 00:01:01, 0 hand-overs\n");
+	free(text);
+	st->have_svc = 0;
+}
+
 /* Nothing submitted yet (today's daemon): no share in the table. */
 static void test_zero(struct ctl_status *st)
 {
@@ -161,6 +210,7 @@ int main(void)
 	fill(&st, cl);
 	test_text(&st);
 	test_json(&st);
+	test_service(&st);
 	test_zero(&st);
 	if (!failed)
 		printf("test-status: ok\n");

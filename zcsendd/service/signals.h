@@ -9,7 +9,7 @@
 struct zcsd;
 
 struct signals {
-	struct event *term, *intr, *hup;
+	struct event *term, *intr, *hup, *usr2;
 };
 
 int signals_init(struct zcsd *d);
