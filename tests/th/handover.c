@@ -63,6 +63,17 @@ static int answer(struct th_raw *r, uint16_t want, void *out, size_t cap,
 	return n;
 }
 
+int th_handover_upgrade_answer(struct th_raw *r, char *why, size_t size,
+			       int timeout_ms)
+{
+	int ret;
+
+	if (why && size)
+		why[0] = '\0';
+	ret = answer(r, ZCS_MSG_OK, NULL, 0, why, size, timeout_ms);
+	return ret < 0 ? ret : 0;
+}
+
 int th_handover_upgrade(struct th_raw *r, char *why, size_t size,
 			int timeout_ms)
 {
@@ -70,10 +81,8 @@ int th_handover_upgrade(struct th_raw *r, char *why, size_t size,
 
 	if (why && size)
 		why[0] = '\0';
-	if (ret)
-		return ret;
-	ret = answer(r, ZCS_MSG_OK, NULL, 0, why, size, timeout_ms);
-	return ret < 0 ? ret : 0;
+	return ret ? ret : th_handover_upgrade_answer(r, why, size,
+						      timeout_ms);
 }
 
 int th_handover_service(struct th_raw *r, struct zcs_service *out,

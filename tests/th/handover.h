@@ -25,6 +25,10 @@ int th_handover_upgrade(struct th_raw *r, char *why, size_t size,
 			int timeout_ms);
 /* th_handover_upgrade_send - send UPGRADE, read nothing. 0 or -errno. */
 int th_handover_upgrade_send(struct th_raw *r);
+/* th_handover_upgrade_answer - read the answer to an UPGRADE sent
+ * before; returns as th_handover_upgrade. */
+int th_handover_upgrade_answer(struct th_raw *r, char *why, size_t size,
+			       int timeout_ms);
 /*
  * th_handover_service - SERVICE, answered by SERVICE_INFO within
  * @timeout_ms (the answer waits while a hand-over is under way). 0, the
