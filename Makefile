@@ -234,6 +234,9 @@ $(BENCH): $(call obj,$(BENCH_SRCS) $(PROTO_SRCS)) $(LIB_SO)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -pie -o $@ $(filter %.o,$^) -L$(BUILD) -lzcsend \
 		-Wl,-rpath,'$$ORIGIN' $(PKG_LIBS) -lpthread -lm
+# --handover streams through the tests' checked clients and receivers.
+$(BENCH): $(call obj,$(TEST_HELPER_SRCS))
+$(call obj,tests/bench/handover.c): override CPPFLAGS += -Itests
 $(SOAK): $(call obj,$(SOAK_SRCS) $(TEST_HELPER_SRCS) $(PROTO_SRCS)) $(LIB_SO)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -pie -o $@ $(filter %.o,$^) -L$(BUILD) -lzcsend \
