@@ -97,8 +97,12 @@ static void fresh_client(struct th_recv *rv, const char *dest)
 	uint32_t flow;
 	void *buf;
 	int i, n = 0, k, ret;
+	uint64_t end = th_now_ms() + BOUND_MS;
 
-	ret = zcs_connect(daemon_.sock, POOL, &c);
+	/* The fresh start may still be opening its socket. */
+	while ((ret = zcs_connect(daemon_.sock, POOL, &c)) &&
+	       (ret == -ECONNREFUSED || ret == -ENOENT) && th_now_ms() < end)
+		th_sleep_ms(20);
 	TH_CHECK(ret == 0, "a new client after the refusal: %s",
 		 strerror(-ret));
 	TH_EQ(zcs_flow_open(c, dest, &flow), ZCS_PROTO_UDP);

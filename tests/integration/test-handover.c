@@ -68,6 +68,18 @@ static void client_open(unsigned i)
 	TH_EQ(st[i].proto, kinds[i].proto);
 }
 
+/* Open every client (each sets its transport in the environment as it
+ * connects), then start them all. */
+static void clients_up(void)
+{
+	unsigned i;
+
+	for (i = 0; i < CLIENTS; i++)
+		client_open(i);
+	for (i = 0; i < CLIENTS; i++)
+		TH_EQ(th_stream_start(&st[i]), 0);
+}
+
 /* Every client completes @more sends beyond @base[] within 10 s, and
  * none has ended. */
 static void all_move(const uint64_t *base, unsigned more, const char *when)
@@ -214,10 +226,7 @@ int main(void)
 		      "pool_total_bytes = 256M\nmax_inflight = 1024\n");
 	extra[1] = conf;
 	th_daemon_start(&daemon_, extra);
-	for (i = 0; i < CLIENTS; i++)
-		client_open(i);
-	for (i = 0; i < CLIENTS; i++)
-		TH_EQ(th_stream_start(&st[i]), 0);
+	clients_up();
 	TH_EQ(th_handover_admin(&admin, daemon_.sock), 0);
 	n = status_ids(&admin, before);
 	TH_EQ(n, CLIENTS);
