@@ -101,9 +101,11 @@ static void streams_move(const char *when)
 				 kinds[i].transport, kind_name(i), when,
 				 st[i].first_error);
 			TH_CHECK(th_now_ms() < end, "client %u (%s %s) did "
-				 "not move in 10 s %s (in %s)", st[i].cfg.id,
+				 "not move in 10 s %s (in %s; %llu sent, the "
+				 "receiver has %llu)", st[i].cfg.id,
 				 kinds[i].transport, kind_name(i), when,
-				 st[i].where);
+				 st[i].where, (unsigned long long)st[i].sent,
+				 (unsigned long long)rv[i].records);
 			th_sleep_ms(5);
 		}
 	}

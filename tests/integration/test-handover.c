@@ -93,10 +93,13 @@ static void all_move(const uint64_t *base, unsigned more, const char *when)
 				 "(%s) ended %s: %s", i + 1, kinds[i].transport,
 				 when, st[i].first_error);
 			TH_CHECK(th_now_ms() < end, "client %u (%s): %llu "
-				 "completions in 10 s %s (in %s)", i + 1,
+				 "completions in 10 s %s (in %s; %llu sent, "
+				 "the receiver has %llu)", i + 1,
 				 kinds[i].transport, (unsigned long long)
 				 (th_stream_completed(&st[i]) - base[i]),
-				 when, st[i].where);
+				 when, st[i].where,
+				 (unsigned long long)st[i].sent,
+				 (unsigned long long)rv[i].records);
 			th_sleep_ms(5);
 		}
 	}
