@@ -92,15 +92,19 @@ static int ho_move(struct ho_run *r, const char *when)
 	return 0;
 }
 
-/* The longest gap between completions of any client since the reset. */
-static double ho_gap_ms(struct ho_run *r)
+/* The longest gap between completions of any client since the reset;
+ * which client saw it into @who (1-based). */
+static double ho_gap_ms(struct ho_run *r, unsigned *who)
 {
 	uint64_t g = 0, x;
 	unsigned i;
 
 	for (i = 0; i < HO_CLIENTS; i++) {
 		x = th_stream_gap(&r->st[i]);
-		g = x > g ? x : g;
+		if (x > g) {
+			g = x;
+			*who = i + 1;
+		}
 	}
 	return (double)g / 1e6;
 }
@@ -116,9 +120,11 @@ static void ho_gap_reset(struct ho_run *r)
 /* The longest gap any client sees in @ms with no hand-over. */
 static double ho_control(struct ho_run *r, uint64_t ms)
 {
+	unsigned who;
+
 	ho_gap_reset(r);
 	th_sleep_ms((unsigned)ms);
-	return ho_gap_ms(r);
+	return ho_gap_ms(r, &who);
 }
 
 /* Hand-over @k (1-based): UPGRADE, wait for SERVICE to count it and
@@ -129,6 +135,7 @@ static int ho_one(const struct bench *b, struct ho_run *r, uint32_t k)
 	char why[ZCS_ERRMSG_MAX];
 	struct zcs_service sv;
 	uint64_t t0 = th_now_ms();
+	unsigned who = 0;
 	int err;
 
 	ho_gap_reset(r);
@@ -150,15 +157,16 @@ static int ho_one(const struct bench *b, struct ho_run *r, uint32_t k)
 		err = ho_move(r, "after a hand-over");
 	if (err)
 		return err;
-	r->blackout_ms[k - 1] = ho_gap_ms(r);
+	r->blackout_ms[k - 1] = ho_gap_ms(r, &who);
 	r->daemon_ms[k - 1] = (double)sv.last_handover_us / 1e3;
 	r->control_ms[k - 1] = ho_control(r, th_now_ms() - t0);
 	if (!b->json)
-		printf("hand-over %u: blackout %.2f ms (the daemon's own "
-		       "count: %.2f ms, %u clients carried; no hand-over: "
-		       "%.2f ms)\n", k, r->blackout_ms[k - 1],
-		       r->daemon_ms[k - 1], sv.last_clients,
-		       r->control_ms[k - 1]);
+		printf("hand-over %u: blackout %.2f ms (client %u, %s %s; "
+		       "the daemon's own count: %.2f ms, %u clients carried; "
+		       "no hand-over: %.2f ms)\n", k, r->blackout_ms[k - 1],
+		       who, ho_transport[((who - 1) >> 1) & 1],
+		       (who - 1) & 1 ? "udp" : "tcp", r->daemon_ms[k - 1],
+		       sv.last_clients, r->control_ms[k - 1]);
 	return 0;
 }
 
