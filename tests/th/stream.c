@@ -236,6 +236,14 @@ static void drain(struct th_stream *s, unsigned ms)
 	stream_end(s, ret, "reap while draining");
 }
 
+/* A tenth of a millisecond: short beside any gap worth measuring. */
+static void idle_wait(void)
+{
+	struct timespec ts = { 0, 100000 };
+
+	nanosleep(&ts, NULL);
+}
+
 /* Send while there is room, then reap; until stopped or an error. */
 static void *stream_main(void *arg)
 {
@@ -248,6 +256,13 @@ static void *stream_main(void *arg)
 		if (ret < 0) {
 			stream_end(s, ret, s->where);
 			break;
+		}
+		if (s->sent == s->completed) {
+			/* Held by the receiver (or the cap) with nothing
+			 * in flight: zcs_reap would return at once, and a
+			 * spin here takes the CPU the receiver needs. */
+			idle_wait();
+			continue;
 		}
 		ret = reap(s, REAP_WAIT_MS);
 		if (ret) {
