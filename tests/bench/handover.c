@@ -1,15 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * --handover N: what a client sees of a hand-over. Eight clients (socket
- * and ring, TCP and UDP, 128 MiB pools: 1 GiB pinned in the daemon)
- * stream at full speed to loopback receivers that check every byte, while
- * the daemon hands over N times (UPGRADE, ~200 ms apart). A hand-over's
- * blackout is the longest gap between two completions any client saw
- * around it; p50 and max are reported, beside the same over a window as
- * long with no hand-over right after each (on a busy 2-CPU host clients
- * see gaps of their own, and those set the floor), with errors, lost and
- * duplicated sends (each must be 0) and the daemon's fds and VmPin after
- * the first and the last (they must not grow).
+ * --handover N: 8 clients (socket and ring, TCP and UDP, 1 GiB of pools)
+ * stream to checking receivers through N UPGRADEs ~200 ms apart. Blackout:
+ * the longest gap between completions any client saw around one, beside a
+ * window as long without (a busy 2-CPU host has gaps of its own); errors,
+ * lost, duplicated (each 0); the daemon's fds and VmPin, first and last.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A streaming client for tests that do something to the daemon while
- * clients send: it keeps a window of sends in flight, checks each
- * completion against the send it names (exactly once, its full length),
- * paces UDP by what its receiver has read (a loopback socket buffer that
- * overflows drops silently, which would look like a lost record), and
- * times the gaps between completions (a hand-over's blackout).
+ * A streaming client: a window of sends in flight, each completion checked
+ * against the send it names (exactly once, its full length), UDP paced by
+ * what its receiver has read (a loopback socket buffer that overflows
+ * drops silently: a "lost" record), and the gaps between completions timed
+ * (a hand-over's blackout).
  */
 #include <errno.h>
 #include <stdarg.h>
