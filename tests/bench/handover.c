@@ -6,11 +6,11 @@
  * window as long without (a busy 2-CPU host has gaps of its own); errors,
  * lost, duplicated (each 0); the daemon's fds and VmPin, first and last.
  */
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "bench.h"
 #include "th/handover.h"
