@@ -119,6 +119,7 @@ CTL_FMT_SRCS := client/ctl_status.c client/status_text.c client/status_json.c \
 CTL_SRCS := client/zcsendctl.c $(wildcard client/cmd_*.c) $(CTL_FMT_SRCS) \
 	client/metrics_http.c client/metrics_fetch.c client/metrics_listen.c
 TEST_HELPER_SRCS := $(wildcard tests/th/*.c)
+TH_LIB_SRCS := tests/th/stream.c	# the helpers that call libzcsend
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 ITEST_SRCS := $(wildcard tests/integration/test-*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -236,6 +237,9 @@ $(BENCH): $(call obj,$(BENCH_SRCS) $(PROTO_SRCS)) $(LIB_SO)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -pie -o $@ $(filter %.o,$^) -L$(BUILD) -lzcsend \
 		-Wl,-rpath,'$$ORIGIN' $(PKG_LIBS) -lpthread -lm
+# --handover streams through the tests' checked clients and receivers.
+$(BENCH): $(call obj,$(TEST_HELPER_SRCS))
+$(call obj,tests/bench/handover.c): override CPPFLAGS += -Itests
 $(SOAK): $(call obj,$(SOAK_SRCS) $(TEST_HELPER_SRCS) $(PROTO_SRCS)) $(LIB_SO)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -pie -o $@ $(filter %.o,$^) -L$(BUILD) -lzcsend \
@@ -281,7 +285,9 @@ SOCKFUZZ_SRCS := $(wildcard tests/sockfuzz/*.c)
 SOCKFUZZ := $(BUILD)/tests/sockfuzz
 SOCKFUZZ_SESSIONS ?= 100000
 SOCKFUZZ_ARGS ?=
-$(SOCKFUZZ): $(call obj,$(SOCKFUZZ_SRCS) $(TEST_HELPER_SRCS) $(PROTO_SRCS))
+# It speaks the wire format itself: no helper that calls libzcsend.
+$(SOCKFUZZ): $(call obj,$(SOCKFUZZ_SRCS) $(filter-out $(TH_LIB_SRCS), \
+	$(TEST_HELPER_SRCS)) $(PROTO_SRCS))
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -pie -o $@ $^ -lpthread

@@ -29,13 +29,14 @@ enum bench_sink { SINK_IFB, SINK_LOOPBACK };
  * beside floods and many equal clients (fairness.c), the rows beside many
  * idle clients (idle_clients.c). */
 enum bench_mode { MODE_RATE, MODE_LATENCY, MODE_IDLE, MODE_DGRAM,
-		  MODE_FAIRNESS, MODE_CLIENTS_IDLE };
+		  MODE_FAIRNESS, MODE_CLIENTS_IDLE, MODE_HANDOVER };
 
 #define BENCH_BUSY_MAX		64u	/* --busy */
 #define BENCH_FAIR_CLIENTS_MAX	1000u	/* --fair-clients */
 #define BENCH_CI_STEPS_MAX	8u	/* --clients-idle N,N,... */
 #define BENCH_CI_CLIENTS_MAX	4000u	/* ... each at most */
 #define BENCH_CONF_SETS_MAX	16u	/* --daemon-set */
+#define BENCH_HANDOVERS_MAX	10000u	/* --handover N */
 
 /* --dgram: datagrams that fill a 1500-byte MTU (less IPv4 and UDP
  * headers), and the UDP GSO sends that carry them. */
@@ -78,6 +79,7 @@ struct bench {
 	unsigned nci_steps;
 	const char *conf_set[BENCH_CONF_SETS_MAX];	/* --daemon-set K=V */
 	unsigned nconf_set;
+	unsigned handovers;	/* --handover N (handover.c) */
 	struct lat *lat;	/* --latency: where rows record, else NULL */
 
 	enum bench_sink sink;
@@ -336,6 +338,9 @@ void report_fair(const struct bench *b, const struct fair_round *r,
 
 /* idle_clients.c */
 int idle_clients_run(struct bench *b);
+
+/* handover.c */
+int handover_run(struct bench *b);
 
 /* report.c */
 void report_header(const struct bench *b, const char *mode);

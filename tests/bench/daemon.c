@@ -145,6 +145,10 @@ static int conf_mode_keys(const struct bench *b, struct conf_keys *k)
 			err = keys_set(k, "pool_bytes", "4M");
 		if (!err)
 			err = keys_num(k, "pool_total_bytes", n * (4ull << 20));
+	} else if (b->mode == MODE_HANDOVER) {	/* 8 x 128 MiB */
+		err = keys_set(k, "pool_bytes", "128M");
+		if (!err)
+			err = keys_set(k, "pool_total_bytes", "1G");
 	}
 	return err;
 }

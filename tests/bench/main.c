@@ -7,9 +7,9 @@
  * --latency times single sends instead; --idle measures what a daemon
  * with quiet clients costs; --dgram measures MTU-sized datagrams on two
  * variants of the sink (dgram.c); --busy N runs busy loops beside the
- * rows (busy.c); --fairness and --clients-idle are runs of their own
- * (fairness.c, idle_clients.c). A row that fails is reported as failed
- * and the others go on.
+ * rows (busy.c); --fairness, --clients-idle and --handover are runs of
+ * their own (fairness.c, idle_clients.c, handover.c). A row that fails
+ * is reported as failed and the others go on.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -106,6 +106,14 @@ static void usage_more(FILE *f)
 		"zcsendd config,\n"
 		"                over the bench's own value (repeatable, up to "
 		"%u)\n", BENCH_CONF_SETS_MAX);
+	fprintf(f, "  --handover N  N hand-overs (UPGRADE, ~200 ms apart) while "
+		"8 clients (socket and\n"
+		"                ring, TCP and UDP, pools of 128 MiB) stream to "
+		"checking receivers:\n"
+		"                blackout p50 and max, errors, lost and "
+		"duplicated sends, the\n"
+		"                daemon's fds and VmPin after the first and "
+		"last (issue 19)\n");
 }
 
 static void usage(FILE *f)
@@ -113,7 +121,8 @@ static void usage(FILE *f)
 	unsigned i;
 
 	fprintf(f, "usage: zcsend-bench [--latency | --idle | --dgram | "
-		"--fairness | --clients-idle N[,N...]]\n"
+		"--fairness | --clients-idle N[,N...]\n"
+		"                    | --handover N]\n"
 		"                    [--size BYTES] [--seconds S] [--rounds R] "
 		"[--json] [--rows a,b,...]\n"
 		"                    [--clients N] [--transport ring|socket] "
@@ -277,6 +286,11 @@ static int parse_opt_more(int c, struct bench *b)
 			return -EINVAL;
 		b->conf_set[b->nconf_set++] = optarg;
 		break;
+	case 'H':
+		b->mode = MODE_HANDOVER;
+		err = parse_uint(optarg, 1, BENCH_HANDOVERS_MAX, &v);
+		b->handovers = (unsigned)v;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -373,10 +387,12 @@ static int apply_dgram(struct bench *b)
 	return 0;
 }
 
-/* --fairness and --clients-idle measure and report by themselves. */
+/* --fairness, --clients-idle and --handover measure and report by
+ * themselves. */
 static int own_run(const struct bench *b)
 {
-	return b->mode == MODE_FAIRNESS || b->mode == MODE_CLIENTS_IDLE;
+	return b->mode == MODE_FAIRNESS || b->mode == MODE_CLIENTS_IDLE ||
+	       b->mode == MODE_HANDOVER;
 }
 
 /* What was not given, by mode; the mode's row table and mask. */
@@ -437,6 +453,7 @@ static int parse_args(int argc, char **argv, struct bench *b)
 		{ "clients-idle", required_argument, NULL, 'N' },
 		{ "daemon-set", required_argument, NULL, 'K' },
 		{ "pin", no_argument, NULL, 'P' },
+		{ "handover", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -669,6 +686,8 @@ static int bench_measure(struct bench *b, struct sample *samples,
 		return fairness_run(b);
 	if (b->mode == MODE_CLIENTS_IDLE)
 		return idle_clients_run(b);
+	if (b->mode == MODE_HANDOVER)
+		return handover_run(b);
 	err = busy_start(b);
 	if (err) {
 		fprintf(stderr, "zcsend-bench: --busy: %s\n", strerror(-err));

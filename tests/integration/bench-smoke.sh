@@ -14,7 +14,8 @@
 # iterations per row and alone), --fairness with 4 equal clients (every
 # canary and flood line, each spread line), --clients-idle 2 --pin (steps
 # 1 and 2: memory, connect times, every row); only the fields' presence and
-# sanity are checked, never a time or a ratio.
+# sanity are checked, never a time or a ratio. Issue 19's --handover 2:
+# nothing failed, lost or duplicated, fds and VmPin as after the first.
 # transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -278,5 +279,18 @@ print("bench-smoke: %d rows, sink %s, rings %s, --dgram %s" % (
       "used" if rings else "not built yet (ring rows failed cleanly)",
       ("run, zcsendd GSO rows " + ("checked" if gso else "not built yet"))
       if dgram else "not run (needs root and the ifb sink)"))
+PY
+timeout 180 "$BENCH" --handover 2 --json >"$T/ho.json" 2>"$T/ho.err" ||
+	fail "zcsend-bench --handover exited $?: $(cat "$T/ho.err")"
+python3 - "$T/ho.json" <<'PY' || fail "bad --handover output: $(cat "$T/ho.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+b = d["blackout_ms"]
+if not (d["handovers"] == 2 and
+        d["errors"] == d["lost"] == d["duplicated"] == 0 and d["sends"] > 0 and
+        d["fds"][0] == d["fds"][1] and d["vmpin_kb"][0] == d["vmpin_kb"][1] and
+        0 < b["p50"] <= b["max"]):
+    sys.exit("unexpected --handover result")
+print("bench-smoke: --handover 2 checked")
 PY
 echo "PASS: bench-smoke"

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Driving a hand-over the way zcsendctl upgrade does (UPGRADE over an
+ * admin connection: OK once begun, or ERROR), and reading SERVICE, whose
+ * hand-over count tells a test that the new process has resumed: the pid
+ * stays the same across the re-exec, so nothing else shows it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "handover.h"
+#include "util.h"
+
+int th_handover_admin(struct th_raw *r, const char *sock)
+{
+	int ret = th_raw_connect(r, sock);
+
+	if (!ret)
+		ret = th_raw_hello(r, 0, "handover-admin");
+	return ret;
+}
+
+int th_handover_upgrade_send(struct th_raw *r)
+{
+	return th_raw_send_msg(r, ZCS_MSG_UPGRADE, ZCS_PROTO_VERSION, NULL, 0);
+}
+
+/* An ERROR's -errno, its text into @why. */
+static int error_of(const void *payload, int n, char *why, size_t size)
+{
+	struct zcs_error e;
+
+	memset(&e, 0, sizeof(e));
+	memcpy(&e, payload, (size_t)n < sizeof(e) ? (size_t)n : sizeof(e));
+	e.msg[sizeof(e.msg) - 1] = '\0';
+	if (why && size)
+		snprintf(why, size, "%s", e.msg);
+	return e.err < 0 ? e.err : -EPROTO;
+}
+
+/* Read one answer of type @want (payload into @out, up to @cap bytes):
+ * its length, an ERROR's -errno, or -errno. */
+static int answer(struct th_raw *r, uint16_t want, void *out, size_t cap,
+		  char *why, size_t size, int timeout_ms)
+{
+	unsigned char buf[512];
+	struct zcs_hdr h;
+	int n;
+
+	n = th_raw_recv(r, &h, buf, sizeof(buf), NULL, timeout_ms);
+	if (n < 0)
+		return n;
+	if (h.type == ZCS_MSG_ERROR)
+		return error_of(buf, n, why, size);
+	if (h.type != want) {
+		fprintf(stderr, "handover: got %s, want %s\n",
+			zcs_msg_name(h.type), zcs_msg_name(want));
+		return -EPROTO;
+	}
+	if (cap)
+		memcpy(out, buf, (size_t)n < cap ? (size_t)n : cap);
+	return n;
+}
+
+int th_handover_upgrade_answer(struct th_raw *r, char *why, size_t size,
+			       int timeout_ms)
+{
+	int ret;
+
+	if (why && size)
+		why[0] = '\0';
+	ret = answer(r, ZCS_MSG_OK, NULL, 0, why, size, timeout_ms);
+	return ret < 0 ? ret : 0;
+}
+
+int th_handover_upgrade(struct th_raw *r, char *why, size_t size,
+			int timeout_ms)
+{
+	int ret = th_handover_upgrade_send(r);
+
+	if (why && size)
+		why[0] = '\0';
+	return ret ? ret : th_handover_upgrade_answer(r, why, size,
+						      timeout_ms);
+}
+
+int th_handover_service(struct th_raw *r, struct zcs_service *out,
+			char *why, size_t size, int timeout_ms)
+{
+	int ret;
+
+	if (why && size)
+		why[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	ret = th_raw_send_msg(r, ZCS_MSG_SERVICE, ZCS_PROTO_VERSION, NULL, 0);
+	if (ret)
+		return ret;
+	ret = answer(r, ZCS_MSG_SERVICE_INFO, out, sizeof(*out), why, size,
+		     timeout_ms);
+	if (ret >= 0 && ret != (int)sizeof(*out))
+		return -EBADMSG;
+	return ret < 0 ? ret : 0;
+}
+
+int th_handover_wait(struct th_raw *r, uint32_t count,
+		     struct zcs_service *out, int timeout_ms)
+{
+	uint64_t end = th_now_ms() + (uint64_t)timeout_ms;
+	char why[ZCS_ERRMSG_MAX];
+	int ret;
+
+	for (;;) {
+		ret = th_handover_service(r, out, why, sizeof(why),
+					  timeout_ms);
+		if (ret) {
+			fprintf(stderr, "handover: SERVICE: %s%s%s\n",
+				strerror(-ret), why[0] ? ": " : "", why);
+			return ret;
+		}
+		if (out->handovers >= count)
+			return 0;
+		if (th_now_ms() >= end) {
+			fprintf(stderr, "handover: after %d ms SERVICE counts "
+				"%u hand-overs, want %u\n", timeout_ms,
+				out->handovers, count);
+			return -ETIMEDOUT;
+		}
+		th_sleep_ms(10);
+	}
+}
+
+void th_handover_res_read(pid_t pid, struct th_handover_res *out)
+{
+	out->fds = th_fd_count(pid);
+	out->vmpin_kb = th_proc_status_kb(pid, "VmPin");
+}
