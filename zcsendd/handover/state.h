@@ -68,9 +68,9 @@ struct hs_service {
 	uint64_t last_us;
 	uint32_t next_client_id;
 	uint32_t flow_gen;
-	uint32_t listen_fd;		/* index, or HS_NO_FD (systemd's) */
-	uint32_t reserved;
-	char listen_path[256];		/* NUL-terminated; "" with HS_NO_FD */
+	uint32_t listen_fd;		/* index, or HS_NO_FD: systemd's */
+	uint32_t listen_owned;		/* 1: we bound listen_path; else 0 */
+	char listen_path[256];		/* NUL-terminated; "" unless owned */
 	struct hs_ring ring;
 	struct zcs_counters st;
 	struct zcs_ring_counters rings;
@@ -82,7 +82,8 @@ struct hs_dest {
 	char address[64];	/* NUL-terminated */
 	uint16_t proto;		/* ZCS_PROTO_UDP or ZCS_PROTO_TCP */
 	uint8_t named;		/* from the config */
-	uint8_t reserved;
+	uint8_t removed;	/* retired by a reload, its flows finishing:
+				 * its name may be a live one's too */
 	uint32_t udp_fd;	/* index for UDP, HS_NO_FD for TCP */
 	uint32_t salen;		/* of sa: an AF_INET or AF_INET6 address */
 	uint32_t reserved2;
@@ -150,7 +151,7 @@ struct hs_state {
 	uint8_t **outdata;		/* each message's bytes */
 };
 
-_Static_assert(sizeof(struct hs_header) == 48, "hs_header");
+_Static_assert(sizeof(struct hs_header) == 56, "hs_header");
 _Static_assert(sizeof(struct hs_ring) == 112, "hs_ring");
 _Static_assert(sizeof(struct hs_flow) == 24, "hs_flow");
 _Static_assert(sizeof(struct hs_outmsg) == 8, "hs_outmsg");

@@ -34,10 +34,26 @@ static void signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 	reload_run(arg, err, sizeof(err));	/* logs its own failure */
 }
 
-/* signals_init - watch SIGTERM, SIGINT, SIGHUP. Returns 0 or -ENOMEM. */
+/* signals_handled - the signals we handle, in @set (returned). */
+sigset_t *signals_handled(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR2);
+	return set;
+}
+
+/*
+ * signals_init - watch SIGTERM, SIGINT, SIGHUP (and SIGUSR2), then let
+ * them in: an exec (a hand-over) blocked them, so none sent meanwhile
+ * was lost. Returns 0 or -ENOMEM.
+ */
 int signals_init(struct zcsd *d)
 {
 	struct signals *s = &d->signals;
+	sigset_t set;
 
 	signal(SIGPIPE, SIG_IGN);
 	s->term = evsignal_new(d->base, SIGTERM, signal_stop_cb, d);
@@ -46,6 +62,7 @@ int signals_init(struct zcsd *d)
 	if (!s->term || !s->intr || !s->hup || evsignal_add(s->term, NULL) ||
 	    evsignal_add(s->intr, NULL) || evsignal_add(s->hup, NULL))
 		return -ENOMEM;
+	sigprocmask(SIG_UNBLOCK, signals_handled(&set), NULL);
 	return 0;
 }
 
