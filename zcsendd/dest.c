@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "zcsd.h"
+#include "handover/state.h"
 
 /*
  * A connected UDP socket. IP_RECVERR turns a full device queue into
@@ -306,6 +307,57 @@ int dest_apply_config(struct zcsd *d)
 			dest_set_policy(d, dst, &d->cfg.defaults);
 	}
 	return ret;
+}
+
+/* A carried UDP socket: a datagram socket connected where @hd says. */
+static int dest_adopt_check(const struct hs_dest *hd, int fd)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) ||
+	    type != SOCK_DGRAM ||
+	    getpeername(fd, (struct sockaddr *)&peer, &len) ||
+	    len != hd->salen || memcmp(&peer, &hd->sa, len))
+		return -EBADF;
+	return 0;
+}
+
+/*
+ * dest_adopt - a destination a hand-over carried, with its UDP socket @fd
+ * (ours from here on, whatever the outcome) and @flows flows to come.
+ * dest_apply_config() then treats it as a reload would: the config's
+ * policy, or retired when no longer configured. Returns it, or NULL.
+ */
+struct dest *dest_adopt(struct zcsd *d, const struct hs_dest *hd, int fd,
+			uint32_t flows)
+{
+	struct dest *dst = calloc(1, sizeof(*dst));
+
+	if (!dst || (hd->proto == ZCS_PROTO_UDP && dest_adopt_check(hd, fd))) {
+		if (fd >= 0)
+			close(fd);
+		free(dst);
+		return NULL;
+	}
+	dst->proto = hd->proto;
+	memcpy(&dst->sa, &hd->sa, sizeof(dst->sa));
+	dst->salen = hd->salen;
+	dst->udp_fd = fd;
+	dst->policy = d->cfg.defaults;
+	dst->named = hd->named;
+	dst->removed = hd->removed;
+	dst->flows = flows;
+	dst->st = hd->st;
+	snprintf(dst->address, sizeof(dst->address), "%s", hd->address);
+	snprintf(dst->name, sizeof(dst->name), "%s", hd->name);
+	zcauto_reset(d, dst);
+	gso_reset(d, dst);
+	TAILQ_INSERT_TAIL(&d->dests, dst, entry);
+	d->ndests++;
+	return dst;
 }
 
 void dest_free_all(struct zcsd *d)

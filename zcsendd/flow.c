@@ -237,6 +237,83 @@ void flow_connect_done(struct flow *f, int res)
 	flow_reply_ok(f);
 }
 
+/* Room in the table for a carried id, should the config have shrunk it. */
+static int flow_table_fit(struct zcsd *d, uint32_t idx)
+{
+	struct flow **t;
+
+	if (idx < d->flow_table_size)
+		return 0;
+	t = realloc(d->flow_table, ((size_t)idx + 1) * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	memset(t + d->flow_table_size, 0,
+	       ((size_t)idx + 1 - d->flow_table_size) * sizeof(*t));
+	d->flow_table = t;
+	d->flow_table_size = idx + 1;
+	return 0;
+}
+
+/* A carried TCP flow's socket: a connected stream of the right family. */
+static int flow_adopt_check(const struct dest *dst, int fd)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) ||
+	    type != SOCK_STREAM || getsockname(fd, (struct sockaddr *)&sa,
+					       &len) ||
+	    sa.ss_family != dst->sa.ss_family)
+		return -EBADF;
+	return 0;
+}
+
+/*
+ * flow_adopt - a flow a hand-over carried: id @id to @dst (whose flows
+ * already count it), failed with @err or open, on @fd for TCP (ours from
+ * here on, whatever the outcome). Returns 0 or -errno.
+ */
+int flow_adopt(struct client *c, uint32_t id, struct dest *dst, int fd,
+	       int32_t err)
+{
+	struct zcsd *d = c->d;
+	uint32_t idx = id & FLOW_INDEX_MASK;
+	struct flow *f;
+	int ret = dst->proto == ZCS_PROTO_TCP ? flow_adopt_check(dst, fd) : 0;
+
+	if (!ret)
+		ret = flow_table_fit(d, idx);
+	if (!ret && d->flow_table[idx])
+		ret = -EEXIST;
+	f = ret ? NULL : calloc(1, sizeof(*f));
+	if (f && !(f->batch_timer = evtimer_new(d->base, flow_batch_cb, f))) {
+		free(f);
+		f = NULL;
+	}
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		dest_put(d, dst);
+		return ret ? ret : -ENOMEM;
+	}
+	f->c = c;
+	f->dest = dst;
+	f->id = id;
+	f->fd = dst->proto == ZCS_PROTO_TCP ? fd : dst->udp_fd;
+	f->err = err;
+	f->state = FLOW_OPEN;
+	req_list_init(&f->queue);
+	req_list_init(&f->chain);
+	req_list_init(&f->batch);
+	d->flow_table[idx] = f;
+	d->nflows++;
+	TAILQ_INSERT_TAIL(&c->flows, f, entry);
+	c->nflows++;
+	return 0;
+}
+
 /*
  * flow_lookup - the open flow @id of client @c.
  * Returns 0, -EBADF for no such flow, -EACCES for another client's flow.

@@ -145,6 +145,8 @@ static void setup(struct zcsd *d, char **argv)
 	if (flow_table_init(d) || signals_init(d) || drain_init(d) ||
 	    reap_init(d) || sched_init(d))
 		fatalx("out of memory");
+	handover_listener(d);	/* a hand-over's, before the config's */
+	handover_dests(d);
 	if (dest_apply_config(d))
 		fatalx("cannot set up the configured destinations");
 	if (listener_open(d))
@@ -186,10 +188,10 @@ int main(int argc, char **argv)
 	load_config(d, &a);
 	pick_socket(d, &a);
 	setup(d, argv);
-	if (notify_start(d))
-		fatalx("out of memory");
 	if (handover_resume(d) <= 0)	/* else it said what it carried */
 		log_info("zcsendd %s ready", ZCSD_VERSION);
+	if (notify_start(d))
+		fatalx("out of memory");
 	if (loop_run(d) < 0) {
 		log_warnx("event loop failed");
 		d->exit_status = ZCSD_EXIT_ERROR;

@@ -22,6 +22,7 @@
  */
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include <linux/capability.h>
 
 #include "zcsd.h"
+#include "handover/state.h"
 
 /* Register (or, with @base NULL, empty) the pool's buffer slots. */
 static int pool_register(struct zcsd *d, struct pool *p, void *base)
@@ -219,8 +221,10 @@ int pool_pin(struct client *c)
 	struct pool *p = &c->pool;
 	int err;
 
-	if (p->pinned)
+	if (p->pinned || p->readonly) {
+		req_arm(c);	/* a readonly one is sent from unpinned */
 		return 0;
+	}
 	err = pool_seal(p);
 	if (err) {
 		log_warnx("client %u (pid %d): its pool's seals were sealed "
@@ -240,6 +244,103 @@ int pool_pin(struct client *c)
 	c->d->pool_pinned += p->size;
 	req_arm(c);
 	return 0;
+}
+
+/* A carried pool's memfd: its size, and sealed against shrinking. */
+static int pool_adopt_check(int memfd, uint64_t size, bool sealed)
+{
+	int need = F_SEAL_SHRINK | F_SEAL_GROW;
+	int seals = fcntl(memfd, F_GET_SEALS);
+	struct stat st;
+
+	if (sealed)
+		need |= F_SEAL_FUTURE_WRITE;
+	if (fstat(memfd, &st) || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != size || seals < 0 || (seals & need) != need)
+		return -EBADF;
+	return 0;
+}
+
+/*
+ * Map a carried pool. One still pinned (its ring kept across an exec) goes
+ * where the old image had it: the buffer table names its pages by that
+ * address. A sealed one is read-only: F_SEAL_FUTURE_WRITE allows nothing
+ * else, and we only ever read a pool.
+ */
+static int pool_adopt_map(struct pool *p, uint64_t addr, bool sealed)
+{
+	void *want = p->pinned ? (void *)(uintptr_t)addr : NULL;
+	int prot = sealed ? PROT_READ : PROT_READ | PROT_WRITE;
+	int flags = MAP_SHARED | (p->pinned ? MAP_FIXED_NOREPLACE : 0);
+
+	p->base = mmap(want, p->size, prot, flags, p->memfd, 0);
+	if (p->base == MAP_FAILED) {
+		p->base = NULL;
+		return errno == EEXIST ? -EADDRINUSE : -errno;
+	}
+	if (want && p->base != want) {	/* a kernel that took it as a hint */
+		munmap(p->base, p->size);
+		p->base = NULL;
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
+/* The buffer slots: the kept ring's, or new ones for a pool to pin later. */
+static int pool_adopt_slots(struct client *c, const struct hs_client *hc)
+{
+	struct pool *p = &c->pool;
+	int err = 0;
+
+	if (p->pinned)
+		err = ring_slots_take(c->d, hc->pool_first_slot, p->nslots);
+	else if (!p->readonly)
+		err = ring_slots_alloc(c->d, p->nslots, &p->first_slot);
+	if (err)
+		p->nslots = 0;	/* none are ours: pool_close frees none */
+	else if (p->pinned)
+		p->first_slot = hc->pool_first_slot;
+	return err;
+}
+
+/*
+ * pool_adopt - @c's pool as a hand-over carried it (@hc), on @memfd (ours
+ * from here on, whatever the outcome). Pinned before, it stays pinned
+ * when the ring was kept (@ring_kept, an exec); otherwise it cannot be
+ * pinned again (F_SEAL_FUTURE_WRITE) and is sent from unpinned, as
+ * readonly. Carried pools stay even where the new limits are lower, as a
+ * reload keeps them. Returns 0 or -errno (the caller tells the client).
+ */
+int pool_adopt(struct client *c, int memfd, const struct hs_client *hc,
+	       bool ring_kept)
+{
+	struct zcsd *d = c->d;
+	struct pool *p = &c->pool;
+	bool sealed = hc->flags & HS_CLIENT_PINNED;
+	int err;
+
+	p->memfd = memfd;
+	p->size = hc->pool_bytes;
+	p->pinned = sealed && ring_kept;
+	p->readonly = sealed && !ring_kept;
+	p->nslots = p->readonly ? 0 : hc->pool_nslots;
+	err = pool_adopt_check(memfd, p->size, sealed);
+	if (!err)
+		err = pool_adopt_slots(c, hc);
+	if (!err)
+		err = pool_adopt_map(p, hc->pool_addr, sealed);
+	d->pool_pinned += p->pinned ? p->size : 0;
+	d->pool_bytes += p->size;
+	d->nclients++;
+	c->counted = true;
+	if (err)
+		pool_close(c);
+	else if (sealed)
+		req_arm(c);
+	log_debug("client %u: pool of %llu bytes at %p (%s): %s", c->id,
+		  (unsigned long long)p->size, p->base, p->pinned ? "pinned"
+		  : p->readonly ? "read-only" : "to pin", strerror(-err));
+	return err;
 }
 
 /*

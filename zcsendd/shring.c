@@ -10,13 +10,16 @@
  */
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "shring.h"
+#include "handover/state.h"
 
 /* SQ entries when the client leaves the choice to us. */
 #define SHRING_ENTRIES_DEFAULT	256u
@@ -129,6 +132,8 @@ static void shring_destroy(struct shring *s)
 		close(s->efd_out);
 	if (s->mem)
 		munmap(s->mem, s->bytes);
+	if (s->memfd >= 0)
+		close(s->memfd);
 	pages_free(s->errq);
 	free(s);
 }
@@ -141,6 +146,7 @@ static struct shring *shring_new(const struct zcsd *d)
 		return NULL;
 	s->efd_in = -1;
 	s->efd_out = -1;
+	s->memfd = -1;
 	/* Ring records that failed hold in-flight room until published
 	 * (shring_room), so max_inflight of them always fit. Own pages, as
 	 * the request slots (pages.c). */
@@ -209,7 +215,7 @@ int shring_open(struct client *c, uint32_t want, uint64_t cookie)
 	err = shring_send(c, s, memfd, &lay, cookie);
 	if (err)
 		goto err_ring;	/* the client is dropped, and logged */
-	close(memfd);	/* the mapping is all we need */
+	s->memfd = memfd;	/* a hand-over passes it on */
 	shring_attach(c, s);
 	return 0;
 err_ring:
@@ -217,6 +223,108 @@ err_ring:
 		close(memfd);
 	shring_destroy(s);
 	return err;
+}
+
+/*
+ * shring_save - @c's rings for a hand-over: the indices we keep and the
+ * counters into @hc, the memfd and eventfds (in that order) into @fds.
+ */
+void shring_save(const struct client *c, struct hs_client *hc, int fds[3])
+{
+	const struct shring *s = c->sr;
+
+	hc->sq_entries = s->sq_entries;
+	hc->sq_head = s->sq_head;
+	hc->cq_tail = s->cq_tail;
+	hc->ring_bytes = s->bytes;
+	hc->rings = s->st;
+	fds[0] = s->memfd;
+	fds[1] = s->efd_in;
+	fds[2] = s->efd_out;
+}
+
+/* Is @fd an eventfd? Only the link's text tells (anon inodes are shared). */
+static bool shring_is_eventfd(int fd)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	return !strcmp(link, "anon_inode:[eventfd]");
+}
+
+/* The carried memfd: sized as its layout says, and sealed for good. */
+static int shring_remap(struct shring *s, int memfd, const struct zcs_rings *lay)
+{
+	struct stat st;
+	int seals = fcntl(memfd, F_GET_SEALS);
+	const int need = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+
+	if (fstat(memfd, &st) || (uint64_t)st.st_size != lay->bytes ||
+	    seals < 0 || (seals & need) != need)
+		return -EBADF;
+	s->mem = mmap(NULL, lay->bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      memfd, 0);
+	if (s->mem == MAP_FAILED) {
+		s->mem = NULL;
+		return -errno;
+	}
+	s->memfd = memfd;
+	s->bytes = lay->bytes;
+	s->ctl = s->mem;
+	s->sq = (struct zcs_msg_send *)((char *)s->mem + lay->sq_off);
+	s->cq = (struct zcs_msg_completion *)((char *)s->mem + lay->cq_off);
+	s->sq_entries = lay->sq_entries;
+	s->cq_entries = lay->cq_entries;
+	return 0;
+}
+
+/*
+ * shring_adopt - @c's rings as a hand-over carried them (@hc, and their
+ * memfd and eventfds, which are ours from here on, whatever the outcome).
+ * Returns 0 or -errno: -EBADF for a descriptor that is not what it should.
+ */
+int shring_adopt(struct client *c, const struct hs_client *hc, int memfd,
+		 int efd_in, int efd_out)
+{
+	struct shring *s = shring_new(c->d);
+	struct zcs_rings lay;
+	int err = -ENOMEM;
+
+	if (s) {
+		s->efd_in = efd_in;
+		s->efd_out = efd_out;
+		shring_layout(hc->sq_entries, &lay);
+		err = lay.bytes == hc->ring_bytes ? 0 : -EBADMSG;
+	}
+	if (!err && (!shring_is_eventfd(efd_in) || !shring_is_eventfd(efd_out)))
+		err = -EBADF;
+	if (!err)
+		err = shring_remap(s, memfd, &lay);
+	if (!err) {
+		s->ev = event_new(c->d->base, efd_in, EV_READ | EV_PERSIST,
+				  shring_wake_cb, c);
+		err = s->ev && !event_add(s->ev, NULL) ? 0 : -ENOMEM;
+	}
+	if (err) {
+		if (s && s->memfd < 0)
+			close(memfd);
+		if (s)
+			shring_destroy(s);
+		else
+			close(memfd), close(efd_in), close(efd_out);
+		return err;
+	}
+	s->sq_head = hc->sq_head;
+	s->cq_tail = hc->cq_tail;
+	s->st = hc->rings;
+	shring_attach(c, s);
+	s->poll_ns_base -= hc->rings.poll_ns;
+	return 0;
 }
 
 /*

@@ -17,6 +17,7 @@
 struct shring {
 	struct client *c;
 	void *mem;		/* the whole memfd, mapped shared */
+	int memfd;		/* kept for a hand-over (handover/) */
 	uint64_t bytes;
 	struct zcs_ring_ctl *ctl;
 	struct zcs_msg_send *sq;

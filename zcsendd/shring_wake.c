@@ -117,3 +117,16 @@ void shring_wake_due(struct flow *f)
 	else
 		shring_wake_clear(c, false);
 }
+
+/*
+ * shring_wake_all - a hand-over: wake every ring client that sleeps, so
+ * none waits past it for completions a flush policy was holding back.
+ */
+void shring_wake_all(struct zcsd *d)
+{
+	struct client *c;
+
+	TAILQ_FOREACH(c, &d->ring_clients, ring_entry)
+		if (!c->dead)
+			shring_notify(c, true);
+}

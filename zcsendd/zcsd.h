@@ -133,6 +133,7 @@ struct pool {
 	uint32_t first_slot;	/* in the ring's sparse buffer table */
 	uint32_t nslots;
 	bool pinned;		/* sealed and registered: pool_pin() */
+	bool readonly;		/* sealed, never to be pinned (pool_adopt) */
 };
 
 /*
@@ -275,6 +276,7 @@ struct ring {
 	int efd;
 	struct event *ev;
 	uint32_t features;	/* ZCS_FEAT_* */
+	struct io_uring_params params;	/* as set up: a hand-over's exec needs it */
 	uint32_t entries;
 	uint32_t nslots;	/* sparse buffer table size */
 	uint8_t *slot_used;
@@ -367,7 +369,15 @@ void ring_close(struct zcsd *d);
 struct io_uring_sqe *ring_sqe(struct zcsd *d, struct client *owner);
 void ring_submit(struct zcsd *d);
 int ring_slots_alloc(struct zcsd *d, uint32_t n, uint32_t *first);
+int ring_slots_take(struct zcsd *d, uint32_t first, uint32_t n);
+void ring_slots_clear(struct zcsd *d, uint32_t first, uint32_t n);
 void ring_slots_free(struct zcsd *d, uint32_t first, uint32_t n);
+
+/* ops/ring_handover.c: the ring a hand-over keeps across an exec */
+struct hs_ring;
+void ring_save(const struct zcsd *d, struct hs_ring *out);
+int ring_keep(struct zcsd *d);
+int ring_adopt(struct zcsd *d, int fd, const struct hs_ring *hr);
 
 
 /* conn.c */
@@ -394,6 +404,10 @@ int shring_open(struct client *c, uint32_t want, uint64_t cookie);
 void shring_stop(struct client *c);
 void shring_free(struct client *c);
 void shring_status(const struct client *c, struct zcs_status_client *m);
+struct hs_client;
+void shring_save(const struct client *c, struct hs_client *hc, int fds[3]);
+int shring_adopt(struct client *c, const struct hs_client *hc, int memfd,
+		 int efd_in, int efd_out);
 
 /* shring_io.c */
 uint32_t shring_turn(struct zcsd *d, uint64_t now_ns);
@@ -403,6 +417,7 @@ void shring_awake(struct zcsd *d);
 /* shring_publish.c, shring_wake.c */
 void shring_due(struct flow *f);
 void shring_wake_due(struct flow *f);
+void shring_wake_all(struct zcsd *d);
 void shring_errors(struct client *c, const struct zcs_msg_completion *v,
 		   uint32_t n);
 bool shring_blocked(const struct client *c);
@@ -416,6 +431,8 @@ int dispatch_msg(struct client *c, const uint8_t *buf, size_t len);
 uint64_t pool_grant(struct zcsd *d, uint64_t want);
 int pool_open(struct client *c, uint64_t want);
 int pool_pin(struct client *c);
+int pool_adopt(struct client *c, int memfd, const struct hs_client *hc,
+	       bool ring_kept);
 void pool_close(struct client *c);
 
 /* dest.c */
@@ -426,6 +443,9 @@ int dest_apply_config(struct zcsd *d);
 void dest_set_policy(struct zcsd *d, struct dest *dst,
 		     const struct zcsd_policy *p);
 void dest_free_all(struct zcsd *d);
+struct hs_dest;
+struct dest *dest_adopt(struct zcsd *d, const struct hs_dest *hd, int fd,
+			uint32_t flows);
 
 /* zcauto.c */
 void zcauto_reset(struct zcsd *d, struct dest *dst);
@@ -447,6 +467,8 @@ int flow_table_init(struct zcsd *d);
 int flow_open(struct client *c, const char *spec, uint64_t cookie);
 int flow_close(struct client *c, uint32_t id);
 int flow_lookup(struct client *c, uint32_t id, struct flow **out);
+int flow_adopt(struct client *c, uint32_t id, struct dest *dst, int fd,
+	       int32_t err);
 void flow_connect_done(struct flow *f, int res);
 void flow_abort(struct flow *f);
 void flow_kill(struct flow *f);

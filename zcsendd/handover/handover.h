@@ -39,7 +39,10 @@ struct handover {
 	char exe[4096];			/* our binary's path, read at start */
 	char **argv;			/* our command line, for the exec */
 	struct hs_state *adopted;	/* a state being resumed at start */
-	uint64_t adopt_begin_ns;	/* the old process's begin_ns */
+	int *fds;			/* ... the descriptors beside it */
+	int ring_fd;			/* ... the ring an exec kept, or -1 */
+	uint32_t nfds;
+	struct dest **dests;		/* ... its destinations, adopted */
 };
 
 int handover_init(struct zcsd *d, char **argv);
@@ -47,6 +50,9 @@ void handover_fini(struct zcsd *d);
 int handover_start(struct zcsd *d, enum handover_mode mode, const char *why);
 bool handover_fdstore_ready(const struct zcsd *d);
 int handover_take(struct zcsd *d);
+int handover_ring(struct zcsd *d);
+void handover_listener(struct zcsd *d);
+void handover_dests(struct zcsd *d);
 int handover_resume(struct zcsd *d);
 
 #endif /* ZCSD_HANDOVER_H */

@@ -68,9 +68,9 @@ struct hs_service {
 	uint64_t last_us;
 	uint32_t next_client_id;
 	uint32_t flow_gen;
-	uint32_t listen_fd;		/* index, or HS_NO_FD (systemd's) */
-	uint32_t reserved;
-	char listen_path[256];		/* NUL-terminated; "" with HS_NO_FD */
+	uint32_t listen_fd;		/* index, or HS_NO_FD: systemd's */
+	uint32_t listen_owned;		/* 1: we bound listen_path; else 0 */
+	char listen_path[256];		/* NUL-terminated; "" unless owned */
 	struct hs_ring ring;
 	struct zcs_counters st;
 	struct zcs_ring_counters rings;

@@ -362,10 +362,15 @@ static int ring_offsets_check(struct rd *r, const struct hs_ring *g)
 
 static int ring_check(struct rd *r, const struct hs_ring *g)
 {
-	int err = fd_want(r, "the ring", "io_uring", g->fd, true);
+	static const struct hs_ring none = { .fd = HS_NO_FD };
 
-	if (err)
-		return err;
+	/* It never rides the bundle (SCM_RIGHTS refuses an io_uring): an
+	 * exec keeps it, or there is none (systemd's fd store). */
+	if (g->fd != HS_NO_FD)
+		return refuse(r, -EBADMSG, "the ring: a descriptor index");
+	if (!g->sq_entries)
+		return memcmp(g, &none, sizeof(none)) ?
+		       refuse(r, -EBADMSG, "the ring: fields without one") : 0;
 	if (!pow2(g->sq_entries) || !pow2(g->cq_entries))
 		return refuse(r, -EBADMSG, "ring of %u and %u entries",
 			      g->sq_entries, g->cq_entries);
@@ -381,13 +386,18 @@ static int service_check(struct rd *r)
 	const struct hs_service *v = &r->s->svc;
 	int err;
 
-	if (v->reserved)
-		return refuse(r, -EBADMSG, "service: reserved field set");
+	if (v->listen_owned > 1)
+		return refuse(r, -EBADMSG, "service: listen_owned is %u",
+			      v->listen_owned);
 	if (!terminated(v->listen_path, sizeof(v->listen_path)))
 		return refuse(r, -EBADMSG,
 			      "service: listen path not terminated");
+	/* A socket we bound has its path; systemd's (across an exec) none. */
+	if ((v->listen_path[0] != '\0') != (v->listen_owned == 1))
+		return refuse(r, -EBADMSG, "service: a listen path %s",
+			      v->listen_owned ? "missing" : "not ours");
 	err = fd_want(r, "the listener", "socket", v->listen_fd,
-		      v->listen_path[0] != '\0');
+		      v->listen_fd != HS_NO_FD || v->listen_owned);
 	if (err)
 		return err;
 	return ring_check(r, &v->ring);
@@ -492,7 +502,9 @@ static int client_pool_check(struct rd *r, const struct hs_client *c,
 	if (c->pool_nslots != (bytes + HS_SLOT_BYTES - 1) / HS_SLOT_BYTES)
 		return refuse(r, -EBADMSG, "%s: %u buffer slots for %llu bytes",
 			      who, c->pool_nslots, bytes);
-	if ((uint64_t)c->pool_first_slot + c->pool_nslots >
+	/* Slots mean something only in a ring that was kept (an exec). */
+	if ((c->flags & HS_CLIENT_PINNED) && r->s->svc.ring.sq_entries &&
+	    (uint64_t)c->pool_first_slot + c->pool_nslots >
 	    r->s->svc.ring.nslots)
 		return refuse(r, -EBADMSG, "%s: buffer slots %u+%u of %u", who,
 			      c->pool_first_slot, c->pool_nslots,

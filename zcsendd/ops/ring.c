@@ -63,6 +63,7 @@ static int ring_setup(struct zcsd *d)
 						 &d->ring.uring, &p);
 		if (!err) {
 			d->ring.features = setups[i].feat;
+			d->ring.params = p;
 			d->ring.entries = p.sq_entries;
 			log_debug("io_uring set up with %s flags", setups[i].name);
 			return 0;
@@ -100,29 +101,38 @@ static int ring_buffers_init(struct zcsd *d)
  */
 int ring_init(struct zcsd *d)
 {
-	int err = ring_setup(d);
+	/* A hand-over's ring, or (none, or refused) one of our own. */
+	int err = d->handover.adopted ? handover_ring(d) : -ENOENT;
+	bool kept = !err;
 
 	if (err) {
-		log_errno(err, "io_uring_queue_init");
-		return err;
+		err = ring_setup(d);
+		if (err) {
+			log_errno(err, "io_uring_queue_init");
+			return err;
+		}
+		err = ring_buffers_init(d);
+		if (err)
+			goto err_ring;
 	}
 	io_uring_register_ring_fd(&d->ring.uring);	/* optional speed-up */
-	err = ring_buffers_init(d);
-	if (err)
-		goto err_ring;
 	d->ring.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (d->ring.efd < 0) {
 		err = -errno;
 		log_warn("eventfd");
 		goto err_ring;
 	}
+	if (kept)	/* the old process's is gone */
+		io_uring_unregister_eventfd(&d->ring.uring);
 	err = io_uring_register_eventfd(&d->ring.uring, d->ring.efd);
 	if (err) {
 		log_errno(err, "io_uring_register_eventfd");
 		goto err_efd;
 	}
-	d->ring.features |= probe_features(&d->ring.uring,
-					     &d->ring.gso_max_segs);
+	/* A kept ring's table is the clients': the probes write slot 0. */
+	if (!kept)
+		d->ring.features |= probe_features(&d->ring.uring,
+						     &d->ring.gso_max_segs);
 	d->ring.arena = calloc(1, sizeof(*d->ring.arena));
 	if (!d->ring.arena) {
 		err = -ENOMEM;
@@ -243,6 +253,36 @@ int ring_slots_alloc(struct zcsd *d, uint32_t n, uint32_t *first)
 		}
 	}
 	return -ENOSPC;
+}
+
+/* ring_slots_take - slots a hand-over carried in use. 0 or -EBUSY. */
+int ring_slots_take(struct zcsd *d, uint32_t first, uint32_t n)
+{
+	uint32_t i;
+
+	if (first > d->ring.nslots || n > d->ring.nslots - first)
+		return -ERANGE;
+	for (i = first; i < first + n; i++)
+		if (d->ring.slot_used[i])
+			return -EBUSY;
+	memset(d->ring.slot_used + first, 1, n);
+	return 0;
+}
+
+/*
+ * ring_slots_clear - empty slots a pool no longer uses (one a hand-over
+ * kept pinned for a client it could not carry): the kernel unpins.
+ */
+void ring_slots_clear(struct zcsd *d, uint32_t first, uint32_t n)
+{
+	struct iovec iov = { 0 };
+	__u64 tag = 0;
+	uint32_t i;
+
+	for (i = first; i < first + n && i < d->ring.nslots; i++)
+		if (!d->ring.slot_used[i])
+			io_uring_register_buffers_update_tag(&d->ring.uring, i,
+							     &iov, &tag, 1);
 }
 
 void ring_slots_free(struct zcsd *d, uint32_t first, uint32_t n)

@@ -54,11 +54,12 @@ int sendop_prep_range(struct req *r, uint64_t start, uint32_t left,
 		unsigned zc = c->d->ring.features & ZCS_FEAT_REPORT_USAGE
 				      ? IORING_SEND_ZC_REPORT_USAGE : 0;
 
-		if ((start + left - 1) / POOL_SLOT_BYTES == slot)
+		if (c->pool.pinned &&
+		    (start + left - 1) / POOL_SLOT_BYTES == slot)
 			io_uring_prep_send_zc_fixed(sqe, r->f->fd, buf, left,
 						    flags, zc,
 						    c->pool.first_slot + slot);
-		else	/* spans two slots: pin per send instead */
+		else	/* spans two slots, or not pinned: pin per send */
 			io_uring_prep_send_zc(sqe, r->f->fd, buf, left, flags,
 					      zc);
 		r->zc = 1;

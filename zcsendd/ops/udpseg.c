@@ -93,7 +93,8 @@ static int udpseg_slot(const struct req *r, const struct msghdr *m)
 	uint64_t slot = UINT64_MAX;
 	size_t i;
 
-	if (!(r->c->d->ring.features & ZCS_FEAT_SENDMSG_ZC_FIXED))
+	if (!(r->c->d->ring.features & ZCS_FEAT_SENDMSG_ZC_FIXED) ||
+	    !p->pinned)
 		return -1;
 	for (i = 0; i < m->msg_iovlen; i++) {
 		a = (uintptr_t)m->msg_iov[i].iov_base - base;

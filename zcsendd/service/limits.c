@@ -54,13 +54,13 @@ void limits_nofile_raise(void)
 
 /*
  * Per pool-holding client: its socket, its pool's memfd, one socket per
- * TCP flow and, with rings, their two eventfds (the ring memfd is closed
- * once sent); then the spare control connections, one UDP socket per
+ * TCP flow and, with rings, their memfd (kept for a hand-over) and two
+ * eventfds; then the spare control connections, one UDP socket per
  * destination, and our own. Widened before multiplying.
  */
 static uint64_t nofile_need(const struct zcsd_config *cfg)
 {
-	return (uint64_t)cfg->max_clients * ((uint64_t)cfg->max_flows + 4) +
+	return (uint64_t)cfg->max_clients * ((uint64_t)cfg->max_flows + 5) +
 	       LISTENER_SPARE_CONNS + cfg->max_dests + FDS_RESERVE;
 }
 

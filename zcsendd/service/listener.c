@@ -239,3 +239,18 @@ void listener_close(struct zcsd *d)
 		unlink(d->listener.path);
 	d->listener.unlink_at_close = false;
 }
+
+/*
+ * listener_hold - stop accepting for a while (@hold) or accept again:
+ * during a hand-over, new connections wait in the backlog for the next
+ * process, which takes the same socket.
+ */
+void listener_hold(struct zcsd *d, bool hold)
+{
+	if (!d->listener.ev)
+		return;
+	if (hold)
+		event_del(d->listener.ev);
+	else if (event_add(d->listener.ev, NULL))
+		log_warnx("cannot watch the listening socket");
+}

@@ -28,5 +28,6 @@ struct listener {
 void listener_init(struct zcsd *d, const char *path);
 int listener_open(struct zcsd *d);
 void listener_close(struct zcsd *d);
+void listener_hold(struct zcsd *d, bool hold);
 
 #endif /* ZCSD_LISTENER_H */

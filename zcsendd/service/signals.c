@@ -20,7 +20,8 @@ static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 		/* Sends were cut short: not a clean stop, and a non-zero
 		 * status lets Restart=on-failure see it. */
 		log_warnx("second signal: exiting now, %s aborted",
-			  d->draining ? "drain" : "hand-over");
+			  d->handover.mode != HANDOVER_NONE ? "hand-over"
+							    : "drain");
 		d->exit_status = ZCSD_EXIT_ERROR;
 		event_base_loopbreak(d->base);
 		return;
@@ -37,8 +38,7 @@ static void signal_stop_cb(evutil_socket_t sig, short what, void *arg)
 
 static void signal_usr2_cb(evutil_socket_t sig, short what, void *arg)
 {
-	log_info("SIGUSR2: handing over to a new process");
-	handover_start(arg, HANDOVER_EXEC, "SIGUSR2");	/* logs why not */
+	handover_start(arg, HANDOVER_EXEC, "SIGUSR2");	/* logs either way */
 }
 
 static void signal_hup_cb(evutil_socket_t sig, short what, void *arg)
@@ -49,13 +49,26 @@ static void signal_hup_cb(evutil_socket_t sig, short what, void *arg)
 	reload_run(arg, err, sizeof(err));	/* logs its own failure */
 }
 
+/* signals_handled - the signals we handle, in @set (returned). */
+sigset_t *signals_handled(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR2);
+	return set;
+}
+
 /*
- * signals_init - watch SIGTERM, SIGINT, SIGHUP, SIGUSR2. Returns 0 or
- * -ENOMEM.
+ * signals_init - watch SIGTERM, SIGINT, SIGHUP, SIGUSR2, then let
+ * them in: an exec (a hand-over) blocked them, so none sent meanwhile
+ * was lost. Returns 0 or -ENOMEM.
  */
 int signals_init(struct zcsd *d)
 {
 	struct signals *s = &d->signals;
+	sigset_t set;
 
 	signal(SIGPIPE, SIG_IGN);
 	s->term = evsignal_new(d->base, SIGTERM, signal_stop_cb, d);
@@ -66,6 +79,7 @@ int signals_init(struct zcsd *d)
 	    evsignal_add(s->term, NULL) || evsignal_add(s->intr, NULL) ||
 	    evsignal_add(s->hup, NULL) || evsignal_add(s->usr2, NULL))
 		return -ENOMEM;
+	sigprocmask(SIG_UNBLOCK, signals_handled(&set), NULL);
 	return 0;
 }
 

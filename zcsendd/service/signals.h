@@ -6,6 +6,8 @@
 #ifndef ZCSD_SIGNALS_H
 #define ZCSD_SIGNALS_H
 
+#include <signal.h>
+
 struct zcsd;
 
 struct signals {
@@ -14,5 +16,6 @@ struct signals {
 
 int signals_init(struct zcsd *d);
 void signals_fini(struct zcsd *d);
+sigset_t *signals_handled(sigset_t *set);
 
 #endif /* ZCSD_SIGNALS_H */
