@@ -58,6 +58,26 @@ static int notify_open(void)
  * skipping READY=1, STATUS= and the like. Its text goes to @buf, the fd
  * it carried (or -1) to *@fd. Returns 0 or -ETIMEDOUT.
  */
+/* Descriptors the last message carried: one, or two for a hand-over. */
+static unsigned last_nfds;
+
+/* Keep the first descriptor of @cm in *@fd, close the others. */
+static void notify_fds(struct cmsghdr *cm, int *fd)
+{
+	unsigned n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int), i;
+	int one;
+
+	TH_CHECK(n >= 1 && n <= 2, "%u descriptors in one message", n);
+	for (i = 0; i < n; i++) {
+		memcpy(&one, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+		if (i == 0)
+			*fd = one;
+		else
+			close(one);
+	}
+	last_nfds = n;
+}
+
 static int notify_next(int nfd, char *buf, size_t cap, int *fd, int ms)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
@@ -78,12 +98,11 @@ static int notify_next(int nfd, char *buf, size_t cap, int *fd, int ms)
 		TH_CHECK(n >= 0, "recvmsg: %s", strerror(errno));
 		buf[n] = '\0';
 		*fd = -1;
+		last_nfds = 0;
 		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 			if (cm->cmsg_level == SOL_SOCKET &&
-			    cm->cmsg_type == SCM_RIGHTS) {
-				TH_EQ(cm->cmsg_len, CMSG_LEN(sizeof(int)));
-				memcpy(fd, CMSG_DATA(cm), sizeof(int));
-			}
+			    cm->cmsg_type == SCM_RIGHTS)
+				notify_fds(cm, fd);
 		if (!strncmp(buf, "FDSTORE", 7))
 			return 0;
 		if (*fd >= 0)
@@ -327,7 +346,11 @@ int main(void)
 	th_daemon_start(&d, NULL);
 	check_client_lifecycle(nfd, &d);
 	check_full(nfd, &d);
+	/* SIGTERM with a store: the state goes into it, both ends of one
+	 * bundle, and the daemon exits 0 for the next to resume. */
 	th_daemon_stop_clean(&d);
+	close(notify_expect(nfd, "FDSTORE=1\nFDNAME=handover"));
+	TH_EQ(last_nfds, 2);
 	check_orphans(nfd);
 	close(nfd);
 	unlink(notify_path);

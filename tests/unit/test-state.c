@@ -159,7 +159,7 @@ static void ring_init(struct hs_ring *g)
 	static const uint32_t sq[10] = { 0, 64, 256, 264, 276, 272, 8256 };
 	static const uint32_t cq[10] = { 128, 192, 260, 268, 284, 320, 280 };
 
-	g->fd = 0;
+	g->fd = HS_NO_FD;	/* the ring never rides the bundle */
 	g->sq_entries = 256;
 	g->cq_entries = 512;
 	g->nslots = 16;
@@ -283,6 +283,7 @@ static void good_init(void)
 	s->svc.next_client_id = 6;
 	s->svc.flow_gen = 4;
 	s->svc.listen_fd = 1;
+	s->svc.listen_owned = 1;
 	strcpy(s->svc.listen_path, "/run/zcsendd/zcsendd.sock");
 	s->svc.st.sends = 99;
 	ring_init(&s->svc.ring);
@@ -320,7 +321,13 @@ static void test_good(void)
 	EXPECT_PARSE(0, m.clients[1].flags &= ~HS_CLIENT_PINNED);
 	EXPECT_PARSE(0, m.dests[1].named = m.dests[1].removed = 1;
 		     strcpy(m.dests[1].name, "udp-sink"));
-	EXPECT_PARSE(0, m.svc.listen_fd = HS_NO_FD; m.svc.listen_path[0] = 0);
+	EXPECT_PARSE(0, m.svc.listen_fd = HS_NO_FD; m.svc.listen_path[0] = 0;
+		     m.svc.listen_owned = 0);
+	/* systemd's socket across an exec: a descriptor, no path. */
+	EXPECT_PARSE(0, m.svc.listen_path[0] = 0; m.svc.listen_owned = 0);
+	/* Through systemd's fd store no ring is kept: none at all. */
+	EXPECT_PARSE(0, memset(&m.svc.ring, 0, sizeof(m.svc.ring));
+		     m.svc.ring.fd = HS_NO_FD);
 	EXPECT_PARSE(0, m.hdr.ndests = m.hdr.nclients = m.hdr.nflows = 0;
 		     m.hdr.noutmsgs = 0; m.hdr.nfds = 2);
 }
@@ -391,16 +398,19 @@ static void test_size(void)
 
 static void test_service(void)
 {
-	EXPECT_PARSE(-EBADMSG, m.svc.reserved = 1);
+	EXPECT_PARSE(-EBADMSG, m.svc.listen_owned = 2);
+	EXPECT_PARSE(-EBADMSG, m.svc.listen_owned = 0);
 	EXPECT_PARSE(-EBADMSG, memset(m.svc.listen_path, 'a',
 				      sizeof(m.svc.listen_path)));
 	EXPECT_PARSE(-EBADMSG, m.svc.listen_path[0] = 0);
 	EXPECT_PARSE(-EBADMSG, m.svc.listen_fd = HS_NO_FD);
 	EXPECT_PARSE(-EBADMSG, m.svc.listen_fd = NFDS);
 	EXPECT_WHY("names descriptor 13 of 13");
-	EXPECT_PARSE(-EBADMSG, m.svc.listen_fd = 0);
-	EXPECT_WHY("descriptor 0 named twice");
-	EXPECT_PARSE(-EBADMSG, m.svc.ring.fd = HS_NO_FD);
+	EXPECT_PARSE(-EBADMSG, m.svc.listen_fd = 3);
+	EXPECT_WHY("descriptor 3 named twice");
+	EXPECT_PARSE(-EBADMSG, m.svc.ring.fd = 0);
+	EXPECT_PARSE(-EBADMSG, memset(&m.svc.ring, 0, sizeof(m.svc.ring));
+		     m.svc.ring.fd = HS_NO_FD; m.svc.ring.nslots = 16);
 	EXPECT_PARSE(-EBADMSG, m.svc.ring.sq_entries = 0);
 	EXPECT_PARSE(-EBADMSG, m.svc.ring.sq_entries = 3);
 	EXPECT_PARSE(-EBADMSG, m.svc.ring.cq_entries = 0);

@@ -81,14 +81,14 @@ static int pass_fdstore(struct zcsd *d, int ends[2])
 int handover_pass(struct zcsd *d)
 {
 	int memfd = -1, ends[2] = { -1, -1 }, *fds = NULL, err;
-	uint32_t nfds = 0;
+	uint32_t nfds = 0, skip;
 
 	shring_wake_all(d);	/* none sleeps on what a policy held back */
 	err = hs_state_write(d, &memfd, &fds, &nfds);
 	if (err)
 		log_errno(err, "hand-over: writing the state");
-	if (!err && (err = bundle_send(memfd, fds,
-				       handover_test_hook_fds(nfds), ends)))
+	skip = err ? 0 : handover_test_hook_fds(nfds);
+	if (!err && (err = bundle_send(memfd, fds + skip, nfds - skip, ends)))
 		log_errno(err, "hand-over: passing %u descriptors", nfds + 1);
 	if (memfd >= 0)
 		close(memfd);	/* the bundle holds what it carries */
