@@ -258,7 +258,8 @@ static bool shring_is_eventfd(int fd)
 }
 
 /* The carried memfd: sized as its layout says, and sealed for good. */
-static int shring_remap(struct shring *s, int memfd, const struct zcs_rings *lay)
+static int shring_remap(struct shring *s, int memfd,
+			const struct zcs_rings *lay)
 {
 	struct stat st;
 	int seals = fcntl(memfd, F_GET_SEALS);
@@ -310,15 +311,17 @@ int shring_adopt(struct client *c, const struct hs_client *hc, int memfd,
 				  shring_wake_cb, c);
 		err = s->ev && !event_add(s->ev, NULL) ? 0 : -ENOMEM;
 	}
-	if (err) {
-		if (s && s->memfd < 0)
+	if (err && !s) {
+		close(memfd);
+		close(efd_in);
+		close(efd_out);
+	} else if (err) {
+		if (s->memfd < 0)	/* not mapped: not the ring's yet */
 			close(memfd);
-		if (s)
-			shring_destroy(s);
-		else
-			close(memfd), close(efd_in), close(efd_out);
-		return err;
+		shring_destroy(s);	/* closes the eventfds */
 	}
+	if (err)
+		return err;
 	s->sq_head = hc->sq_head;
 	s->cq_tail = hc->cq_tail;
 	s->st = hc->rings;

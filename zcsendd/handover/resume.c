@@ -121,15 +121,16 @@ void handover_dests(struct zcsd *d)
 	struct handover *h = &d->handover;
 	const struct hs_state *st = h->adopted;
 	uint32_t i;
+	int fd;
 
 	if (!st)
 		return;
 	h->dests = calloc(st->hdr.ndests ? st->hdr.ndests : 1,
 			  sizeof(*h->dests));
-	for (i = 0; h->dests && i < st->hdr.ndests; i++)
-		h->dests[i] = dest_adopt(d, &st->dests[i],
-					 handover_take_fd(h, st->dests[i].udp_fd),
-					 flows_to(st, i));
+	for (i = 0; h->dests && i < st->hdr.ndests; i++) {
+		fd = handover_take_fd(h, st->dests[i].udp_fd);
+		h->dests[i] = dest_adopt(d, &st->dests[i], fd, flows_to(st, i));
+	}
 }
 
 /* The service as the old process left it: ids, counters, its history. */
@@ -162,10 +163,11 @@ int handover_resume(struct zcsd *d)
 	resume_service(d, &st->svc);
 	for (i = 0; i < st->hdr.nclients; i++) {
 		const struct hs_client *hc = &st->clients[i];
+		bool kept = st->svc.ring.sq_entries;
 
 		if (handover_client(d, hc))
 			n++;
-		else if ((hc->flags & HS_CLIENT_PINNED) && st->svc.ring.sq_entries)
+		else if (kept && (hc->flags & HS_CLIENT_PINNED))
 			ring_slots_clear(d, hc->pool_first_slot,
 					 hc->pool_nslots);
 	}

@@ -70,12 +70,14 @@ static int client_pool(struct handover *h, struct client *c,
 static int client_rings(struct handover *h, struct client *c,
 			const struct hs_client *hc)
 {
-	int err;
+	int memfd, in, out, err;
 
 	if (!(hc->flags & HS_CLIENT_RINGS))
 		return 0;
-	err = shring_adopt(c, hc, handover_take_fd(h, hc->ring_fd),
-			   handover_take_fd(h, hc->efd_in), handover_take_fd(h, hc->efd_out));
+	memfd = handover_take_fd(h, hc->ring_fd);
+	in = handover_take_fd(h, hc->efd_in);
+	out = handover_take_fd(h, hc->efd_out);
+	err = shring_adopt(c, hc, memfd, in, out);
 	if (!err)
 		c->deliver = &ringmsg_ops;
 	return err;
@@ -106,8 +108,8 @@ static int client_flows(struct zcsd *d, struct client *c,
 		if (err)
 			dest_put(d, dst);	/* not carried after all */
 		else
-			err = flow_adopt(c, f->id, dst, handover_take_fd(h, f->fd),
-					 f->err);
+			err = flow_adopt(c, f->id, dst,
+					 handover_take_fd(h, f->fd), f->err);
 	}
 	return err;
 }

@@ -37,7 +37,7 @@ struct hs_header {
 	uint32_t version;	/* HS_VERSION */
 	uint32_t header_bytes;	/* sizeof(struct hs_header) */
 	uint64_t total_bytes;	/* the whole state, header included */
-	uint64_t checksum;	/* hs_checksum() of every byte after this header */
+	uint64_t checksum;	/* hs_checksum() of all bytes after the header */
 	uint32_t nfds;		/* descriptors beside the state */
 	uint32_t ndests;
 	uint32_t nclients;
@@ -56,7 +56,7 @@ struct hs_ring {
 	uint32_t zcs_features;	/* ZCS_FEAT_* probed at the first start */
 	uint32_t nslots;	/* its sparse buffer table */
 	uint32_t gso_max_segs;
-	uint32_t sq_off[10];	/* struct io_sqring_offsets, as the kernel gave */
+	uint32_t sq_off[10];	/* io_sqring_offsets, as the kernel gave them */
 	uint32_t cq_off[10];	/* struct io_cqring_offsets */
 };
 
@@ -129,7 +129,7 @@ struct hs_flow {
 	uint32_t id;
 	uint32_t client;	/* its client's id */
 	uint32_t dest;		/* index into the hs_dest records */
-	uint32_t fd;		/* TCP: index of its own socket; UDP: HS_NO_FD */
+	uint32_t fd;		/* TCP: index of its socket; UDP: HS_NO_FD */
 	int32_t err;		/* a failed TCP stream: -errno, else 0 */
 	uint32_t reserved;
 };
