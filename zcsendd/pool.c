@@ -271,17 +271,13 @@ static int pool_adopt_map(struct pool *p, uint64_t addr, bool sealed)
 {
 	void *want = p->pinned ? (void *)(uintptr_t)addr : NULL;
 	int prot = sealed ? PROT_READ : PROT_READ | PROT_WRITE;
-	int flags = MAP_SHARED | (p->pinned ? MAP_FIXED_NOREPLACE : 0);
+	/* Over the range handover_reserve() holds for it: ours to replace. */
+	int flags = MAP_SHARED | (p->pinned ? MAP_FIXED : 0);
 
 	p->base = mmap(want, p->size, prot, flags, p->memfd, 0);
 	if (p->base == MAP_FAILED) {
 		p->base = NULL;
-		return errno == EEXIST ? -EADDRINUSE : -errno;
-	}
-	if (want && p->base != want) {	/* a kernel that took it as a hint */
-		munmap(p->base, p->size);
-		p->base = NULL;
-		return -EADDRINUSE;
+		return -errno;
 	}
 	return 0;
 }
@@ -306,13 +302,14 @@ static int pool_adopt_slots(struct client *c, const struct hs_client *hc)
 /*
  * pool_adopt - @c's pool as a hand-over carried it (@hc), on @memfd (ours
  * from here on, whatever the outcome). Pinned before, it stays pinned
- * when the ring was kept (@ring_kept, an exec); otherwise it cannot be
- * pinned again (F_SEAL_FUTURE_WRITE) and is sent from unpinned, as
- * readonly. Carried pools stay even where the new limits are lower, as a
- * reload keeps them. Returns 0 or -errno (the caller tells the client).
+ * when the ring was kept and its old range held for it (@keep_pinned);
+ * otherwise it cannot be pinned again (F_SEAL_FUTURE_WRITE) and is sent
+ * from unpinned, as readonly. Carried pools stay even where the new
+ * limits are lower, as a reload keeps them.
+ * Returns 0 or -errno (the caller tells the client).
  */
 int pool_adopt(struct client *c, int memfd, const struct hs_client *hc,
-	       bool ring_kept)
+	       bool keep_pinned)
 {
 	struct zcsd *d = c->d;
 	struct pool *p = &c->pool;
@@ -321,8 +318,8 @@ int pool_adopt(struct client *c, int memfd, const struct hs_client *hc,
 
 	p->memfd = memfd;
 	p->size = hc->pool_bytes;
-	p->pinned = sealed && ring_kept;
-	p->readonly = sealed && !ring_kept;
+	p->pinned = sealed && keep_pinned;
+	p->readonly = sealed && !keep_pinned;
 	p->nslots = p->readonly ? 0 : hc->pool_nslots;
 	err = pool_adopt_check(memfd, p->size, sealed);
 	if (!err)

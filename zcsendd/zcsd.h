@@ -432,7 +432,7 @@ uint64_t pool_grant(struct zcsd *d, uint64_t want);
 int pool_open(struct client *c, uint64_t want);
 int pool_pin(struct client *c);
 int pool_adopt(struct client *c, int memfd, const struct hs_client *hc,
-	       bool ring_kept);
+	       bool keep_pinned);
 void pool_close(struct client *c);
 
 /* dest.c */

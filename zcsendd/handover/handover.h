@@ -43,6 +43,7 @@ struct handover {
 	int ring_fd;			/* ... the ring an exec kept, or -1 */
 	uint32_t nfds;
 	struct dest **dests;		/* ... its destinations, adopted */
+	bool *reserved;			/* ... pinned pools' old ranges held */
 };
 
 int handover_init(struct zcsd *d, char **argv);

@@ -43,6 +43,10 @@ struct hs_client;
 int handover_take_fd(struct handover *h, uint32_t idx);
 bool handover_client(struct zcsd *d, const struct hs_client *hc);
 
+/* reserve.c */
+void handover_reserve(struct handover *h);
+void handover_unreserve(struct handover *h);
+
 /* pass.c */
 int handover_pass(struct zcsd *d);
 

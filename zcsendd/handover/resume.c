@@ -41,6 +41,7 @@ static void resume_end(struct handover *h)
 			close(h->fds[i]);
 	free(h->fds);
 	free(h->dests);
+	handover_unreserve(h);
 	hs_state_free(h->adopted);
 	h->fds = NULL;
 	h->nfds = 0;

@@ -5,6 +5,7 @@
  * pool, rings, flows with their ids, and the replies the old process had
  * queued for it, in order. What fails drops that client alone, told why.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
@@ -52,19 +53,37 @@ static struct client *client_adopt(struct zcsd *d, const struct hs_client *hc,
 	return c;
 }
 
+/*
+ * Its pool: still pinned where its old range could be held (an exec kept
+ * the ring); else its slots in a kept ring are emptied and it is sent from
+ * unpinned, as after systemd's fd store.
+ */
 static int client_pool(struct handover *h, struct client *c,
 		       const struct hs_client *hc)
 {
+	const struct hs_state *st = h->adopted;
+	bool kept = st->svc.ring.sq_entries && (hc->flags & HS_CLIENT_PINNED);
+	bool held = h->reserved && h->reserved[hc - st->clients];
 	int fd = handover_take_fd(h, hc->pool_fd), err;
 
 	if (!(hc->flags & HS_CLIENT_POOL))
 		return 0;
+	if (kept && !held) {
+		log_warnx("client %u: its pool's address is taken: sent from "
+			  "unpinned memory until it connects again", hc->id);
+		ring_slots_clear(c->d, hc->pool_first_slot, hc->pool_nslots);
+	}
 	err = req_init(c);
 	if (err) {
 		close(fd);
 		return err;
 	}
-	return pool_adopt(c, fd, hc, h->adopted->svc.ring.sq_entries != 0);
+	err = pool_adopt(c, fd, hc, kept && held);
+	if (held && err)	/* whether the pool was mapped there or not */
+		munmap((void *)(uintptr_t)hc->pool_addr, hc->pool_bytes);
+	if (held)
+		h->reserved[hc - st->clients] = false;	/* not ours to free */
+	return err;
 }
 
 static int client_rings(struct handover *h, struct client *c,

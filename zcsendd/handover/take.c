@@ -92,6 +92,8 @@ int handover_take(struct zcsd *d)
 	memmove(fds, fds + 1, (n - 1) * sizeof(int));
 	h->fds = fds;
 	h->nfds = n - 1;
+	if (h->ring_fd >= 0)
+		handover_reserve(h);
 	fdstore_close_orphans(d);	/* the bundle has them all */
 	return 1;
 }
