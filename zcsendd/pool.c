@@ -242,6 +242,10 @@ int pool_pin(struct client *c)
 	}
 	p->pinned = true;
 	c->d->pool_pinned += p->size;
+	/* Pinning filled our page tables for the whole pool; the pages stay
+	 * pinned without them, and tearing 1 GiB of them down is what made
+	 * an exec (a hand-over) 80 ms instead of 10. */
+	madvise(p->base, p->size, MADV_DONTNEED);
 	req_arm(c);
 	return 0;
 }
