@@ -188,8 +188,8 @@ int main(int argc, char **argv)
 	load_config(d, &a);
 	pick_socket(d, &a);
 	setup(d, argv);
-	if (handover_resume(d) <= 0)	/* else it said what it carried */
-		log_info("zcsendd %s ready", ZCSD_VERSION);
+	handover_resume(d);	/* what a hand-over carried, if one did */
+	log_info("zcsendd %s ready", ZCSD_VERSION);
 	if (notify_start(d))
 		fatalx("out of memory");
 	if (loop_run(d) < 0) {

@@ -176,8 +176,8 @@ int handover_resume(struct zcsd *d)
 	h->last_us = (handover_now_ns() - st->svc.begin_ns) / 1000;
 	h->last_clients = n;
 	log_at(LOG_INFO, &(struct log_about){ .msgid = LOG_ID_HANDOVER }, 0,
-	       "zcsendd %s resumed: hand-over %u carried %u of %u clients, "
-	       "%u flows; blackout %.1f ms", ZCSD_VERSION, h->count, n,
+	       "hand-over %u to zcsendd %s: carried %u of %u clients, "
+	       "%u flows; blackout %.1f ms", h->count, ZCSD_VERSION, n,
 	       st->hdr.nclients, d->nflows, (double)h->last_us / 1000.0);
 	resume_end(h);
 	return 1;
