@@ -34,7 +34,7 @@ static void check_fds(const struct hs_state *s)
 	uint8_t *seen = calloc(n ? n : 1, 1);
 
 	CHECK(seen);
-	fd_mark(seen, n, s->svc.ring.fd);
+	CHECK(s->svc.ring.fd == HS_NO_FD);	/* never in the bundle */
 	fd_mark(seen, n, s->svc.listen_fd);
 	for (i = 0; i < s->hdr.ndests; i++)
 		fd_mark(seen, n, s->dests[i].udp_fd);
@@ -59,10 +59,12 @@ static void check_client(const struct hs_state *s, const struct hs_client *c)
 	CHECK(c->id && c->id < s->svc.next_client_id);
 	CHECK(memchr(c->name, 0, sizeof(c->name)));
 	CHECK(c->fd != HS_NO_FD);
-	if (c->flags & HS_CLIENT_PINNED)
+	/* Slots are a kept ring's (an exec); without one they mean nothing. */
+	if ((c->flags & HS_CLIENT_PINNED) && s->svc.ring.sq_entries)
 		CHECK((uint64_t)c->pool_first_slot + c->pool_nslots <=
-		      s->svc.ring.nslots &&
-		      c->pool_addr + c->pool_bytes <= HS_ADDR_MAX);
+		      s->svc.ring.nslots);
+	if (c->flags & HS_CLIENT_PINNED)
+		CHECK(c->pool_addr + c->pool_bytes <= HS_ADDR_MAX);
 	for (i = 0; i < s->hdr.nflows; i++)
 		flows += s->flows[i].client == c->id;
 	for (i = 0; i < s->hdr.noutmsgs; i++) {

@@ -70,7 +70,8 @@ int bundle_send(int memfd, const int *fds, uint32_t nfds, int ends[2])
 			m.n = BUNDLE_PER_MSG;
 		if (m.first == 0) {	/* the memfd leads */
 			one[0] = memfd;
-			memcpy(one + 1, fds, (m.n - 1) * sizeof(int));
+			if (m.n > 1)	/* a state may name none */
+				memcpy(one + 1, fds, (m.n - 1) * sizeof(int));
 			err = bundle_put(ends[0], &m, one);
 		} else {
 			err = bundle_put(ends[0], &m, fds + m.first - 1);
