@@ -4,7 +4,7 @@
  * stream to checking receivers through N UPGRADEs ~200 ms apart. Blackout:
  * the longest gap between completions any client saw around one, beside a
  * window as long without (a busy 2-CPU host has gaps of its own); errors,
- * lost, duplicated (each 0); the daemon's fds and VmPin, first and last.
+ * lost, duplicated (each 0); the daemon's fds and pinned buffers, first and last.
  */
 #include <sys/socket.h>
 #include <errno.h>
@@ -241,12 +241,12 @@ static void ho_report(const struct bench *b, struct ho_run *r,
 		       "\"control_ms\": {\"p50\": %.3f, \"max\": %.3f}, "
 		       "\"sends\": %llu, "
 		       "\"errors\": %llu, \"lost\": %llu, \"duplicated\": "
-		       "%llu, \"fds\": [%d, %d], \"vmpin_kb\": [%ld, %ld]}\n",
+		       "%llu, \"fds\": [%d, %d], \"pinned_kb\": [%ld, %ld]}\n",
 		       n, HO_CLIENTS, HO_POOL, p50, max, dp50, dmax, cp50,
 		       cmax, (unsigned long long)c[0],
 		       (unsigned long long)c[1], (unsigned long long)c[2],
 		       (unsigned long long)c[3], r->first.fds, r->last.fds,
-		       r->first.vmpin_kb, r->last.vmpin_kb);
+		       r->first.pinned_kb, r->last.pinned_kb);
 		return;
 	}
 	printf("%u hand-overs, %d clients (socket and ring, TCP and UDP), "
@@ -260,12 +260,12 @@ static void ho_report(const struct bench *b, struct ho_run *r,
 	printf("sends %llu: errors %llu, lost %llu, duplicated %llu\n",
 	       (unsigned long long)c[0], (unsigned long long)c[1],
 	       (unsigned long long)c[2], (unsigned long long)c[3]);
-	printf("daemon after hand-over 1: %d fds, VmPin %ld kB; after %u: "
-	       "%d fds, VmPin %ld kB\n", r->first.fds, r->first.vmpin_kb, n,
-	       r->last.fds, r->last.vmpin_kb);
+	printf("daemon after hand-over 1: %d fds, pinned %ld kB; after %u: "
+	       "%d fds, pinned %ld kB\n", r->first.fds, r->first.pinned_kb, n,
+	       r->last.fds, r->last.pinned_kb);
 }
 
-/* The hand-overs, spaced; fds and VmPin after the first and last. */
+/* The hand-overs, spaced; fds and pinned buffers after the first and last. */
 static int ho_loop(const struct bench *b, struct ho_run *r)
 {
 	uint32_t k;
@@ -324,7 +324,7 @@ int handover_run(struct bench *b)
 	if (!err)
 		ho_report(b, r, c);
 	if (!err && (c[1] || c[2] || c[3] || r->first.fds != r->last.fds ||
-		     r->first.vmpin_kb != r->last.vmpin_kb))
+		     r->first.pinned_kb != r->last.pinned_kb))
 		err = -EIO;
 	if (r)
 		ho_free(r);

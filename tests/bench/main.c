@@ -112,7 +112,7 @@ static void usage_more(FILE *f)
 		"checking receivers:\n"
 		"                blackout p50 and max, errors, lost and "
 		"duplicated sends, the\n"
-		"                daemon's fds and VmPin after the first and "
+		"                daemon's fds and pinned buffers after the first and "
 		"last (issue 19)\n");
 }
 

@@ -15,7 +15,7 @@
 # canary and flood line, each spread line), --clients-idle 2 --pin (steps
 # 1 and 2: memory, connect times, every row); only the fields' presence and
 # sanity are checked, never a time or a ratio. Issue 19's --handover 2:
-# nothing failed, lost or duplicated, fds and VmPin as after the first.
+# nothing failed, lost or duplicated, fds and pinned buffers as after the first.
 # transports: socket ring
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -288,7 +288,7 @@ d = json.load(open(sys.argv[1]))
 b = d["blackout_ms"]
 if not (d["handovers"] == 2 and
         d["errors"] == d["lost"] == d["duplicated"] == 0 and d["sends"] > 0 and
-        d["fds"][0] == d["fds"][1] and d["vmpin_kb"][0] == d["vmpin_kb"][1] and
+        d["fds"][0] == d["fds"][1] and d["pinned_kb"][0] == d["pinned_kb"][1] and
         0 < b["p50"] <= b["max"]):
     sys.exit("unexpected --handover result")
 print("bench-smoke: --handover 2 checked")

@@ -248,11 +248,12 @@ int main(void)
 		TH_CHECK(before[i] == after[i], "client ids before %u, after "
 			 "%u (the %uth)", before[i], after[i], i + 1);
 	stop_and_check();
-	printf("daemon after hand-over 1: %d fds, VmPin %ld kB; after %d: "
-	       "%d fds, VmPin %ld kB\n", first.fds, first.vmpin_kb,
-	       HANDOVERS, last.fds, last.vmpin_kb);
+	printf("daemon after hand-over 1: %d fds, pinned %ld kB; after %d: "
+	       "%d fds, pinned %ld kB\n", first.fds, first.pinned_kb,
+	       HANDOVERS, last.fds, last.pinned_kb);
 	TH_EQ(last.fds, first.fds);
-	TH_EQ(last.vmpin_kb, first.vmpin_kb);
+	TH_EQ(last.pinned_kb, first.pinned_kb);
+	TH_CHECK(first.pinned_kb > 0, "no registered buffer after a hand-over");
 	for (i = 0; i < CLIENTS; i++)
 		th_stream_close(&st[i]);
 	th_raw_close(&admin);

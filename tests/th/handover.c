@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "handover.h"
 #include "util.h"
@@ -130,8 +131,43 @@ int th_handover_wait(struct th_raw *r, uint32_t count,
 	}
 }
 
+/*
+ * What the kernel holds pinned for @pid's io_uring: the registered buffers
+ * its fdinfo lists ("N: 0xADDR/LEN"). VmPin cannot tell: an exec keeps the
+ * ring, whose pages stay counted to the mm that registered them.
+ */
+static long uring_pinned_kb(pid_t pid)
+{
+	char path[64], link[64], line[256];
+	unsigned long long addr, len, sum = 0;
+	unsigned idx;
+	FILE *f = NULL;
+	int fd;
+
+	for (fd = 0; fd < 4096 && !f; fd++) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (strcmp(link, "anon_inode:[io_uring]"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+		f = fopen(path, "r");
+	}
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %u: 0x%llx/%llu", &idx, &addr, &len) == 3)
+			sum += len;
+	fclose(f);
+	return (long)(sum / 1024);
+}
+
 void th_handover_res_read(pid_t pid, struct th_handover_res *out)
 {
 	out->fds = th_fd_count(pid);
-	out->vmpin_kb = th_proc_status_kb(pid, "VmPin");
+	out->pinned_kb = uring_pinned_kb(pid);
 }

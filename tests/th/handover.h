@@ -44,13 +44,13 @@ int th_handover_service(struct th_raw *r, struct zcs_service *out,
 int th_handover_wait(struct th_raw *r, uint32_t count,
 		     struct zcs_service *out, int timeout_ms);
 
-/* What a hand-over must give back as it found: fds and VmPin. */
+/* What a hand-over must give back as it found: fds, pinned buffers. */
 struct th_handover_res {
 	int fds;
-	long vmpin_kb;
+	long pinned_kb;		/* the io_uring's registered buffers */
 };
 
-/* th_handover_res_read - @pid's open fds and VmPin. */
+/* th_handover_res_read - @pid's open fds and its ring's pinned buffers. */
 void th_handover_res_read(pid_t pid, struct th_handover_res *out);
 
 #endif /* ZCS_TH_HANDOVER_H */

@@ -7,6 +7,7 @@
  * its old id. A client that cannot be carried is told why and dropped;
  * the others go on.
  */
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +15,8 @@
 #include <unistd.h>
 
 #include "zcsd.h"
-#include "delivery/delivery.h"
 #include "handover/internal.h"
 #include "handover/state.h"
-#include "service/access.h"
 
 /* The descriptor at @idx, taken out of the list: ours now, or -1. */
 int handover_take_fd(struct handover *h, uint32_t idx)
@@ -99,6 +98,13 @@ void handover_listener(struct zcsd *d)
 		close(fd);
 		return;
 	}
+	/* The file's mode and group as the config now says, as a fresh
+	 * bind would set them. */
+	if (s->listen_owned &&
+	    (chmod(s->listen_path, d->cfg.socket_mode) ||
+	     (d->cfg.socket_gid >= 0 &&
+	      chown(s->listen_path, (uid_t)-1, (gid_t)d->cfg.socket_gid))))
+		log_warn("%s: mode and group", s->listen_path);
 	d->fdstore.listen_fd = fd;
 	d->fdstore.listen_owned = s->listen_owned;
 }
