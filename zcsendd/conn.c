@@ -455,6 +455,30 @@ int conn_reply(struct client *c, uint16_t type, uint64_t cookie,
 	return conn_send(c, msg, sizeof(h) + len);
 }
 
+/*
+ * conn_error_raw - one ZCS_MSG_ERROR (cookie 0) on a connection that has
+ * no client (yet, or any more): refused at accept, or not carried across
+ * a restart. Never waits: a full socket learns from the close alone.
+ * Returns 0 or -errno.
+ */
+int conn_error_raw(int fd, uint16_t req_type, int err, const char *text)
+{
+	uint8_t msg[sizeof(struct zcs_hdr) + sizeof(struct zcs_error)];
+	struct zcs_error e;
+	struct zcs_hdr h;
+
+	memset(&e, 0, sizeof(e));
+	e.err = err;
+	e.req_type = req_type;
+	snprintf(e.msg, sizeof(e.msg), "%s", text);
+	zcs_hdr_init(&h, ZCS_MSG_ERROR, sizeof(e), 0);
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), &e, sizeof(e));
+	if (send(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return -errno;
+	return 0;
+}
+
 /* conn_error - answer a request with ZCS_MSG_ERROR and a reason. */
 int conn_error(struct client *c, uint16_t req_type, uint64_t cookie, int err,
 	       const char *fmt, ...)

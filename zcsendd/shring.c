@@ -10,21 +10,16 @@
  */
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "shring.h"
-#include "handover/state.h"
 
 /* SQ entries when the client leaves the choice to us. */
 #define SHRING_ENTRIES_DEFAULT	256u
-
-static void shring_wake_cb(evutil_socket_t fd, short what, void *arg);
 
 static uint32_t pow2_up(uint32_t v)
 {
@@ -53,7 +48,7 @@ static uint32_t shring_entries(const struct zcsd *d, uint32_t want)
 }
 
 /* Control words at 0, then the SQ, then the CQ, in whole pages. */
-static void shring_layout(uint32_t sq_entries, struct zcs_rings *lay)
+void shring_layout(uint32_t sq_entries, struct zcs_rings *lay)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t end;
@@ -68,6 +63,17 @@ static void shring_layout(uint32_t sq_entries, struct zcs_rings *lay)
 	end = lay->cq_off +
 	      (uint64_t)lay->cq_entries * sizeof(struct zcs_msg_completion);
 	lay->bytes = (end + page - 1) / page * page;
+}
+
+/* The words and rings inside @s->mem, as @lay lays them out. */
+void shring_point(struct shring *s, const struct zcs_rings *lay)
+{
+	s->bytes = lay->bytes;
+	s->ctl = s->mem;
+	s->sq = (struct zcs_msg_send *)((char *)s->mem + lay->sq_off);
+	s->cq = (struct zcs_msg_completion *)((char *)s->mem + lay->cq_off);
+	s->sq_entries = lay->sq_entries;
+	s->cq_entries = lay->cq_entries;
 }
 
 /*
@@ -92,12 +98,7 @@ static int shring_map(struct shring *s, const struct zcs_rings *lay)
 		s->mem = NULL;
 		goto err_fd;
 	}
-	s->bytes = lay->bytes;
-	s->ctl = s->mem;
-	s->sq = (struct zcs_msg_send *)((char *)s->mem + lay->sq_off);
-	s->cq = (struct zcs_msg_completion *)((char *)s->mem + lay->cq_off);
-	s->sq_entries = lay->sq_entries;
-	s->cq_entries = lay->cq_entries;
+	shring_point(s, lay);
 	return fd;
 err_fd:
 	err = -errno;
@@ -122,7 +123,7 @@ static int shring_events(struct client *c, struct shring *s)
 }
 
 /* Undo whatever of shring_map() and shring_events() was done. */
-static void shring_destroy(struct shring *s)
+void shring_destroy(struct shring *s)
 {
 	if (s->ev)
 		event_free(s->ev);
@@ -138,7 +139,7 @@ static void shring_destroy(struct shring *s)
 	free(s);
 }
 
-static struct shring *shring_new(const struct zcsd *d)
+struct shring *shring_new(const struct zcsd *d)
 {
 	struct shring *s = calloc(1, sizeof(*s));
 
@@ -173,7 +174,7 @@ static int shring_send(struct client *c, const struct shring *s, int memfd,
 	return conn_send_fds(c, msg, sizeof(msg), fds, 3);
 }
 
-static void shring_attach(struct client *c, struct shring *s)
+void shring_attach(struct client *c, struct shring *s)
 {
 	struct zcsd *d = c->d;
 
@@ -223,111 +224,6 @@ err_ring:
 		close(memfd);
 	shring_destroy(s);
 	return err;
-}
-
-/*
- * shring_save - @c's rings for a hand-over: the indices we keep and the
- * counters into @hc, the memfd and eventfds (in that order) into @fds.
- */
-void shring_save(const struct client *c, struct hs_client *hc, int fds[3])
-{
-	const struct shring *s = c->sr;
-
-	hc->sq_entries = s->sq_entries;
-	hc->sq_head = s->sq_head;
-	hc->cq_tail = s->cq_tail;
-	hc->ring_bytes = s->bytes;
-	hc->rings = s->st;
-	fds[0] = s->memfd;
-	fds[1] = s->efd_in;
-	fds[2] = s->efd_out;
-}
-
-/* Is @fd an eventfd? Only the link's text tells (anon inodes are shared). */
-static bool shring_is_eventfd(int fd)
-{
-	char path[64], link[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return false;
-	link[n] = '\0';
-	return !strcmp(link, "anon_inode:[eventfd]");
-}
-
-/* The carried memfd: sized as its layout says, and sealed for good. */
-static int shring_remap(struct shring *s, int memfd,
-			const struct zcs_rings *lay)
-{
-	struct stat st;
-	int seals = fcntl(memfd, F_GET_SEALS);
-	const int need = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
-
-	if (fstat(memfd, &st) || (uint64_t)st.st_size != lay->bytes ||
-	    seals < 0 || (seals & need) != need)
-		return -EBADF;
-	s->mem = mmap(NULL, lay->bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      memfd, 0);
-	if (s->mem == MAP_FAILED) {
-		s->mem = NULL;
-		return -errno;
-	}
-	s->memfd = memfd;
-	s->bytes = lay->bytes;
-	s->ctl = s->mem;
-	s->sq = (struct zcs_msg_send *)((char *)s->mem + lay->sq_off);
-	s->cq = (struct zcs_msg_completion *)((char *)s->mem + lay->cq_off);
-	s->sq_entries = lay->sq_entries;
-	s->cq_entries = lay->cq_entries;
-	return 0;
-}
-
-/*
- * shring_adopt - @c's rings as a hand-over carried them (@hc, and their
- * memfd and eventfds, which are ours from here on, whatever the outcome).
- * Returns 0 or -errno: -EBADF for a descriptor that is not what it should.
- */
-int shring_adopt(struct client *c, const struct hs_client *hc, int memfd,
-		 int efd_in, int efd_out)
-{
-	struct shring *s = shring_new(c->d);
-	struct zcs_rings lay;
-	int err = -ENOMEM;
-
-	if (s) {
-		s->efd_in = efd_in;
-		s->efd_out = efd_out;
-		shring_layout(hc->sq_entries, &lay);
-		err = lay.bytes == hc->ring_bytes ? 0 : -EBADMSG;
-	}
-	if (!err && (!shring_is_eventfd(efd_in) || !shring_is_eventfd(efd_out)))
-		err = -EBADF;
-	if (!err)
-		err = shring_remap(s, memfd, &lay);
-	if (!err) {
-		s->ev = event_new(c->d->base, efd_in, EV_READ | EV_PERSIST,
-				  shring_wake_cb, c);
-		err = s->ev && !event_add(s->ev, NULL) ? 0 : -ENOMEM;
-	}
-	if (err && !s) {
-		close(memfd);
-		close(efd_in);
-		close(efd_out);
-	} else if (err) {
-		if (s->memfd < 0)	/* not mapped: not the ring's yet */
-			close(memfd);
-		shring_destroy(s);	/* closes the eventfds */
-	}
-	if (err)
-		return err;
-	s->sq_head = hc->sq_head;
-	s->cq_tail = hc->cq_tail;
-	s->st = hc->rings;
-	shring_attach(c, s);
-	s->poll_ns_base -= hc->rings.poll_ns;
-	return 0;
 }
 
 /*
@@ -382,7 +278,7 @@ void shring_status(const struct client *c, struct zcs_status_client *m)
  * eventfd; its ring is hot again, and the work itself is the loop's next
  * shring_turn(), right after this callback.
  */
-static void shring_wake_cb(evutil_socket_t fd, short what, void *arg)
+void shring_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
 	uint64_t v;

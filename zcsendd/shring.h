@@ -44,6 +44,14 @@ struct shring {
 	struct zcs_ring_counters st;
 };
 
+/* shring.c: set-up and tear-down, shared with shring_adopt.c */
+void shring_layout(uint32_t sq_entries, struct zcs_rings *lay);
+void shring_point(struct shring *s, const struct zcs_rings *lay);
+struct shring *shring_new(const struct zcsd *d);
+void shring_attach(struct client *c, struct shring *s);
+void shring_destroy(struct shring *s);
+void shring_wake_cb(evutil_socket_t fd, short what, void *arg);
+
 /* shring_take.c */
 uint32_t shring_take(struct client *c, uint64_t now_ns);
 void shring_heat(struct client *c);

@@ -393,6 +393,7 @@ int conn_reply(struct client *c, uint16_t type, uint64_t cookie,
 int conn_error(struct client *c, uint16_t req_type, uint64_t cookie,
 	       int err, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+int conn_error_raw(int fd, uint16_t req_type, int err, const char *text);
 void conn_pause(struct client *c);
 void conn_resume(struct client *c);
 void conn_want_write(struct client *c);
@@ -473,6 +474,9 @@ void flow_connect_done(struct flow *f, int res);
 void flow_abort(struct flow *f);
 void flow_kill(struct flow *f);
 void flow_free(struct flow *f);
+
+/* fd_kind.c */
+bool fd_kind_is(int fd, const char *kind);
 
 /* pages.c */
 void *pages_calloc(size_t n, size_t size);

@@ -51,18 +51,11 @@ static bool refuse_is_orphan(const struct zcsd *d, int fd)
 
 static void refuse_tell(int fd, const char *why)
 {
-	uint8_t msg[sizeof(struct zcs_hdr) + sizeof(struct zcs_error)];
-	struct zcs_error e;
-	struct zcs_hdr h;
+	char text[ZCS_ERRMSG_MAX];
 
-	memset(&e, 0, sizeof(e));
-	e.err = -ECONNRESET;
-	snprintf(e.msg, sizeof(e.msg), "zcsendd restarted but refused the "
+	snprintf(text, sizeof(text), "zcsendd restarted but refused the "
 		 "hand-over (%s): connect again", why);
-	zcs_hdr_init(&h, ZCS_MSG_ERROR, sizeof(e), 0);
-	memcpy(msg, &h, sizeof(h));
-	memcpy(msg + sizeof(h), &e, sizeof(e));
-	send(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL);
+	conn_error_raw(fd, 0, -ECONNRESET, text);	/* or learn from EOF */
 	shutdown(fd, SHUT_RDWR);	/* systemd may hold a copy */
 }
 

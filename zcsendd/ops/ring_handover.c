@@ -54,20 +54,6 @@ int ring_keep(struct zcsd *d)
 	return fcntl(fd, F_SETFD, 0) ? -errno : fd;
 }
 
-/* Is @fd an io_uring? Only the link's text tells (an anon inode). */
-static bool ring_is_uring(int fd)
-{
-	char path[64], link[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return false;
-	link[n] = '\0';
-	return !strcmp(link, "anon_inode:[io_uring]");
-}
-
 /*
  * The offsets of a ring set up as @hr was, from a throwaway ring: a
  * state's offsets are believed only when they are the kernel's.
@@ -117,7 +103,8 @@ static void ring_resync(struct io_uring *u, const struct hs_ring *hr)
 int ring_adopt(struct zcsd *d, int fd, const struct hs_ring *hr)
 {
 	struct io_uring_params *p = &d->ring.params;
-	int err = ring_is_uring(fd) ? ring_offsets_check(hr) : -EBADF;
+	int err = fd_kind_is(fd, "[io_uring]") ? ring_offsets_check(hr)
+					      : -EBADF;
 
 	if (!err) {
 		memset(p, 0, sizeof(*p));

@@ -140,20 +140,11 @@ bool access_may_connect(const struct zcsd *d, const struct peer *p)
  */
 void access_answer(int fd, const struct peer *p, int err, const char *text)
 {
-	uint8_t msg[sizeof(struct zcs_hdr) + sizeof(struct zcs_error)];
-	struct zcs_error e;
-	struct zcs_hdr h;
+	int ret = conn_error_raw(fd, ZCS_MSG_HELLO, err, text);
 
-	memset(&e, 0, sizeof(e));
-	e.err = err;
-	e.req_type = ZCS_MSG_HELLO;
-	snprintf(e.msg, sizeof(e.msg), "%s", text);
-	zcs_hdr_init(&h, ZCS_MSG_ERROR, sizeof(e), 0);
-	memcpy(msg, &h, sizeof(h));
-	memcpy(msg + sizeof(h), &e, sizeof(e));
-	if (send(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+	if (ret)
 		log_debug("refused pid %d: cannot tell it: %s", (int)p->pid,
-			  strerror(errno));
+			  strerror(-ret));
 }
 
 /* access_refuse - answer and log a peer that may not connect at all. */

@@ -260,22 +260,13 @@ void fdstore_remove_client(struct zcsd *d, struct client *c)
  */
 static int fdstore_tell(int fd, const char *why)
 {
-	uint8_t msg[sizeof(struct zcs_hdr) + sizeof(struct zcs_error)];
-	struct zcs_error e;
-	struct zcs_hdr h;
+	char text[ZCS_ERRMSG_MAX];
 
 	if (sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 0) <= 0)
 		return 0;
-	memset(&e, 0, sizeof(e));
-	e.err = -ECONNRESET;
-	snprintf(e.msg, sizeof(e.msg), "zcsendd restarted (%s): "
-		 "connection closed, connect again", why);
-	zcs_hdr_init(&h, ZCS_MSG_ERROR, sizeof(e), 0);
-	memcpy(msg, &h, sizeof(h));
-	memcpy(msg + sizeof(h), &e, sizeof(e));
-	if (send(fd, msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		return 0;
-	return 1;
+	snprintf(text, sizeof(text), "zcsendd restarted (%s): connection "
+		 "closed, connect again", why);
+	return conn_error_raw(fd, 0, -ECONNRESET, text) ? 0 : 1;
 }
 
 /* Drop orphan @i: out of the store, and closed. */
