@@ -317,13 +317,13 @@ int pool_adopt(struct client *c, int memfd, const struct hs_client *hc,
 {
 	struct zcsd *d = c->d;
 	struct pool *p = &c->pool;
-	bool sealed = hc->flags & HS_CLIENT_PINNED;
+	bool sealed = hc->flags & (HS_CLIENT_PINNED | HS_CLIENT_SEALED);
 	int err;
 
 	p->memfd = memfd;
 	p->size = hc->pool_bytes;
-	p->pinned = sealed && keep_pinned;
-	p->readonly = sealed && !keep_pinned;
+	p->pinned = (hc->flags & HS_CLIENT_PINNED) && keep_pinned;
+	p->readonly = sealed && !p->pinned;
 	p->nslots = p->readonly ? 0 : hc->pool_nslots;
 	err = pool_adopt_check(memfd, p->size, sealed);
 	if (!err)

@@ -319,6 +319,9 @@ static void test_good(void)
 	hs_state_free(NULL);
 	/* Not every client has each thing; states may be small. */
 	EXPECT_PARSE(0, m.clients[1].flags &= ~HS_CLIENT_PINNED);
+	/* Sealed but not pinned: carried once through systemd's store. */
+	EXPECT_PARSE(0, m.clients[1].flags ^= HS_CLIENT_PINNED |
+					     HS_CLIENT_SEALED);
 	EXPECT_PARSE(0, m.dests[1].named = m.dests[1].removed = 1;
 		     strcpy(m.dests[1].name, "udp-sink"));
 	EXPECT_PARSE(0, m.svc.listen_fd = HS_NO_FD; m.svc.listen_path[0] = 0;
@@ -457,6 +460,8 @@ static void test_clients(void)
 	EXPECT_WHY("client id 2 twice");
 	EXPECT_PARSE(-EBADMSG, m.clients[0].flags = 0x10 | HS_CLIENT_HELLO);
 	EXPECT_PARSE(-EBADMSG, m.clients[0].flags |= HS_CLIENT_PINNED);
+	EXPECT_PARSE(-EBADMSG, m.clients[0].flags |= HS_CLIENT_SEALED);
+	EXPECT_PARSE(-EBADMSG, m.clients[1].flags |= HS_CLIENT_SEALED);
 	EXPECT_PARSE(-EBADMSG, m.clients[0].flags |= HS_CLIENT_RINGS);
 	EXPECT_PARSE(-EBADMSG, m.clients[2].flags &= ~HS_CLIENT_HELLO);
 	EXPECT_PARSE(-EBADMSG, m.clients[0].reserved = 1);

@@ -95,7 +95,9 @@ struct hs_dest {
 #define HS_CLIENT_POOL		0x02u	/* holds a pool */
 #define HS_CLIENT_PINNED	0x04u	/* its pool is in the ring's table */
 #define HS_CLIENT_RINGS		0x08u	/* has shared-memory rings */
-#define HS_CLIENT_ALL		0x0fu
+#define HS_CLIENT_SEALED	0x10u	/* its pool can never be pinned again
+					 * (F_SEAL_FUTURE_WRITE), but is not */
+#define HS_CLIENT_ALL		0x1fu
 
 struct hs_client {
 	uint32_t id;		/* nonzero, below hs_service.next_client_id */

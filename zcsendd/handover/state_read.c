@@ -562,9 +562,12 @@ static int client_check(struct rd *r, const struct hs_client *c)
 		return refuse(r, -EBADMSG, "a client with id 0");
 	if (f & ~HS_CLIENT_ALL)
 		return refuse(r, -EBADMSG, "%s: flags %#x", who, f);
-	if ((f & (HS_CLIENT_PINNED | HS_CLIENT_RINGS)) && !(f & HS_CLIENT_POOL))
+	if ((f & (HS_CLIENT_PINNED | HS_CLIENT_RINGS | HS_CLIENT_SEALED)) &&
+	    !(f & HS_CLIENT_POOL))
 		return refuse(r, -EBADMSG, "%s: pinned or rings without a pool",
 			      who);
+	if ((f & HS_CLIENT_PINNED) && (f & HS_CLIENT_SEALED))
+		return refuse(r, -EBADMSG, "%s: pinned and not pinned", who);
 	if ((f & HS_CLIENT_RINGS) && !(f & HS_CLIENT_HELLO))
 		return refuse(r, -EBADMSG, "%s: rings before HELLO", who);
 	if (c->reserved)

@@ -150,9 +150,12 @@ static void write_pool(struct hs_out *o, const struct client *c,
 	h->ring_fd = h->efd_in = h->efd_out = HS_NO_FD;
 	if (!p->size)
 		return;
-	h->flags |= HS_CLIENT_POOL | (p->pinned ? HS_CLIENT_PINNED : 0);
+	h->flags |= HS_CLIENT_POOL | (p->pinned ? HS_CLIENT_PINNED : 0) |
+		    (p->readonly ? HS_CLIENT_SEALED : 0);
 	h->pool_fd = out_fd(o, p->memfd);
-	h->pool_nslots = p->nslots;
+	/* A readonly pool holds no slot, but would need as many. */
+	h->pool_nslots = (uint32_t)((p->size + POOL_SLOT_BYTES - 1) /
+				    POOL_SLOT_BYTES);
 	h->pool_bytes = p->size;
 	if (p->pinned) {
 		h->pool_first_slot = p->first_slot;
