@@ -6,6 +6,7 @@
  * stays the same across the re-exec, so nothing else shows it.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -131,22 +132,14 @@ int th_handover_wait(struct th_raw *r, uint32_t count,
 	}
 }
 
-/*
- * What the kernel holds pinned for @pid's io_uring: the registered buffers
- * its fdinfo lists ("N: 0xADDR/LEN"). VmPin cannot tell: an exec keeps the
- * ring, whose pages stay counted to the mm that registered them.
- */
-static long uring_pinned_kb(pid_t pid)
+/* @pid's io_uring's fdinfo, opened; NULL if it has none. */
+static FILE *uring_fdinfo(pid_t pid)
 {
-	char path[64], link[64], line[256];
-	unsigned long long addr, len, sum = 0;
-	unsigned idx;
-	FILE *f = NULL;
+	char path[64], link[64];
+	ssize_t n;
 	int fd;
 
-	for (fd = 0; fd < 4096 && !f; fd++) {
-		ssize_t n;
-
+	for (fd = 0; fd < 4096; fd++) {
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
 		n = readlink(path, link, sizeof(link) - 1);
 		if (n <= 0)
@@ -155,15 +148,55 @@ static long uring_pinned_kb(pid_t pid)
 		if (strcmp(link, "anon_inode:[io_uring]"))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
-		f = fopen(path, "r");
+		return fopen(path, "r");
 	}
+	return NULL;
+}
+
+/*
+ * The registered buffers' bytes, or -1 when the table was not listed:
+ * the kernel lists it only when it gets the ring's lock at once.
+ */
+static long long uring_pinned_once(pid_t pid)
+{
+	unsigned long long addr, len, sum = 0;
+	char line[256], none[16];
+	bool listed = false;
+	unsigned idx;
+	FILE *f = uring_fdinfo(pid);
+
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " %u: 0x%llx/%llu", &idx, &addr, &len) == 3)
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %u: 0x%llx/%llu", &idx, &addr, &len) == 3) {
 			sum += len;
+			listed = true;
+		} else if (sscanf(line, " %u: %15s", &idx, none) == 2 &&
+			   !strcmp(none, "<none>")) {
+			listed = true;
+		}
+	}
 	fclose(f);
-	return (long)(sum / 1024);
+	return listed ? (long long)sum : -1;
+}
+
+/*
+ * What the kernel holds pinned for @pid's io_uring: the registered buffers
+ * its fdinfo lists ("N: 0xADDR/LEN"), asked again while the daemon holds
+ * the ring's lock. VmPin cannot tell: an exec keeps the ring, whose pages
+ * stay counted to the mm that registered them.
+ */
+static long uring_pinned_kb(pid_t pid)
+{
+	long long b = -1;
+	int i;
+
+	for (i = 0; i < 200 && b < 0; i++) {
+		b = uring_pinned_once(pid);
+		if (b < 0)
+			th_sleep_ms(5);
+	}
+	return b < 0 ? -1 : (long)(b / 1024);
 }
 
 void th_handover_res_read(pid_t pid, struct th_handover_res *out)
