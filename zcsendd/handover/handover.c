@@ -59,7 +59,9 @@ static void handover_intake(struct zcsd *d, bool on)
 			continue;
 		if (!on)
 			event_del(c->rev);
-		else if (!c->read_paused && event_add(c->rev, NULL))
+		else if (c->read_paused)
+			conn_resume(c);	/* its completions may have come */
+		else if (event_add(c->rev, NULL))
 			conn_kill(c, "cannot watch socket");
 	}
 }
