@@ -29,7 +29,7 @@ want=$(sed -n 's/^VERSION := *//p' "$SRC/Makefile")
 # An ASan build's library needs its runtimes loaded first.
 asan=$(ldd "$BUILD/libzcsend.so.1" | awk '/lib(asan|ubsan)/ { printf "%s ", $3 }')
 out=$(cd "$T" && env -u PYTHONPATH ZCSEND_LIBRARY="$BUILD/libzcsend.so.1" \
-	LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0 "$T/venv/bin/python" -c '
+	LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0 "$T/venv/bin/python" -c '
 import os, zcsend
 print(zcsend.__file__, zcsend.__version__, zcsend.version(),
       os.path.exists(os.path.join(os.path.dirname(zcsend.__file__), "py.typed")))
