@@ -18,8 +18,8 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/zcsendd
-# zcsend.py goes where the system's python3 looks for modules of PREFIX:
-# Debian's own layout (/usr/lib/python3/dist-packages for /usr, else
+# The zcsend package goes where the system's python3 looks for modules of
+# PREFIX: Debian's own layout (/usr/lib/python3/dist-packages for /usr, else
 # PREFIX/lib/python3.X/dist-packages), or the upstream site-packages.
 # Asked only by `make install`.
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
@@ -30,6 +30,7 @@ PYTHONDIR ?= $(or $(shell $(PYTHON) -c 'import sys, sysconfig; p = sys.argv[1]; 
 	sysconfig.get_path("purelib", "posix_prefix", \
 	vars={"base": p, "platbase": p}))' '$(PREFIX)' 2>/dev/null),\
 	$(PREFIX)/lib/python3/dist-packages)
+PY_PKG := $(addprefix client/python/zcsend/,__init__.py _aio.py py.typed)
 
 PKGS := libevent_core liburing libsystemd inih
 # zcsendctl metrics --listen serves HTTP with evhttp; only zcsendctl links it.
@@ -414,8 +415,10 @@ install: all
 	install -m 0644 zcsendd/zcsendd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/
-	install -d $(DESTDIR)$(PYTHONDIR)
-	install -m 0644 client/python/zcsend.py $(DESTDIR)$(PYTHONDIR)/
+	install -d $(DESTDIR)$(PYTHONDIR)/zcsend
+	install -m 0644 $(PY_PKG) $(DESTDIR)$(PYTHONDIR)/zcsend/
+	# The single module an older install put there (the package wins).
+	rm -f $(DESTDIR)$(PYTHONDIR)/zcsend.py
 	@$(LDCONFIG_LIVE)
 
 # Exactly what install put there; an admin's edited zcsendd.conf stays.
@@ -434,6 +437,8 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man5/zcsendd.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/zcsendd.8 \
 		$(DESTDIR)$(DOCDIR)/LICENSE \
+		$(addprefix $(DESTDIR)$(PYTHONDIR)/zcsend/,$(notdir $(PY_PKG))) \
+		$(DESTDIR)$(PYTHONDIR)/zcsend/__pycache__/*.pyc \
 		$(DESTDIR)$(PYTHONDIR)/zcsend.py \
 		$(DESTDIR)$(PYTHONDIR)/__pycache__/zcsend.*.pyc
 	@conf=$(DESTDIR)$(SYSCONFDIR)/zcsendd/zcsendd.conf; \
@@ -445,12 +450,17 @@ uninstall:
 	fi; \
 	rm -f "$$conf.dist"; \
 	rmdir $(DESTDIR)$(SYSCONFDIR)/zcsendd $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(PYTHONDIR)/__pycache__ 2>/dev/null || :
+		$(DESTDIR)$(PYTHONDIR)/__pycache__ \
+		$(DESTDIR)$(PYTHONDIR)/zcsend/__pycache__ \
+		$(DESTDIR)$(PYTHONDIR)/zcsend 2>/dev/null || :
 	@$(LDCONFIG_LIVE)
 
 # Debian 12 packages to build and test; sudo only when not root.
+# mypy checks the Python binding's hints (python-mypy); python3-venv and
+# the wheel's wheel let python-venv pip-install it offline.
 DEBS := build-essential pkg-config liburing-dev libevent-dev libsystemd-dev \
-	libinih-dev iproute2 python3 systemd man-db
+	libinih-dev iproute2 python3 systemd man-db mypy python3-venv \
+	python3-wheel-whl
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # What CI adds: clang's libFuzzer for `make fuzz`, and promtool for the

@@ -6,8 +6,8 @@
 # --define-prefix) compiles, links and runs; ldconfig runs for the live
 # system only (as root, in a private mount namespace with a tmpfs over
 # /usr/local and an overlay over /etc); a second install keeps the admin's
-# edited zcsendd.conf, and uninstall removes all else; zcsend.py lands on
-# the system python's path and imports; files get their modes whatever the
+# edited zcsendd.conf, and uninstall removes all else; the zcsend package
+# lands on the system python's path and imports; files get their modes whatever the
 # umask; and a daemon built with another SYSCONFDIR reads its config there.
 # Installs from the build under test ($BUILD); builds of its own go under $T.
 set -u
@@ -116,21 +116,24 @@ left=$(cd "$D2" && find . ! -type d | sort | tr '\n' ' ')
 [ ! -e "$D2/etc/zcsendd" ] || fail "make uninstall left $D2/etc/zcsendd"
 no_ldconfig "make install or uninstall"
 
-# --- zcsend.py lands where the system's python3 looks for /usr's modules,
-# and imports from there (PYTHONPATH at the DESTDIR copy) with its library.
-PY=$(find "$D" -name zcsend.py)
-[ "$(echo "$PY" | grep -c .)" = 1 ] || fail "zcsend.py installed as: '$PY'"
+# --- the zcsend package lands where the system's python3 looks for /usr's
+# modules, and imports from there (PYTHONPATH at the DESTDIR copy) with its
+# library.
+PY=$(find "$D" -path '*/zcsend/__init__.py')
+[ "$(echo "$PY" | grep -c .)" = 1 ] || fail "zcsend installed as: '$PY'"
+[ -f "$(dirname "$PY")/py.typed" ] || fail "no py.typed beside $PY"
 PYTHON=$(command -v /usr/bin/python3 python3 | head -1)
 if [ -n "$PYTHON" ]; then
-	pydir=$(dirname "${PY#"$D"}")
+	pyroot=$(dirname "$(dirname "$PY")")
+	pydir=${pyroot#"$D"}
 	if [ "$("$PYTHON" -c 'import sys; print(sys.prefix)')" = /usr ]; then
 		"$PYTHON" -c 'import sys; sys.exit(sys.argv[1] not in sys.path)' \
-			"$pydir" || fail "zcsend.py in $pydir, not on $PYTHON's path"
+			"$pydir" || fail "zcsend in $pydir, not on $PYTHON's path"
 	fi
 	# An ASan build's library needs its runtimes loaded first.
 	asan=$(ldd "$BUILD/libzcsend.so.1" |
 		awk '/lib(asan|ubsan)/ { printf "%s ", $3 }')
-	out=$(PYTHONPATH=$(dirname "$PY") ZCSEND_LIBRARY=$D/usr/lib/libzcsend.so.1 \
+	out=$(PYTHONPATH=$pyroot ZCSEND_LIBRARY=$D/usr/lib/libzcsend.so.1 \
 		LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0 "$PYTHON" -c \
 		'import zcsend; print(zcsend.__file__, "libzcsend", zcsend.version())' \
 		2>&1) || fail "import zcsend from $PY: $out"

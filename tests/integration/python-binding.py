@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""The Python binding (client/python/zcsend.py) against a real daemon,
+"""The Python binding (client/python/zcsend/) against a real daemon,
 run by python-binding.sh: every byte checked at a real receiver.
 
 Environment: ZCS_SOCK (the daemon), ZCS_SOCK_ONE (a daemon taking one
@@ -234,6 +234,34 @@ class TestTcp(Base):
 
 
 class TestReap(Base):
+    def test_max_renamed(self):
+        """reap(max_completions=): max= (the old name) still works for a
+        release, with a DeprecationWarning; other keywords are errors."""
+        r = UdpRecv()
+        self.addCleanup(r.close)
+        flow = self.c.flow_open(r.dest)
+        buf = self.c.alloc(100)
+        buf[:] = payload(100, 7)
+        for i in range(3):
+            self.c.send(flow, buf, tag=i)
+        self.c.flush()
+        time.sleep(0.2)         # all three are back: a reap takes what it may
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            one = self.c.reap(max=1)
+        self.assertEqual(len(one), 1)
+        self.assertEqual([x.category for x in w], [DeprecationWarning])
+        self.assertIn("max_completions", str(w[0].message))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            done = one + self.c.reap(max_completions=1)
+            done += reap_all(self.c, 1)
+        self.assertEqual(sorted(x.tag for x in done), [0, 1, 2])
+        self.assertRaises(ValueError, self.c.reap, max_completions=0)
+        self.assertRaises(TypeError, self.c.reap, maximum=1)
+        self.c.free(buf)
+        self.assertEqual(len(r.take(3)), 3)
+
     def test_nothing_in_flight(self):
         for t in (0, 0.5, None):
             t0 = time.monotonic()
@@ -498,6 +526,12 @@ class TestLifetime(unittest.TestCase):
         self.assertTrue(c.closed)
         self.wait_clients(lambda n: n == base)
         self.assertTrue(zcsend.version())
+
+    def test_version(self):
+        """__version__ is the Makefile's VERSION, which the library
+        loaded reports too."""
+        self.assertEqual(zcsend.__version__, os.environ["ZCS_VERSION"])
+        self.assertEqual(zcsend.version(), zcsend.__version__)
 
 
 class TestExample(unittest.TestCase):

@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The Python binding (issue 12): python-binding.py drives client/python/
-# zcsend.py against a real daemon (UDP datagrams plain and segmented, a TCP
+# zcsend/ against a real daemon (UDP datagrams plain and segmented, a TCP
 # stream, reap timeouts, fileno() in a selector, errors with errno, buffers
-# outside the pool, views outliving close) and runs examples/zcsend-file.py
-# to a receiver; every byte is checked. Runs once per transport: the one
+# outside the pool, views outliving close, reap's renamed max, __version__
+# against the Makefile's VERSION and the library's) and runs examples/
+# zcsend-file.py to a receiver; every byte is checked. Runs once per transport: the one
 # $ZCSEND_TRANSPORT names, or socket then ring.
 # transports: socket ring
 set -u
@@ -18,6 +19,9 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
 export ZCSEND_LIBRARY=$BUILD/libzcsend.so.1
 export PYTHONPATH=$SRC/client/python
 export ZCS_SOCK=$SOCK ZCSENDCTL ZCS_EXAMPLE=$SRC/client/python/examples/zcsend-file.py
+# The release's version, which zcsend.__version__ must be.
+ZCS_VERSION=$(sed -n 's/^VERSION := *//p' "$SRC/Makefile")
+export ZCS_VERSION
 # An ASan build's library needs its runtime loaded first, and Python's
 # own allocations at exit are not this test's leaks.
 asan=$(ldd "$ZCSEND_LIBRARY" | awk '/libasan/ { print $3 }')

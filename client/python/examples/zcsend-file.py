@@ -19,6 +19,8 @@ import argparse
 import os
 import sys
 import time
+import io
+from typing import Dict, List, Tuple, cast
 
 import zcsend
 
@@ -26,8 +28,8 @@ BUF_BYTES = 65536       # input read per buffer, at most
 DATAGRAMS_MAX = 4096    # a segmented send makes at most this many
 
 
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=str(__doc__).split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dest", help="udp://HOST:PORT, or a configured destination")
     p.add_argument("file", nargs="?", default="-", help="input; - for stdin")
@@ -40,7 +42,7 @@ def parse_args():
     return p.parse_intermixed_args()
 
 
-def read_full(f, view):
+def read_full(f: io.RawIOBase, view: memoryview) -> int:
     """Fill view from f, or up to end of input: datagram boundaries must
     not depend on how a pipe happens to deliver."""
     got = 0
@@ -55,16 +57,17 @@ def read_full(f, view):
 class Stream:
     """The buffers, which are free or in flight, and the counts."""
 
-    def __init__(self, client, flow, chunk, inflight):
+    def __init__(self, client: zcsend.Client, flow: zcsend.Flow, chunk: int,
+                 inflight: int) -> None:
         per = max(1, min(BUF_BYTES // chunk, DATAGRAMS_MAX))
         self.c, self.flow, self.chunk = client, flow, chunk
         self.free = [client.alloc(chunk * per) for _ in range(inflight)]
-        self.sent = {}              # tag -> (buffer, length)
+        self.sent: Dict[int, Tuple[memoryview, int]] = {}  # tag -> (buf, len)
         self.tag = 0
         self.bytes = self.sends = self.datagrams = self.zc = 0
-        self.errors = []
+        self.errors: List[str] = []
 
-    def fill(self, f):
+    def fill(self, f: io.RawIOBase) -> bool:
         """Queue full buffers while one is free; False at end of input."""
         while self.free:
             buf = self.free.pop()
@@ -77,10 +80,11 @@ class Stream:
             self.tag += 1
         return True
 
-    def reap(self):
+    def reap(self) -> None:
         """Wait for completions; their buffers are free again."""
         for comp in self.c.reap():
-            buf, n = self.sent.pop(comp.tag)
+            tag = cast(int, comp.tag)     # fill() tags with ints
+            buf, n = self.sent.pop(tag)
             self.free.append(buf)
             self.sends += 1
             self.zc += comp.zerocopy
@@ -88,21 +92,21 @@ class Stream:
                 self.bytes += n
                 self.datagrams += -(-n // self.chunk)
             elif len(self.errors) < 10:
-                self.errors.append("send %d: %s" % (comp.tag, describe(comp.result, n)))
+                self.errors.append("send %d: %s" % (tag, describe(comp.result, n)))
 
-    def close(self):
+    def close(self) -> None:
         for buf in self.free:
             self.c.free(buf)
 
 
-def describe(result, n):
+def describe(result: int, n: int) -> str:
     """What a completion that is not n bytes sent means."""
     if result < 0:
         return os.strerror(-result)
     return "short send, %d of %d bytes" % (result, n)
 
 
-def main():
+def main() -> int:
     a = parse_args()
     f = (open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
          if a.file == "-" else open(a.file, "rb", buffering=0))

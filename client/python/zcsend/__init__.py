@@ -28,13 +28,19 @@ of touching memory that is reused or unmapped. Views derived from them
 while any is alive the memory is not given back (free) or unmapped (close),
 which then happens when the last one goes, with a ResourceWarning.
 
+asyncio: await client.reap_async() or "async for c in client.completions()"
+wait on fileno() with the running loop's add_reader (see zcsend._aio).
+
 A Client is not thread-safe: use one per thread, or serialise all calls.
 The library is found through $ZCSEND_LIBRARY (a path), then
-ctypes.util.find_library("zcsend"), then "libzcsend.so.1".
+ctypes.util.find_library("zcsend"), then "libzcsend.so.1". __version__ is
+the version of libzcsend this binding was released with (version() is the
+one loaded).
 """
 
+from __future__ import annotations
+
 import bisect
-import collections
 import ctypes
 import ctypes.util
 import errno as _errno
@@ -42,10 +48,19 @@ import os
 import time
 import warnings
 import weakref
+from typing import (Any, AsyncIterator, Callable, Dict, List, NamedTuple,
+                    Optional, Tuple, Union)
+
+from . import _aio
 
 __all__ = ["Client", "Flow", "Completion", "UnknownDestinationError",
-           "version", "PROTO_UDP",
+           "version", "__version__", "PROTO_UDP",
            "PROTO_TCP", "COMP_F_ZC", "COMP_F_COPIED", "COMP_F_USAGE"]
+
+# The Makefile's VERSION, which libzcsend's zcs_version() returns: the
+# python-binding test fails when they differ. pyproject.toml reads it.
+__version__ = "0.1.0"
+
 
 PROTO_UDP = 17          # ZCS_PROTO_UDP, equal to socket.IPPROTO_UDP
 PROTO_TCP = 6           # ZCS_PROTO_TCP, equal to socket.IPPROTO_TCP
@@ -63,22 +78,24 @@ class _Comp(ctypes.Structure):
                 ("flags", ctypes.c_uint32)]
 
 
-class Completion(collections.namedtuple("Completion", "tag result flags")):
+class Completion(NamedTuple):
     """One finished send: tag as given to send(), result (bytes sent, or a
     negative errno), flags (COMP_F_*). Its buffer is the caller's again."""
-    __slots__ = ()
+    tag: object
+    result: int
+    flags: int
 
     @property
-    def zerocopy(self):
+    def zerocopy(self) -> bool:
         """True when the kernel reported a zerocopy send it did not copy."""
         want = COMP_F_ZC | COMP_F_USAGE
         return self.flags & (want | COMP_F_COPIED) == want
 
 
-_lib = None
+_lib: Optional[ctypes.CDLL] = None
 
 
-def _load():
+def _load() -> ctypes.CDLL:
     """Load libzcsend once and declare the calls used here."""
     global _lib
     if _lib is not None:
@@ -88,7 +105,7 @@ def _load():
     lib = ctypes.CDLL(name, use_errno=False)
     P, I, U32, U64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32, ctypes.c_uint64
     SZ = ctypes.c_size_t
-    protos = {
+    protos: Dict[str, Tuple[Any, List[Any]]] = {
         "zcs_connect_err": (I, [ctypes.c_char_p, SZ, ctypes.POINTER(P),
                                 ctypes.c_char_p, SZ]),
         "zcs_close": (None, [P]),
@@ -119,8 +136,9 @@ def _load():
     return lib
 
 
-def _fn(name):
-    f = getattr(_load(), name, None)
+def _fn(name: str) -> Callable[..., Any]:
+    """A declared call of libzcsend; NotImplementedError when too old."""
+    f: Optional[Callable[..., Any]] = getattr(_load(), name, None)
     if f is None:
         raise NotImplementedError("%s needs a newer libzcsend" % name)
     return f
@@ -132,17 +150,17 @@ class UnknownDestinationError(OSError, LookupError):
     as LookupError or as OSError (it is not a FileNotFoundError: no file
     is missing)."""
 
-    def __init__(self, dest):
+    def __init__(self, dest: str) -> None:
         super().__init__(_errno.ENOENT, "no destination '%s' is configured, "
                          "and it is not an address (udp://HOST:PORT or "
                          "tcp://HOST:PORT)" % dest)
         self.dest = dest
 
-    def __str__(self):
-        return self.strerror
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
-def _default_path():
+def _default_path() -> Optional[str]:
     """The socket the library tries when given none (zcsi_socket_path),
     to name it in an error; None when there is none."""
     env = os.environ.get("ZCSENDD_SOCKET")
@@ -154,7 +172,7 @@ def _default_path():
     return os.path.join(env, "zcsendd.sock") if env else None
 
 
-def _check(ret, what=None):
+def _check(ret: int, what: Optional[str] = None) -> int:
     """Raise OSError for a negative errno return; pass others through."""
     if ret < 0:
         e = -ret
@@ -164,9 +182,9 @@ def _check(ret, what=None):
     return ret
 
 
-def version():
-    """The library's version string, e.g. "0.1.0"."""
-    return _fn("zcs_version")().decode()
+def version() -> str:
+    """The loaded library's version string, e.g. "0.1.0"."""
+    return bytes(_fn("zcs_version")()).decode()
 
 
 class _Alloc:
@@ -174,15 +192,19 @@ class _Alloc:
     how many sends in flight name it."""
     __slots__ = ("addr", "size", "arr", "view", "busy")
 
-    def __init__(self, addr, size):
+    def __init__(self, addr: int, size: int) -> None:
         self.addr, self.size, self.busy = addr, size, 0
-        self.arr = (ctypes.c_char * size).from_address(addr)
+        self.arr: Optional[ctypes.Array[ctypes.c_char]] = \
+            (ctypes.c_char * size).from_address(addr)
+        self.view: Optional[memoryview]
         with memoryview(self.arr) as m:
             self.view = m.cast("B")
 
-    def drop(self):
+    def drop(self) -> Optional[weakref.ReferenceType[
+            ctypes.Array[ctypes.c_char]]]:
         """Release our view; return a weakref to the array if other views
         of it are still alive, else None."""
+        assert self.view is not None and self.arr is not None
         try:
             self.view.release()
         except BufferError:
@@ -202,11 +224,12 @@ class Flow:
     """
     __slots__ = ("_client", "id", "proto", "max_segment", "dest", "closed")
 
-    def __init__(self, client, fid, proto, max_segment, dest):
+    def __init__(self, client: Client, fid: int, proto: int,
+                 max_segment: int, dest: str) -> None:
         self._client, self.id, self.proto = client, fid, proto
         self.max_segment, self.dest, self.closed = max_segment, dest, False
 
-    def close(self):
+    def close(self) -> None:
         """Close the flow; sends already queued on it still finish."""
         if not self.closed:
             self.closed = True
@@ -214,22 +237,23 @@ class Flow:
             if c._c:
                 _check(_fn("zcs_flow_close")(c._c, self.id))
 
-    def __enter__(self):
+    def __enter__(self) -> Flow:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<zcsend.Flow %d %s%s>" % (self.id, self.dest,
                                            " closed" if self.closed else "")
 
 
-def _deferred_close(handle):
+def _deferred_close(handle: int) -> None:
     _fn("zcs_close")(handle)
 
 
-def _deferred_free(client_ref, addr):
+def _deferred_free(client_ref: weakref.ReferenceType[Client],
+                   addr: int) -> None:
     c = client_ref()
     if c is not None and c._c:
         _fn("zcs_free")(c._c, addr)
@@ -250,14 +274,19 @@ class Client:
     Use as a context manager, or call close().
     """
 
-    def __init__(self, path=None, pool_bytes=0):
-        self._c = None
-        self._allocs = {}           # address -> _Alloc
-        self._starts = []           # sorted addresses of _allocs
-        self._tags = {}             # internal tag -> (tag, _Alloc)
-        self._lingering = []        # weakrefs: freed, but a view lives on
+    def __init__(self, path: Union[str, bytes, os.PathLike[str], None] = None,
+                 pool_bytes: int = 0) -> None:
+        self._c: Optional[int] = None
+        self._allocs: Dict[int, _Alloc] = {}    # address -> _Alloc
+        self._starts: List[int] = []    # sorted addresses of _allocs
+        # internal tag -> (tag, _Alloc)
+        self._tags: Dict[int, Tuple[object, _Alloc]] = {}
+        # weakrefs: freed, but a view lives on
+        self._lingering: List[weakref.ReferenceType[
+            ctypes.Array[ctypes.c_char]]] = []
         self._next_tag = 0
         self._comps = (_Comp * 64)()
+        self._watch: Optional[_aio.Watch] = None  # asyncio waiters
         handle = ctypes.c_void_p()
         reason = ctypes.create_string_buffer(_ERRBUF_SIZE)
         bpath = os.fsencode(path) if path is not None else None
@@ -271,15 +300,17 @@ class Client:
                 msg = os.strerror(e) + (" (zcsendd: %s)" % why if why else "")
             tried = path if path is not None else _default_path()
             exc = OSError(e, msg, tried) if tried is not None else OSError(e, msg)
-            exc.reason = why or None
+            # OSError(errno, ...) picks the subclass (FileNotFoundError...):
+            # the reason rides on it as an attribute of its own.
+            setattr(exc, "reason", why or None)
             raise exc
         self._c = handle.value
-        self._base = _fn("zcs_pool_base")(self._c) or 0
-        self._size = _fn("zcs_pool_size")(self._c)
+        self._base = int(_fn("zcs_pool_base")(self._c) or 0)
+        self._size = int(_fn("zcs_pool_size")(self._c))
 
     # -- lifetime --------------------------------------------------------
 
-    def close(self):
+    def close(self) -> None:
         """Drop the connection and unmap the pool. Sends already flushed
         are finished by the daemon; queued ones are discarded. Every view
         from alloc() is released. If views derived from them are still
@@ -289,6 +320,8 @@ class Client:
         if not self._c:
             return
         handle, self._c = self._c, None
+        if self._watch is not None:
+            self._watch.wake()      # an awaiting completions() ends
         alive = [r for r in (a.drop() for a in self._allocs.values()) if r]
         alive += [r for r in self._lingering if r() is not None]
         self._lingering.clear()
@@ -310,27 +343,27 @@ class Client:
             else:
                 weakref.finalize(arr, holder.done)
 
-    def __enter__(self):
+    def __enter__(self) -> Client:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         if getattr(self, "_c", None):
             try:
                 self.close()
             except Exception:       # interpreter shutdown: nothing to do
                 pass
 
-    def _live(self):
+    def _live(self) -> int:
         if not self._c:
             raise ValueError("operation on a closed zcsend.Client")
         return self._c
 
     # -- flows -----------------------------------------------------------
 
-    def flow_open(self, dest):
+    def flow_open(self, dest: str) -> Flow:
         """Open a flow: "udp://HOST:PORT" or "tcp://HOST:PORT" (HOST a
         numeric IPv4 address, [IPv6], or localhost), or a destination name
         from the daemon's config. Blocks until the daemon answers (a TCP
@@ -343,33 +376,35 @@ class Client:
             raise UnknownDestinationError(dest)
         proto = _check(ret, dest)
         try:
-            seg = max(_fn("zcs_flow_max_segment")(c, fid.value), 0)
+            seg = max(int(_fn("zcs_flow_max_segment")(c, fid.value)), 0)
         except NotImplementedError:
             seg = 0
-        return Flow(self, fid.value, proto, seg, dest)
+        return Flow(self, int(fid.value), proto, seg, dest)
 
     # -- memory ----------------------------------------------------------
 
-    def alloc(self, n):
+    def alloc(self, n: int) -> memoryview:
         """Take n bytes of the pool; returns a writable memoryview (format
         "B") over them. OSError ENOMEM when no free extent is large enough:
         reap completions, free, and try again."""
         c = self._live()
         p = ctypes.c_void_p()
         _check(_fn("zcs_alloc")(c, n, ctypes.byref(p)))
+        assert p.value is not None
         a = _Alloc(p.value, n)
         self._allocs[a.addr] = a
         bisect.insort(self._starts, a.addr)
+        assert a.view is not None
         return a.view
 
-    def free(self, buf):
+    def free(self, buf: memoryview) -> None:
         """Give back an allocation: buf is the view from alloc(), or any
         view starting where it starts. The view from alloc() is released.
         Raises BufferError while a send naming the memory is in flight."""
-        self._live()
+        c = self._live()
         addr, _ = self._addr(buf)
-        a = self._allocs.get(addr)
-        if a is None:
+        a = self._allocs.get(addr) if addr is not None else None
+        if a is None or addr is None:
             raise ValueError("not the start of an allocation from alloc()")
         if a.busy:
             raise BufferError("%d send(s) naming this buffer are still in "
@@ -378,19 +413,19 @@ class Client:
         del self._starts[bisect.bisect_left(self._starts, addr)]
         ref = a.drop()
         if ref is None:
-            _check(_fn("zcs_free")(self._c, addr))
+            _check(_fn("zcs_free")(c, addr))
             return
         # A slice of it lives on: the memory is reused only once it is gone.
         arr = ref()
         if arr is None:
-            _check(_fn("zcs_free")(self._c, addr))
+            _check(_fn("zcs_free")(c, addr))
         else:
             weakref.finalize(arr, _deferred_free, weakref.ref(self), addr)
             self._lingering = [r for r in self._lingering if r() is not None]
             self._lingering.append(ref)
 
     @staticmethod
-    def _addr(buf):
+    def _addr(buf: memoryview) -> Tuple[Optional[int], int]:
         """(address, length) of a writable, contiguous buffer."""
         try:
             with memoryview(buf) as m:
@@ -405,10 +440,10 @@ class Client:
             raise ValueError("buffer is not pool memory from alloc(): %s"
                              % e) from None
 
-    def _owner(self, buf):
+    def _owner(self, buf: memoryview) -> Tuple[_Alloc, int, int]:
         """The live allocation holding all of buf, and buf's range."""
         addr, n = self._addr(buf)
-        if not n:
+        if not n or addr is None:
             raise ValueError("empty buffer")
         i = bisect.bisect_right(self._starts, addr) - 1
         if i >= 0:
@@ -420,7 +455,8 @@ class Client:
 
     # -- sending ---------------------------------------------------------
 
-    def _queue(self, flow, buf, tag, segment):
+    def _queue(self, flow: Union[Flow, int], buf: memoryview, tag: object,
+               segment: Optional[int]) -> None:
         c = self._live()
         fid = flow.id if isinstance(flow, Flow) else int(flow)
         a, addr, n = self._owner(buf)
@@ -433,8 +469,11 @@ class Client:
         self._next_tag = (t + 1) & 0xFFFFFFFFFFFFFFFF
         self._tags[t] = (tag, a)
         a.busy += 1
+        if self._watch is not None:
+            self._watch.wake()      # an idle completions() flushes it
 
-    def send(self, flow, buf, tag=None):
+    def send(self, flow: Union[Flow, int], buf: memoryview,
+             tag: object = None) -> None:
         """Queue a send of buf (a view from alloc(), or a slice of one) on
         flow (a Flow or its id). tag is any object; it comes back in the
         Completion. Queued sends leave together on flush(), reap(), or when
@@ -444,7 +483,8 @@ class Client:
         when the daemon is gone."""
         self._queue(flow, buf, tag, None)
 
-    def send_segmented(self, flow, buf, segment, tag=None):
+    def send_segmented(self, flow: Union[Flow, int], buf: memoryview,
+                       segment: int, tag: object = None) -> None:
         """Queue buf on a UDP flow as datagrams of segment bytes each (the
         last shorter), sent with UDP segmentation offload. One completion
         counts every byte, or carries the error: -EOPNOTSUPP on TCP,
@@ -453,21 +493,24 @@ class Client:
         segment 0 or over 65535. Needs libzcsend ZCSEND_1.3."""
         self._queue(flow, buf, tag, segment)
 
-    def flush(self):
+    def flush(self) -> None:
         """Write all queued sends to the daemon."""
         _check(_fn("zcs_flush")(self._live()))
 
-    def reap(self, max=64, timeout=None):
-        """Flush queued sends, then collect up to max completions, oldest
-        first, as a list of Completion. timeout None waits for at least one,
-        0 returns at once, a number waits up to that many seconds. Returns
-        [] at once when nothing is in flight. A blocking wait returns to
-        Python every 100 ms, so signals (Ctrl-C) are seen."""
+    def reap(self, max_completions: int = 64,
+             timeout: Optional[float] = None,
+             **deprecated: int) -> List[Completion]:
+        """Flush queued sends, then collect up to max_completions
+        completions, oldest first, as a list of Completion. timeout None
+        waits for at least one, 0 returns at once, a number waits up to that
+        many seconds. Returns [] at once when nothing is in flight. A
+        blocking wait returns to Python every 100 ms, so signals (Ctrl-C)
+        are seen. max_completions was named max until 0.1.0; max= still
+        works, with a DeprecationWarning, and goes in the next release."""
         c = self._live()
-        if max < 1:
-            raise ValueError("max must be at least 1")
-        if len(self._comps) < max:
-            self._comps = (_Comp * max)()
+        n = _renamed(deprecated, max_completions)
+        if len(self._comps) < n:
+            self._comps = (_Comp * n)()
         deadline = None if timeout is None else time.monotonic() + timeout
         reap = _fn("zcs_reap")
         while True:
@@ -476,48 +519,78 @@ class Client:
             else:
                 left = deadline - time.monotonic()
                 ms = 0 if left <= 0 else min(int(left * 1000) + 1, _REAP_SLICE_MS)
-            n = _check(reap(c, self._comps, max, ms))
-            if n or ms == 0 or not _fn("zcs_inflight")(c):
+            got = _check(reap(c, self._comps, n, ms))
+            if got or ms == 0 or not _fn("zcs_inflight")(c):
                 break
-        return [self._done(self._comps[i]) for i in range(n)]
+        if got and self._watch is not None:
+            self._watch.wake()      # other waiters look again
+        return [self._done(self._comps[i]) for i in range(got)]
 
-    def _done(self, raw):
+    async def reap_async(self, max_completions: int = 64) -> List[Completion]:
+        """reap() for asyncio: flush, then await at least one completion
+        without blocking the loop (up to max_completions, oldest first);
+        [] once nothing is in flight. Coroutines of one loop may await it
+        at once: each completion goes to exactly one of them. It waits on
+        fileno() with the loop's add_reader: do not add a reader of your
+        own on that descriptor meanwhile."""
+        _renamed({}, max_completions)
+        return await _aio.reap(self, max_completions)
+
+    def completions(self, max_completions: int = 64
+                    ) -> AsyncIterator[Completion]:
+        """An async iterator over completions, one at a time, as they come
+        ("async for done in client.completions()"). Unlike reap_async() it
+        does not stop when nothing is in flight: it waits for sends (from
+        other coroutines) and flushes them, until the client is closed or
+        the loop cancels it. max_completions bounds each reap."""
+        _renamed({}, max_completions)
+        return _aio.completions(self, max_completions)
+
+    def _live_watch(self) -> _aio.Watch:
+        """The asyncio waiters' watch of fileno(), for the running loop."""
+        fd = self.fileno()
+        if self._watch is None or not self._watch.serves(fd):
+            self._watch = _aio.Watch(fd)
+        return self._watch
+
+    def _done(self, raw: _Comp) -> Completion:
         tag, a = self._tags.pop(raw.tag, (raw.tag, None))
         if a is not None:
             a.busy -= 1
-        return Completion(tag, raw.result, raw.flags)
+        return Completion(tag, int(raw.result), int(raw.flags))
 
     # -- event loops and limits -------------------------------------------
 
-    def fileno(self):
+    def fileno(self) -> int:
         """A descriptor to watch for readability (selectors, asyncio's
         add_reader), over either transport; when readable, call
         reap(timeout=0), best until it returns []. It stays readable while
         the library holds completions back (a reap with a small max), so
         reaping once per wake-up loses nothing either (libzcsend(3),
         "Event loops")."""
-        return _fn("zcs_get_fd")(self._live())
+        return int(_fn("zcs_get_fd")(self._live()))
 
     @property
-    def inflight(self):
+    def inflight(self) -> int:
         """Sends queued or sent whose completion is not yet reaped."""
-        return _fn("zcs_inflight")(self._live())
+        return int(_fn("zcs_inflight")(self._live()))
 
     @property
-    def max_inflight(self):
+    def max_inflight(self) -> int:
         """The daemon's in-flight limit for this client."""
-        return _fn("zcs_max_inflight")(self._live())
+        return int(_fn("zcs_max_inflight")(self._live()))
 
     @property
-    def pool_size(self):
+    def pool_size(self) -> int:
         """Bytes of pool the daemon granted."""
         return self._size
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
+        """True once close() was called."""
         return not self._c
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if not self._c:
             return "<zcsend.Client closed>"
         return "<zcsend.Client pool=%d inflight=%d>" % (self._size,
@@ -527,11 +600,29 @@ class Client:
 class _Holder:
     """Closes a handle once its last outliving view has died."""
 
-    def __init__(self, handle, count):
-        self.handle, self.count = handle, count
+    def __init__(self, handle: int, count: int) -> None:
+        self.handle: Optional[int] = handle
+        self.count = count
 
-    def done(self):
+    def done(self) -> None:
         self.count -= 1
         if self.count == 0 and self.handle:
             handle, self.handle = self.handle, None
             _deferred_close(handle)
+
+
+def _renamed(deprecated: Dict[str, int], max_completions: int) -> int:
+    """reap()'s count, from max= (the old name: a DeprecationWarning) or
+    max_completions; TypeError for any other keyword."""
+    extra = set(deprecated) - {"max"}
+    if extra:
+        raise TypeError("reap() got an unexpected keyword argument '%s'"
+                        % extra.pop())
+    if "max" in deprecated:
+        warnings.warn("zcsend: reap(max=) is now reap(max_completions=); "
+                      "max= goes in the next release", DeprecationWarning,
+                      stacklevel=3)
+        max_completions = deprecated["max"]
+    if max_completions < 1:
+        raise ValueError("max_completions must be at least 1")
+    return max_completions
