@@ -190,7 +190,8 @@ static void idle_daemon(void)
 	TH_EQ(th_raw_connect(&st, daemon_.sock), 0);
 	TH_EQ(th_raw_hello(&st, 0, "status"), 0);
 	TH_EQ(th_raw_status(&st, &s0, &clients, &dests), 0);
-	th_sleep_ms(300);	/* the STATUS reply's own events settle */
+	th_sleep_ms(1000);	/* the STATUS reply's own events settle, on a
+				 * loaded host too (300 ms saw 4 wake-ups) */
 	daemon_runs(&sw0, &t0);
 	th_sleep_ms(1000);
 	daemon_runs(&sw1, &t1);
