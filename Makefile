@@ -452,9 +452,11 @@ uninstall:
 # this tree (uncommitted edits included; no build/ nor .git), so the tree
 # itself is not written to; the .debs land in DEB_DIR and lintian must
 # find nothing to warn about. DEB_VERSION_SUFFIX=+2 builds a newer version
-# (0.1.0+2) with a changelog entry of its own: check-boot's upgrade.
+# (0.1.0+2) with a changelog entry of its own, and DEB_CONF_NOTE a line
+# added to its zcsendd.conf: check-boot's upgrade, with dpkg's prompt.
 DEB_DIR ?= build/deb
 DEB_VERSION_SUFFIX ?=
+DEB_CONF_NOTE ?=
 DEB_SRC = $(DEB_DIR)/zcsendd-$(VERSION)$(DEB_VERSION_SUFFIX)
 DEB_CHANGELOG_ENTRY = zcsendd ($(VERSION)$(DEB_VERSION_SUFFIX)) bookworm; urgency=medium\n\n  * Built from the tree with DEB_VERSION_SUFFIX=$(DEB_VERSION_SUFFIX).\n\n -- $(shell sed -n 's/^Maintainer: //p' debian/control)  $(shell date -R)\n\n
 deb:
@@ -466,6 +468,8 @@ deb:
 	$(Q)if [ -n '$(DEB_VERSION_SUFFIX)' ]; then \
 		{ printf '$(DEB_CHANGELOG_ENTRY)'; cat debian/changelog; } \
 			> $(DEB_SRC)/debian/changelog; fi
+	$(Q)if [ -n '$(DEB_CONF_NOTE)' ]; then \
+		echo '$(DEB_CONF_NOTE)' >> $(DEB_SRC)/conf/zcsendd.conf; fi
 	$(Q)cd $(DEB_SRC) && DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS) noautodbgsym" \
 		dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
 		{ tail -30 ../build.log; exit 1; }
