@@ -455,12 +455,42 @@ uninstall:
 		$(DESTDIR)$(PYTHONDIR)/zcsend 2>/dev/null || :
 	@$(LDCONFIG_LIVE)
 
+# The Debian packages (debian/), built by dpkg-buildpackage in a copy of
+# this tree (uncommitted edits included; no build/ nor .git), so the tree
+# itself is not written to; the .debs land in DEB_DIR and lintian must
+# find nothing to warn about. DEB_VERSION_SUFFIX=+2 builds a newer version
+# (0.1.0+2) with a changelog entry of its own, and DEB_CONF_NOTE a line
+# added to its zcsendd.conf: check-boot's upgrade, with dpkg's prompt.
+DEB_DIR ?= build/deb
+DEB_VERSION_SUFFIX ?=
+DEB_CONF_NOTE ?=
+DEB_SRC = $(DEB_DIR)/zcsendd-$(VERSION)$(DEB_VERSION_SUFFIX)
+DEB_CHANGELOG_ENTRY = zcsendd ($(VERSION)$(DEB_VERSION_SUFFIX)) bookworm; urgency=medium\n\n  * Built from the tree with DEB_VERSION_SUFFIX=$(DEB_VERSION_SUFFIX).\n\n -- $(shell sed -n 's/^Maintainer: //p' debian/control)  $(shell date -R)\n\n
+deb:
+	$(Q)v=$$(dpkg-parsechangelog -S Version); [ "$$v" = '$(VERSION)' ] || \
+		{ echo "debian/changelog says $$v, the Makefile $(VERSION)"; exit 1; }
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	$(Q)tar -c --exclude=./.git --exclude=./build --exclude='./build-*' . | \
+		tar -x -C $(DEB_SRC)
+	$(Q)if [ -n '$(DEB_VERSION_SUFFIX)' ]; then \
+		{ printf '$(DEB_CHANGELOG_ENTRY)'; cat debian/changelog; } \
+			> $(DEB_SRC)/debian/changelog; fi
+	$(Q)if [ -n '$(DEB_CONF_NOTE)' ]; then \
+		echo '$(DEB_CONF_NOTE)' >> $(DEB_SRC)/conf/zcsendd.conf; fi
+	$(Q)cd $(DEB_SRC) && DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS) noautodbgsym" \
+		dpkg-buildpackage -us -uc -b > ../build.log 2>&1 || \
+		{ tail -30 ../build.log; exit 1; }
+	$(Q)rm -rf $(DEB_SRC)
+	$(Q)lintian --info --fail-on error,warning $(DEB_DIR)/*.changes
+	@ls $(DEB_DIR)/*.deb
+
 # Debian 12 packages to build and test; sudo only when not root.
 # mypy checks the Python binding's hints (python-mypy); python3-venv and
-# the wheel's wheel let python-venv pip-install it offline.
+# the wheel's wheel let python-venv pip-install it offline; debhelper,
+# dh-python and lintian are for `make deb`.
 DEBS := build-essential pkg-config liburing-dev libevent-dev libsystemd-dev \
 	libinih-dev iproute2 python3 systemd man-db mypy python3-venv \
-	python3-wheel-whl
+	python3-wheel-whl debhelper dh-python lintian
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # What CI adds: clang's libFuzzer for `make fuzz`, and promtool for the
@@ -490,7 +520,7 @@ deps-ci: deps
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests check check-boot check-fresh demo install uninstall deps deps-ci clean bench bench-plot bench-plot-dgram soak fuzz FORCE
+.PHONY: all tests check check-boot check-fresh deb demo install uninstall deps deps-ci clean bench bench-plot bench-plot-dgram soak fuzz FORCE
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# make check-boot: install the build into a minimal Debian 12 tree, boot it
-# with systemd-nspawn, and run tests/boot/scenario.sh inside as root, the
-# way an admin would use the service under a real systemd (252).
+# make check-boot: boot a minimal Debian 12 tree with systemd-nspawn and
+# run tests/boot/scenario.sh inside as root, the way an admin would use the
+# service under a real systemd (252), in two stages ($ZCS_BOOT_STAGES):
+# "install", the build put in with `make install`, and "packages", the
+# .debs of `make deb` through apt's install, upgrade, remove and purge.
 # The debootstrapped tree is made once and kept under $ZCS_BOOT_CACHE
-# (default ${XDG_CACHE_HOME:-~/.cache}/zcsendd/boot-bookworm); each run
-# boots a throwaway overlay of it. Needs root. Everything mounted lives
-# in a private mount namespace and goes with it.
+# (default ${XDG_CACHE_HOME:-~/.cache}/zcsendd/boot-bookworm), the
+# packages stage's layer beside it; each stage boots a throwaway overlay.
+# Needs root. Everything mounted lives in a private mount namespace.
 # Last line: "N passed, N failed"; exit status non-zero on any failure.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -42,7 +44,8 @@ fi
 "$HERE/mktree.sh" "$CACHE" || die "cannot make the Debian 12 tree in $CACHE"
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/zcs-boot.XXXXXX") || die "mktemp"
 NSPID='' INIT=''
-cleanup() {
+# poweroff: the container of the stage that runs, if any.
+poweroff() {
 	if [ -n "$INIT" ] && kill -0 "$INIT" 2>/dev/null; then
 		kill -RTMIN+3 "$INIT"	# systemd: poweroff
 	fi
@@ -51,7 +54,11 @@ cleanup() {
 		kill -0 "$NSPID" 2>/dev/null && kill -KILL "$NSPID"
 		wait "$NSPID" 2>/dev/null
 	fi
-	umount "$W/root" 2>/dev/null
+	NSPID='' INIT=''
+}
+cleanup() {
+	poweroff
+	umount "$W"/*/root 2>/dev/null
 	[ -n "${ZCS_BOOT_KEEP:-}" ] && echo "check-boot: kept $W" || rm -rf "$W"
 }
 trap cleanup EXIT
@@ -68,56 +75,113 @@ if [ ! -e /run/systemd/inaccessible/sock ]; then
 		chmod 0000 reg dir chr blk fifo sock) || die "cannot make /run/systemd/inaccessible"
 fi
 
-mkdir -p "$W/upper" "$W/work" "$W/root"
-mount -t overlay overlay -o "lowerdir=$CACHE,upperdir=$W/upper,workdir=$W/work" \
-	"$W/root" || die "cannot mount an overlay of $CACHE"
-make --no-print-directory -C "$SRC" BUILD="$BUILD" install DESTDIR="$W/root" \
-	PREFIX=/usr >"$W/install.log" 2>&1 || die "make install: $(tail -5 "$W/install.log")"
-mkdir -p "$W/root/zcs-boot"
-cp "$HERE/scenario.sh" "$BUILD/tests/zcs-recv" "$BUILD/tests/zcs-stream" \
-	"$BUILD/tests/zcs-hold" "$BUILD/tests/boot/rlimit-probe" "$W/root/zcs-boot/"
+# overlay STAGE LOWER: a throwaway root for STAGE over LOWER, in $W/STAGE/root.
+overlay() {
+	mkdir -p "$W/$1/upper" "$W/$1/work" "$W/$1/root"
+	mount -t overlay overlay -o "lowerdir=$2,upperdir=$W/$1/upper,workdir=$W/$1/work" \
+		"$W/$1/root" || die "cannot mount an overlay of $2"
+	mkdir -p "$W/$1/root/zcs-boot"
+	cp "$HERE/scenario.sh" "$BUILD/tests/zcs-recv" "$BUILD/tests/zcs-stream" \
+		"$BUILD/tests/zcs-hold" "$BUILD/tests/boot/rlimit-probe" \
+		"$SRC/client/example.c" "$W/$1/root/zcs-boot/"
+}
 
-T1=$(date +%s)
-systemd-nspawn --register=no --keep-unit --private-network -b -D "$W/root" \
-	--console=read-only >"$W/console.log" 2>&1 </dev/null &
-NSPID=$!
-# The container's PID 1 is the child of systemd-nspawn in a new PID
-# namespace (a first child in ours comes and goes while it sets up).
-MYNS=$(readlink /proc/self/ns/pid)
-for _ in $(seq 100); do
-	INIT=
-	for p in $(pgrep -P "$NSPID"); do
-		ns=$(readlink "/proc/$p/ns/pid" 2>/dev/null) || continue
-		[ "$ns" != "$MYNS" ] && INIT=$p && break
+# boot STAGE: systemd in $W/STAGE/root until it is up; sets NSPID, INIT.
+boot() {
+	local root=$W/$1/root log=$W/$1/console.log t1 ns p state
+	t1=$(date +%s)
+	systemd-nspawn --register=no --keep-unit --private-network -b -D "$root" \
+		--console=read-only >"$log" 2>&1 </dev/null &
+	NSPID=$!
+	# The container's PID 1 is the child of systemd-nspawn in a new PID
+	# namespace (a first child in ours comes and goes while it sets up).
+	MYNS=$(readlink /proc/self/ns/pid)
+	for _ in $(seq 100); do
+		INIT=
+		for p in $(pgrep -P "$NSPID"); do
+			ns=$(readlink "/proc/$p/ns/pid" 2>/dev/null) || continue
+			[ "$ns" != "$MYNS" ] && INIT=$p && break
+		done
+		[ -n "$INIT" ] && break
+		kill -0 "$NSPID" 2>/dev/null || die "systemd-nspawn: $(tail -5 "$log")"
+		sleep 0.1
 	done
-	[ -n "$INIT" ] && break
-	kill -0 "$NSPID" 2>/dev/null || die "systemd-nspawn: $(tail -5 "$W/console.log")"
-	sleep 0.1
-done
-[ -n "$INIT" ] || die "no init in the container"
-# Until it has exec'd systemd and systemd has its socket up, systemctl
-# says "offline" or cannot connect.
-for _ in $(seq 90); do
-	state=offline
-	[ "$(cat "/proc/$INIT/comm" 2>/dev/null)" = systemd ] &&
-		state=$(timeout 90 nsenter -t "$INIT" -a systemctl is-system-running --wait 2>&1)
-	case $state in *"connect to bus"* | offline) sleep 1 ;; *) break ;; esac
-done
-case $state in
-running | degraded) ;;
-*) die "the container did not boot ($state): $(tail -5 "$W/console.log")" ;;
-esac
-echo "  BOOT   Debian 12 up in $(elapsed "$T1") s ($state, $(nsenter -t "$INIT" -a systemctl --version | head -1))"
+	[ -n "$INIT" ] || die "no init in the container"
+	# Until it has exec'd systemd and systemd has its socket up, systemctl
+	# says "offline" or cannot connect.
+	for _ in $(seq 90); do
+		state=offline
+		[ "$(cat "/proc/$INIT/comm" 2>/dev/null)" = systemd ] &&
+			state=$(timeout 90 nsenter -t "$INIT" -a systemctl is-system-running --wait 2>&1)
+		case $state in *"connect to bus"* | offline) sleep 1 ;; *) break ;; esac
+	done
+	case $state in
+	running | degraded) ;;
+	*) die "the container did not boot ($state): $(tail -5 "$log")" ;;
+	esac
+	echo "  BOOT   Debian 12 up in $(elapsed "$t1") s ($1: $state, $(nsenter -t "$INIT" -a systemctl --version | head -1))"
+}
 
-T2=$(date +%s)
-timeout -k 10 900 nsenter -t "$INIT" -a /bin/bash /zcs-boot/scenario.sh >"$W/scenario.out" 2>&1
-rc=$?
-grep -v ' passed, .* failed$' "$W/scenario.out"
-[ $rc -eq 124 ] && echo "FAIL scenario timed out"
-echo "check-boot: scenario $(elapsed "$T2") s, all $(elapsed "$T0") s"
-summary=$(tail -1 "$W/scenario.out")
-case $summary in
-*" passed, "*" failed") echo "$summary" ;;
-*) echo "0 passed, 1 failed"; rc=1 ;;
-esac
-exit $rc
+PASSED=0 FAILED=0
+# scenario STAGE ARGS...: scenario.sh ARGS in the booted STAGE; adds its
+# counts to PASSED and FAILED.
+scenario() {
+	local stage=$1 out=$W/$1/scenario.out t2 rc summary
+	shift
+	t2=$(date +%s)
+	timeout -k 10 900 nsenter -t "$INIT" -a /bin/bash /zcs-boot/scenario.sh "$@" >"$out" 2>&1
+	rc=$?
+	grep -v ' passed, .* failed$' "$out"
+	[ $rc -eq 124 ] && echo "FAIL $stage: scenario timed out"
+	echo "check-boot: $stage scenario $(elapsed "$t2") s"
+	summary=$(tail -1 "$out")
+	case $summary in
+	*" passed, "*" failed")
+		set -- $summary
+		PASSED=$((PASSED + $1)) FAILED=$((FAILED + $3)) ;;
+	*) FAILED=$((FAILED + 1)) ;;
+	esac
+	[ $rc -eq 0 ] || [ $FAILED -gt 0 ] || FAILED=1
+}
+
+# Stage install: `make install PREFIX=/usr` into the tree, and the service
+# scenario as an admin runs it after that.
+stage_install() {
+	overlay install "$CACHE"
+	make --no-print-directory -C "$SRC" BUILD="$BUILD" install DESTDIR="$W/install/root" \
+		PREFIX=/usr >"$W/install/make.log" 2>&1 ||
+		die "make install: $(tail -5 "$W/install/make.log")"
+	boot install
+	scenario install
+	poweroff
+}
+
+# Stage packages: in a tree where nothing of zcsendd was ever installed,
+# the apt life cycle of the .debs (`make deb`), and an upgrade to a build
+# of this tree one version newer whose shipped zcsendd.conf changed (so
+# dpkg's conffile prompt comes up). mklayer.sh adds the compiler and
+# python3 in a layer of their own.
+stage_packages() {
+	local deb=$W/packages/root/zcs-boot/deb
+	"$HERE/mklayer.sh" "$CACHE" "$CACHE.pkg" ||
+		die "cannot add the package stage's layer to $CACHE"
+	overlay packages "$CACHE.pkg/upper:$CACHE"
+	make --no-print-directory -C "$SRC" deb DEB_DIR="$deb/old" \
+		>"$W/packages/deb.log" 2>&1 &&
+		make --no-print-directory -C "$SRC" deb DEB_DIR="$deb/new" \
+			DEB_VERSION_SUFFIX=+2 \
+			DEB_CONF_NOTE='# check-boot: a shipped config that changed' \
+			>>"$W/packages/deb.log" 2>&1 ||
+		die "make deb: $(tail -5 "$W/packages/deb.log")"
+	echo "  BOOT   make deb: $(cd "$deb" && echo */*.deb)"
+	boot packages
+	scenario packages packages
+	poweroff
+}
+
+for stage in ${ZCS_BOOT_STAGES:-install packages}; do
+	"stage_$stage"
+done
+echo "check-boot: all $(elapsed "$T0") s"
+echo "$PASSED passed, $FAILED failed"
+[ $FAILED -eq 0 ]

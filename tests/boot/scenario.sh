@@ -7,7 +7,8 @@
 # reload, a stop during a transfer, socket activation, SIGKILL and the
 # restart, a crash that tells each client why, a restart that keeps them,
 # the unit's rlimits and system-call filter, and the journal; last, the
-# metrics exporter unit.
+# metrics exporter unit. `scenario.sh packages`: the Debian packages'
+# life cycle instead (step_pkg_*), in a tree without make install's files.
 # Every step prints PASS or FAIL; the last line is "N passed, N failed".
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -498,6 +499,155 @@ step_exporter() {
 	check "systemctl disable --now zcsendd-exporter" timeout 60 \
 		systemctl disable --now zcsendd-exporter
 }
+
+# --- the package life cycle (`scenario.sh packages`), in a tree where
+# nothing of zcsendd was installed: the .debs of this tree in
+# $HERE/deb/old, those of a build one version newer (its shipped
+# zcsendd.conf changed) in $HERE/deb/new. apt as an admin runs it, dpkg's
+# conffile prompt answered by its default.
+APT=(timeout 300 env DEBIAN_FRONTEND=noninteractive apt-get -y -q
+	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+PKGS=(zcsendd libzcsend1 libzcsend-dev python3-zcsend)
+# debs DIR: the four .debs in DIR, as apt takes local files.
+debs() {
+	local p
+	for p in "${PKGS[@]}"; do echo "$HERE/deb/$1/${p}_"*.deb; done
+}
+# apt_step NAME ARGS...: apt-get ARGS; PASS, or FAIL with apt's last lines.
+apt_step() {
+	local name=$1 out
+	shift
+	out=$("${APT[@]}" "$@" 2>&1) && pass "$name" ||
+		fail "$name" "$(echo "$out" | grep -v '^[GH]et:' | tail -4 | tr '\n' ' ')"
+}
+pkg_version() { dpkg-query -W -f '${Version} ${db:Status-Abbrev}' "$1" 2>&1; }
+
+step_pkg_install() {
+	local out
+	[ ! -e /usr/sbin/zcsendd ] && ! getent group zcsend >/dev/null &&
+		pass "nothing of zcsendd before the install" ||
+		fail "nothing of zcsendd before the install" "$(ls -l /usr/sbin/zcsendd 2>&1)"
+	mkdir -p $D && chmod 0755 $D
+	head -c $((8 << 20)) /dev/urandom >$D/data.bin && chmod 0644 $D/data.bin
+	# shellcheck disable=SC2046
+	apt_step "apt install ./zcsendd_*.deb ./libzcsend1_*.deb ./libzcsend-dev_*.deb ./python3-zcsend_*.deb" \
+		install $(debs old)
+	check "zcsendd.socket enabled by the install" systemctl is-enabled zcsendd.socket
+	check "zcsendd.socket active after the install" systemctl is-active zcsendd.socket
+	out=$(systemctl is-enabled zcsendd.service zcsendd-exporter.service 2>&1 | tr '\n' ' ')
+	[ "$out" = "disabled disabled " ] && ! systemctl -q is-active zcsendd-exporter &&
+		pass "zcsendd.service and the exporter installed, not enabled ($out)" ||
+		fail "zcsendd.service and the exporter not enabled" "$out"
+	check "group zcsend made by the sysusers entry" getent group zcsend
+	dpkg-query -W -f '${Conffiles}' zcsendd | grep -q "^ $CONF " &&
+		pass "$CONF is a conffile" || fail "$CONF is a conffile" "$(dpkg-query -W -f '${Conffiles}' zcsendd)"
+	# The admin's edit, kept across the upgrade below.
+	sed -i 's/^#allowed_groups = zcsend/allowed_groups = zcsend/' $CONF
+	getent passwd alice >/dev/null || useradd -m -G zcsend alice
+	send_as "a member of zcsend sends at once (socket activation)" alice
+	send_as "and over the rings" alice ring
+	pkg_example
+	out=$(as_alice python3 -c 'import zcsend
+c = zcsend.Client("'$SOCK'"); c.close()
+print(zcsend.__file__, zcsend.version())' 2>&1) &&
+		pass "python3-zcsend: import and connect as alice ($out)" ||
+		fail "python3-zcsend: import and connect as alice" "$out"
+}
+
+# The C example, built against libzcsend-dev with pkg-config as its
+# README says, run as alice: its one payload reaches a receiver.
+pkg_example() {
+	local out
+	# shellcheck disable=SC2046
+	out=$(cc -o $D/example "$HERE/example.c" $(pkg-config --cflags --libs libzcsend) 2>&1) &&
+		pass "example.c builds with pkg-config --cflags --libs libzcsend" ||
+		{ fail "example.c builds with pkg-config" "$out"; return; }
+	recv example
+	out=$(as_alice $D/example "tcp://127.0.0.1:$PORT" $SOCK 2>&1)
+	wait "$RPID"
+	grep -qx 'hello from libzcsend' $D/example.bin &&
+		pass "the example sends as alice ($out)" ||
+		fail "the example sends as alice" "$out; received $(head -c 100 $D/example.bin)"
+}
+
+# The newer build over the running one, with root and alice streaming
+# TCP over the socket and the rings: the postinst restarts the service
+# (a hand-over: every client goes on), the socket stays up, the admin's
+# zcsendd.conf stays and the changed shipped one goes beside it.
+step_pkg_upgrade() {
+	local pid name names=(up-root-socket up-root-ring up-alice-socket up-alice-ring)
+	mkdir -p $R && chown alice $R && rm -f $R/*
+	for name in "${names[@]}"; do
+		set -- ${name//-/ }
+		stream_start "$name" "$2" "$3" --stop $R/up.stop
+	done
+	streams_ready "${names[@]}" ||
+		fail "clients streaming before the upgrade" "$(cat $D/up-*.out | tr '\n' ' ')"
+	pid=$(mainpid)
+	# shellcheck disable=SC2046
+	apt_step "apt install the newer build (upgrade in place)" install $(debs new)
+	case $(pkg_version zcsendd) in
+	*+2" ii ") pass "zcsendd upgraded: $(pkg_version zcsendd)" ;;
+	*) fail "zcsendd upgraded" "$(pkg_version zcsendd)" ;;
+	esac
+	[ -n "$pid" ] && [ "$pid" != 0 ] && [ "$(mainpid)" != "$pid" ] &&
+		systemctl is-active -q zcsendd &&
+		pass "the upgrade restarted zcsendd (MainPID $pid -> $(mainpid))" ||
+		fail "the upgrade restarted zcsendd" "MainPID $pid -> $(mainpid), $(systemctl is-active zcsendd)"
+	sleep 1	# streaming on through the new process
+	touch $R/up.stop
+	for name in "${names[@]}"; do
+		stream_end "$name" && pass "$name: streamed across the upgrade, every byte ($OUT)" ||
+			fail "$name: streamed across the upgrade" "$OUT"
+	done
+	journal_has "the upgrade's hand-over in the journal" "0.1.0+2" \
+		MESSAGE_ID=7a2a54e8abdc4d1baca8a9fcd2129148
+	grep -q '^allowed_groups = zcsend' $CONF && ! grep -q check-boot $CONF &&
+		grep -q '^# check-boot' $CONF.dpkg-dist &&
+		pass "the admin's $CONF kept, the new one in $CONF.dpkg-dist" ||
+		fail "the admin's $CONF kept" "$(ls $CONF* | tr '\n' ' ')"
+	send_as "alice sends after the upgrade" alice
+}
+
+# apt remove: units stopped and gone, the config kept; apt purge: the
+# config gone too. Then nothing of zcsendd runs.
+step_pkg_remove() {
+	local out
+	apt_step "apt remove zcsendd" remove zcsendd
+	out=$(systemctl is-active zcsendd.socket zcsendd.service zcsendd-exporter 2>&1 | tr '\n' ' ')
+	[ "$out" = "inactive inactive inactive " ] && pass "remove stopped the socket and the service" ||
+		fail "remove stopped the socket and the service" "$out"
+	out=$(systemctl list-unit-files 'zcsendd*' --no-legend 2>&1)
+	[ -z "$out" ] && pass "remove: no zcsendd unit left to enable or start" ||
+		fail "remove: no zcsendd unit left" "$out"
+	case $(pkg_version zcsendd) in
+	*" rc ") grep -q '^allowed_groups = zcsend' $CONF &&
+		pass "remove kept $CONF ($(pkg_version zcsendd))" ||
+		fail "remove kept $CONF" "$(ls -l $CONF 2>&1)" ;;
+	*) fail "zcsendd removed, its config kept" "$(pkg_version zcsendd)" ;;
+	esac
+	apt_step "apt purge the four packages" purge "${PKGS[@]}"
+	[ ! -e /etc/zcsendd ] && pass "purge removed /etc/zcsendd" ||
+		fail "purge removed /etc/zcsendd" "$(ls -la /etc/zcsendd)"
+	out=$(dpkg-query -W -f '${Package} ${db:Status-Abbrev}\n' "${PKGS[@]}" 2>&1 | grep -v 'no packages found')
+	[ -z "$out" ] && pass "dpkg knows none of the four any more" ||
+		fail "dpkg knows none of the four any more" "$out"
+	out=$(find /etc/systemd/system -name 'zcsendd*' 2>&1)
+	[ -z "$out" ] && pass "no zcsendd symlink left in /etc/systemd/system" ||
+		fail "no zcsendd symlink left in /etc/systemd/system" "$out"
+	out=$(pgrep -a zcsendd; systemctl list-units --all --no-legend 'zcsendd*'; ls $SOCK 2>/dev/null)
+	[ -z "$out" ] && pass "nothing of zcsendd left running (no process, unit or socket)" ||
+		fail "nothing of zcsendd left running" "$out"
+}
+
+if [ "${1:-}" = packages ]; then
+	step_pkg_install
+	step_pkg_upgrade
+	step_pkg_remove
+	echo "$passed passed, $failed failed"
+	[ $failed -eq 0 ]
+	exit
+fi
 
 setup
 step_start
