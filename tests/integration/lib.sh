@@ -213,3 +213,42 @@ held_client_end() {
 	exec 3>&-
 	wait_pid "$SEND_PID" 20 || fail "zcsendctl send: $(cat "$T/send.out")"
 }
+
+# asan_runtimes LIB: the ASan and UBSan runtimes an ASan build of LIB needs
+# loaded first (for LD_PRELOAD), or nothing.
+asan_runtimes() {
+	ldd "$1" | awk '/lib(asan|ubsan)/ { printf "%s%s", s, $3; s = " " }'
+}
+
+# python_env: python3 (3.9 or later) with the binding from this tree on
+# this build's library, at $SOCK; an ASan build's runtimes loaded first,
+# and Python's own allocations at exit not taken for the test's leaks.
+python_env() {
+	local rt
+
+	command -v python3 >/dev/null || skip "no python3"
+	python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
+		skip "python3 older than 3.9"
+	export ZCSEND_LIBRARY=$BUILD/libzcsend.so.1
+	export PYTHONPATH=$SRC/client/python
+	export ZCS_SOCK=$SOCK
+	rt=$(asan_runtimes "$ZCSEND_LIBRARY")
+	[ -n "$rt" ] || return 0
+	export LD_PRELOAD=$rt
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+}
+
+# python_per_transport SCRIPT [SECONDS]: tests/integration/SCRIPT once per
+# transport ($ZCSEND_TRANSPORT's, or socket then ring), each bounded by
+# SECONDS when given.
+python_per_transport() {
+	local transport bound=()
+
+	[ -n "${2:-}" ] && bound=(timeout "$2")
+	for transport in ${ZCSEND_TRANSPORT:-socket ring}; do
+		echo "== transport $transport"
+		ZCSEND_TRANSPORT=$transport "${bound[@]}" python3 \
+			"$SRC/tests/integration/$1" 2>&1 ||
+			fail "$1, transport $transport (above)"
+	done
+}

@@ -18,6 +18,7 @@ import threading
 from typing import Any, Dict, List, Set, Tuple, cast
 
 import zcsend
+from zcsrecv import TcpRecv
 
 SOCK = os.environ["ZCS_SOCK"]
 COROS = 16
@@ -56,30 +57,6 @@ class UdpRecv(threading.Thread):
                 self.got.append(self.s.recv(65536))
             except socket.timeout:
                 pass
-
-
-class TcpRecv(threading.Thread):
-    """One connection's whole stream, to EOF."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.ls = socket.socket()
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(1)
-        self.dest = "tcp://127.0.0.1:%d" % self.ls.getsockname()[1]
-        self.data = bytearray()
-        self.start()
-
-    def run(self) -> None:
-        with self.ls:
-            conn, _ = self.ls.accept()
-        conn.settimeout(30)
-        with conn:
-            while True:
-                d = conn.recv(1 << 20)
-                if not d:
-                    break
-                self.data += d
 
 
 class Pass:

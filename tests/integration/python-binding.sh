@@ -12,24 +12,11 @@ set -u
 . "$(dirname "$0")/lib.sh"
 need_built "$ZCSENDD" "$ZCSENDCTL" "$BUILD/libzcsend.so.1"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-command -v python3 >/dev/null || skip "no python3"
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))' ||
-	skip "python3 older than 3.9"
-
-export ZCSEND_LIBRARY=$BUILD/libzcsend.so.1
-export PYTHONPATH=$SRC/client/python
-export ZCS_SOCK=$SOCK ZCSENDCTL ZCS_EXAMPLE=$SRC/client/python/examples/zcsend-file.py
+python_env
+export ZCSENDCTL ZCS_EXAMPLE=$SRC/client/python/examples/zcsend-file.py
 # The release's version, which zcsend.__version__ must be.
 ZCS_VERSION=$(sed -n 's/^VERSION := *//p' "$SRC/Makefile")
 export ZCS_VERSION
-# An ASan build's library needs its runtime loaded first, and Python's
-# own allocations at exit are not this test's leaks.
-asan=$(ldd "$ZCSEND_LIBRARY" | awk '/libasan/ { print $3 }')
-if [ -n "$asan" ]; then
-	ubsan=$(ldd "$ZCSEND_LIBRARY" | awk '/libubsan/ { print $3 }')
-	export LD_PRELOAD="$asan${ubsan:+ $ubsan}"
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-fi
 
 start_daemon
 # A second daemon that takes one client, for a refusal with a reason.
@@ -43,11 +30,6 @@ done
 sock_ready "$T/one.sock" || fail "one-client daemon: $(cat "$T/one.log")"
 export ZCS_SOCK_ONE=$T/one.sock
 
-for transport in ${ZCSEND_TRANSPORT:-socket ring}; do
-	echo "== transport $transport"
-	ZCSEND_TRANSPORT=$transport python3 \
-		"$SRC/tests/integration/python-binding.py" 2>&1 ||
-		fail "python-binding.py, transport $transport (above)"
-done
+python_per_transport python-binding.py
 stop_daemon
 echo "python binding: ok"

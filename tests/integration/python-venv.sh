@@ -27,7 +27,7 @@ tail -1 "$T/pip.out"
 
 want=$(sed -n 's/^VERSION := *//p' "$SRC/Makefile")
 # An ASan build's library needs its runtimes loaded first.
-asan=$(ldd "$BUILD/libzcsend.so.1" | awk '/lib(asan|ubsan)/ { printf "%s ", $3 }')
+asan=$(asan_runtimes "$BUILD/libzcsend.so.1")
 out=$(cd "$T" && env -u PYTHONPATH ZCSEND_LIBRARY="$BUILD/libzcsend.so.1" \
 	LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0 "$T/venv/bin/python" -c '
 import os, zcsend
