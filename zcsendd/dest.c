@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "zcsd.h"
 #include "handover/state.h"
 
@@ -314,11 +316,8 @@ static int dest_adopt_check(const struct hs_dest *hd, int fd)
 {
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
-	int type = 0;
-	socklen_t tlen = sizeof(type);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) ||
-	    type != SOCK_DGRAM ||
+	if (sd_is_socket(fd, hd->sa.ss_family, SOCK_DGRAM, -1) <= 0 ||
 	    getpeername(fd, (struct sockaddr *)&peer, &len) ||
 	    len != hd->salen || memcmp(&peer, &hd->sa, len))
 		return -EBADF;

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "zcsd.h"
 
 #define FLOW_INDEX_BITS	20
@@ -257,17 +259,8 @@ static int flow_table_fit(struct zcsd *d, uint32_t idx)
 /* A carried TCP flow's socket: a connected stream of the right family. */
 static int flow_adopt_check(const struct dest *dst, int fd)
 {
-	struct sockaddr_storage sa;
-	socklen_t len = sizeof(sa);
-	int type = 0;
-	socklen_t tlen = sizeof(type);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) ||
-	    type != SOCK_STREAM || getsockname(fd, (struct sockaddr *)&sa,
-					       &len) ||
-	    sa.ss_family != dst->sa.ss_family)
-		return -EBADF;
-	return 0;
+	return sd_is_socket(fd, dst->sa.ss_family, SOCK_STREAM, -1) > 0
+		       ? 0 : -EBADF;
 }
 
 /*

@@ -22,7 +22,6 @@
  */
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -253,16 +252,10 @@ int pool_pin(struct client *c)
 /* A carried pool's memfd: its size, and sealed against shrinking. */
 static int pool_adopt_check(int memfd, uint64_t size, bool sealed)
 {
-	int need = F_SEAL_SHRINK | F_SEAL_GROW;
-	int seals = fcntl(memfd, F_GET_SEALS);
-	struct stat st;
+	int need = F_SEAL_SHRINK | F_SEAL_GROW |
+		   (sealed ? F_SEAL_FUTURE_WRITE : 0);
 
-	if (sealed)
-		need |= F_SEAL_FUTURE_WRITE;
-	if (fstat(memfd, &st) || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size != size || seals < 0 || (seals & need) != need)
-		return -EBADF;
-	return 0;
+	return fd_check_memfd(memfd, size, need) ? 0 : -EBADF;
 }
 
 /*

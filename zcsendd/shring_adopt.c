@@ -6,7 +6,6 @@
  * what the state says: a memfd sealed at the layout's size, two eventfds.
  */
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -36,12 +35,8 @@ void shring_save(const struct client *c, struct hs_client *hc, int fds[3])
 static int shring_remap(struct shring *s, int memfd,
 			const struct zcs_rings *lay)
 {
-	struct stat st;
-	int seals = fcntl(memfd, F_GET_SEALS);
-	const int need = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
-
-	if (fstat(memfd, &st) || (uint64_t)st.st_size != lay->bytes ||
-	    seals < 0 || (seals & need) != need)
+	if (!fd_check_memfd(memfd, lay->bytes,
+			    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
 		return -EBADF;
 	s->mem = mmap(NULL, lay->bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      memfd, 0);
@@ -72,8 +67,8 @@ int shring_adopt(struct client *c, const struct hs_client *hc, int memfd,
 		shring_layout(hc->sq_entries, &lay);
 		err = lay.bytes == hc->ring_bytes ? 0 : -EBADMSG;
 	}
-	if (!err && (!fd_kind_is(efd_in, "[eventfd]") ||
-		     !fd_kind_is(efd_out, "[eventfd]")))
+	if (!err && (!fd_check_anon(efd_in, "[eventfd]") ||
+		     !fd_check_anon(efd_out, "[eventfd]")))
 		err = -EBADF;
 	if (!err)
 		err = shring_remap(s, memfd, &lay);

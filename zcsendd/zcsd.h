@@ -475,8 +475,9 @@ void flow_abort(struct flow *f);
 void flow_kill(struct flow *f);
 void flow_free(struct flow *f);
 
-/* fd_kind.c */
-bool fd_kind_is(int fd, const char *kind);
+/* fd_check.c */
+bool fd_check_anon(int fd, const char *kind);
+bool fd_check_memfd(int fd, uint64_t size, int seals);
 
 /* pages.c */
 void *pages_calloc(size_t n, size_t size);

@@ -270,6 +270,21 @@ streams_ready() {
 		wait_for 20 test -e "$R/$name.ready" || return 1
 	done
 }
+# streams_start PREFIX WHAT: root and alice each stream over the socket
+# and over the rings (PREFIX-root-socket, ..., named in $STREAMS) until
+# $R/PREFIX.stop appears; all four must be under way before WHAT.
+streams_start() {
+	local prefix=$1 what=$2 name
+	STREAMS=("$prefix-root-socket" "$prefix-root-ring" "$prefix-alice-socket"
+		"$prefix-alice-ring")
+	mkdir -p $R && chown alice $R && rm -f $R/*
+	for name in "${STREAMS[@]}"; do
+		set -- ${name//-/ }
+		stream_start "$name" "$2" "$3" --stop "$R/$prefix.stop"
+	done
+	streams_ready "${STREAMS[@]}" ||
+		fail "clients streaming before $what" "$(cat $D/$prefix-*.out | tr '\n' ' ')"
+}
 # stream_end NAME: wait for it; its exit status, its output in $OUT.
 stream_end() {
 	local rc
@@ -347,14 +362,8 @@ step_restart_store() {
 # client ("Broken pipe").
 RESTARTS=${BOOT_RESTARTS:-3}
 step_restart_keeps() {
-	local pid name i names=(keep-root-socket keep-root-ring keep-alice-socket keep-alice-ring)
-	mkdir -p $R && chown alice $R && rm -f $R/*
-	for name in "${names[@]}"; do
-		set -- ${name//-/ }
-		stream_start "$name" "$2" "$3" --stop $R/keep.stop
-	done
-	streams_ready "${names[@]}" ||
-		fail "clients streaming before the restart" "$(cat $D/keep-*.out | tr '\n' ' ')"
+	local pid name i
+	streams_start keep "the restart"
 	pid=$(mainpid)
 	# 2.1 s apart: systemd refuses a sixth start within 10 s
 	# (StartLimitBurst=5), restarts included.
@@ -370,7 +379,7 @@ step_restart_keeps() {
 	sleep 1	# streaming on through the new process
 	touch $R/keep.stop
 	local bad=0
-	for name in "${names[@]}"; do
+	for name in "${STREAMS[@]}"; do
 		stream_end "$name" && pass "$name: every send once, every byte, one TCP connection ($OUT)" ||
 			{ fail "$name: kept through the restart" "$OUT"; bad=1; }
 	done
@@ -575,14 +584,8 @@ pkg_example() {
 # (a hand-over: every client goes on), the socket stays up, the admin's
 # zcsendd.conf stays and the changed shipped one goes beside it.
 step_pkg_upgrade() {
-	local pid name names=(up-root-socket up-root-ring up-alice-socket up-alice-ring)
-	mkdir -p $R && chown alice $R && rm -f $R/*
-	for name in "${names[@]}"; do
-		set -- ${name//-/ }
-		stream_start "$name" "$2" "$3" --stop $R/up.stop
-	done
-	streams_ready "${names[@]}" ||
-		fail "clients streaming before the upgrade" "$(cat $D/up-*.out | tr '\n' ' ')"
+	local pid name
+	streams_start up "the upgrade"
 	pid=$(mainpid)
 	# shellcheck disable=SC2046
 	apt_step "apt install the newer build (upgrade in place)" install $(debs new)
@@ -596,7 +599,7 @@ step_pkg_upgrade() {
 		fail "the upgrade restarted zcsendd" "MainPID $pid -> $(mainpid), $(systemctl is-active zcsendd)"
 	sleep 1	# streaming on through the new process
 	touch $R/up.stop
-	for name in "${names[@]}"; do
+	for name in "${STREAMS[@]}"; do
 		stream_end "$name" && pass "$name: streamed across the upgrade, every byte ($OUT)" ||
 			fail "$name: streamed across the upgrade" "$OUT"
 	done

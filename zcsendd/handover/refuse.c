@@ -14,23 +14,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "zcsd.h"
 #include "handover/internal.h"
 
 /* A connected AF_UNIX SOCK_SEQPACKET socket: a client's, by its kind. */
 static bool refuse_is_client(int fd)
 {
-	int v = 0;
-	socklen_t len = sizeof(v);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) || v != AF_UNIX)
-		return false;
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) ||
-	    v != SOCK_SEQPACKET)
-		return false;
-	len = sizeof(v);
-	return !getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) && !v;
+	return sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, 0) > 0;
 }
 
 /* Is @fd's socket one the fd store's orphans will answer anyway? */

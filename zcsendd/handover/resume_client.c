@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "zcsd.h"
 #include "delivery/delivery.h"
 #include "handover/internal.h"
@@ -25,11 +27,9 @@ static struct client *client_adopt(struct zcsd *d, const struct hs_client *hc,
 {
 	struct client *c = NULL;
 	struct peer p;
-	int type = 0;
-	socklen_t len = sizeof(type);
 
-	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) ||
-	    type != SOCK_SEQPACKET || access_peer_read(fd, &p)) {
+	if (fd < 0 || sd_is_socket(fd, AF_UNIX, SOCK_SEQPACKET, -1) <= 0 ||
+	    access_peer_read(fd, &p)) {
 		if (fd >= 0)
 			close(fd);
 		return NULL;

@@ -103,7 +103,7 @@ static void ring_resync(struct io_uring *u, const struct hs_ring *hr)
 int ring_adopt(struct zcsd *d, int fd, const struct hs_ring *hr)
 {
 	struct io_uring_params *p = &d->ring.params;
-	int err = fd_kind_is(fd, "[io_uring]") ? ring_offsets_check(hr)
+	int err = fd_check_anon(fd, "[io_uring]") ? ring_offsets_check(hr)
 					      : -EBADF;
 
 	if (!err) {
