@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Small helpers every part of the daemon uses, written once: the monotonic
- * clock in milliseconds, durations as libevent's struct timeval, and the
+ * clock in milliseconds and nanoseconds, durations as libevent's struct timeval, and the
  * smaller of two counts. Header-only: none of them is worth a call.
  */
 #ifndef ZCSD_UTIL_H
@@ -18,6 +18,15 @@ static inline uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* now_ns - monotonic nanoseconds: the same clock, to time short things. */
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* timeval_us - @us microseconds, as evtimer_add() takes a duration. */

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "zcsd.h"
@@ -19,14 +18,6 @@
 
 /* How often waiting for the kernel looks, as short as the blackout. */
 #define HANDOVER_POLL_US	500
-
-uint64_t handover_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Nothing of any client's left in the kernel, taken or closing? */
 static bool handover_quiet(struct zcsd *d)
@@ -133,7 +124,7 @@ int handover_start(struct zcsd *d, enum handover_mode mode, const char *why)
 		 ? h->exe : "the next process through systemd's fd store");
 	notify_send(d, mode == HANDOVER_EXEC ? "RELOADING=1" : "STOPPING=1");
 	h->mode = mode;
-	h->begin_ns = handover_now_ns();
+	h->begin_ns = now_ns();
 	h->deadline_ms = now_ms() + d->cfg.drain_timeout_ms;
 	handover_intake(d, false);
 	/* From the loop, not from here: the asker's answer goes out first. */

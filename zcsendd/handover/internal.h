@@ -50,7 +50,4 @@ void handover_unreserve(struct handover *h);
 /* pass.c */
 int handover_pass(struct zcsd *d);
 
-/* clock */
-uint64_t handover_now_ns(void);
-
 #endif /* ZCSD_HANDOVER_INTERNAL_H */

@@ -85,7 +85,7 @@ int handover_pass(struct zcsd *d)
 
 	shring_wake_all(d);	/* none sleeps on what a policy held back */
 	log_info("hand-over: the kernel returned every send after %.1f ms",
-		 (double)(handover_now_ns() - d->handover.begin_ns) / 1e6);
+		 (double)(now_ns() - d->handover.begin_ns) / 1e6);
 	err = hs_state_write(d, &memfd, &fds, &nfds);
 	if (err)
 		log_errno(err, "hand-over: writing the state");

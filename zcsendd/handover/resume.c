@@ -179,7 +179,7 @@ int handover_resume(struct zcsd *d)
 					 hc->pool_nslots);
 	}
 	shring_wake_all(d);	/* one may sleep on what was published */
-	h->last_us = (handover_now_ns() - st->svc.begin_ns) / 1000;
+	h->last_us = (now_ns() - st->svc.begin_ns) / 1000;
 	h->last_clients = n;
 	log_at(LOG_INFO, &(struct log_about){ .msgid = LOG_ID_HANDOVER }, 0,
 	       "hand-over %u to zcsendd %s: carried %u of %u clients, "

@@ -18,7 +18,6 @@
  * its own, due at once.
  */
 #include <errno.h>
-#include <time.h>
 
 #include "sched/sched.h"
 
@@ -31,11 +30,7 @@
  */
 void sched_clock(struct zcsd *d)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	d->sched.now_ns = (uint64_t)ts.tv_sec * 1000000000u +
-			  (uint64_t)ts.tv_nsec;
+	d->sched.now_ns = now_ns();
 }
 
 /* What one pass may submit now: less while clients share the daemon. */

@@ -14,7 +14,6 @@
  * CQ are read in memory, and sockets and timers can wait that long.
  */
 #include <errno.h>
-#include <time.h>
 
 #include "zcsd.h"
 #include "sched/sched.h"
@@ -22,15 +21,6 @@
 #include "service/loop.h"
 
 #define LOOP_EVENTS_NS	20000u
-
-/* Monotonic nanoseconds. */
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static bool loop_done(struct zcsd *d)
 {
