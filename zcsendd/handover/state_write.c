@@ -17,12 +17,13 @@
 #include "handover/state.h"
 #include "handover/internal.h"
 
-/* A growing buffer and the descriptors it names. */
+/* A growing buffer, the descriptors it names, and its records counted. */
 struct hs_out {
 	uint8_t *buf;
 	size_t len, cap;
 	int *fds;
 	uint32_t nfds, fdcap;
+	uint32_t ndests, nclients, nflows, noutmsgs;
 	int err;
 };
 
@@ -136,6 +137,7 @@ static void write_dests(struct zcsd *d, struct hs_out *o)
 		memcpy(&h.sa, &dst->sa, dst->salen);
 		h.st = dst->st;
 		out_put(o, &h, sizeof(h));
+		o->ndests++;
 	}
 }
 
@@ -190,6 +192,7 @@ static void write_client(struct hs_out *o, const struct client *c)
 	h.st = c->st;
 	h.sched = c->sched_st;
 	out_put(o, &h, sizeof(h));
+	o->nclients++;
 }
 
 static void write_flows(struct zcsd *d, struct hs_out *o,
@@ -209,6 +212,7 @@ static void write_flows(struct zcsd *d, struct hs_out *o,
 						       : HS_NO_FD;
 		h.err = f->err;
 		out_put(o, &h, sizeof(h));
+		o->nflows++;
 	}
 }
 
@@ -224,15 +228,13 @@ static void write_outq(struct hs_out *o, const struct client *c)
 		out_put(o, &h, sizeof(h));
 		out_put(o, m->data, m->len);
 		out_put(o, pad, (8 - m->len % 8) % 8);
+		o->noutmsgs++;
 	}
 }
 
-/* The header, counted from what was written, and the checksum. */
-static void write_header(struct zcsd *d, struct hs_out *o)
+/* The header, with the records written as counted, and the checksum. */
+static void write_header(struct hs_out *o)
 {
-	const struct client *c;
-	const struct outmsg *m;
-	const struct flow *f;
 	struct hs_header h;
 
 	memset(&h, 0, sizeof(h));
@@ -241,16 +243,10 @@ static void write_header(struct zcsd *d, struct hs_out *o)
 	h.header_bytes = sizeof(h);
 	h.total_bytes = o->len;
 	h.nfds = o->nfds;
-	h.ndests = d->ndests;
-	TAILQ_FOREACH(c, &d->clients, entry) {
-		if (c->dead)
-			continue;
-		h.nclients++;
-		TAILQ_FOREACH(f, &c->flows, entry)
-			h.nflows += f->state == FLOW_OPEN;
-		STAILQ_FOREACH(m, &c->outq, entry)
-			h.noutmsgs++;
-	}
+	h.ndests = o->ndests;
+	h.nclients = o->nclients;
+	h.nflows = o->nflows;
+	h.noutmsgs = o->noutmsgs;
 	h.checksum = hs_checksum(o->buf + sizeof(h), o->len - sizeof(h));
 	memcpy(o->buf, &h, sizeof(h));
 }
@@ -273,7 +269,7 @@ static void write_all(struct zcsd *d, struct hs_out *o)
 		if (!c->dead)
 			write_outq(o, c);
 	if (!o->err)
-		write_header(d, o);
+		write_header(o);
 }
 
 /* The state into a memfd sealed for good. Returns it or -errno. */
